@@ -1,0 +1,52 @@
+"""Skyddsportalen: the forms of ÄVO's routine for protected personal data (skyddade personuppgifter)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None, instance_path: str | None = None) -> Flask:
+    """Config, extensions, blueprints, CLI, headers. Nothing else."""
+    app = Flask(
+        __name__,
+        instance_path=instance_path or str(ROOT / "instance"),
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    from .config import load_config
+
+    load_config(app, config)
+
+    from . import auth  # noqa: F401  (registers the user loader)
+    from .extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Logga in för att fortsätta."
+    login_manager.session_protection = "strong"
+
+    from .db_setup import configure_engine
+
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from .views import register_blueprints
+
+    register_blueprints(app)
+
+    from .web import install
+
+    install(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app

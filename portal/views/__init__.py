@@ -1,0 +1,11 @@
+"""Blueprints. Every view declares the roles it admits (portal.auth.roles_required)."""
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from . import audit_log, auth, blank, forms, lvs, main, register, submissions
+
+    for module in (auth, main, forms, submissions, lvs, register, audit_log, blank):
+        app.register_blueprint(module.bp)

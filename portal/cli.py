@@ -1,0 +1,144 @@
+"""`flask --app portal …` commands of SPEC §6."""
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from . import audit
+from .auth import hash_password
+from .extensions import db
+from .models import ROLES, Unit, User, UserRole
+
+DEMO_UNITS = [
+    ("Myndighet Centrum", "myndighet", "Centrum"),
+    ("Hemtjänst Hisingen", "hemtjanst", "Hisingen"),
+    ("LVS Myndighet", "myndighet", "Centrum"),
+    ("Systemförvaltning", "myndighet", "Centrum"),
+]
+# username, full name, unit, roles
+DEMO_USERS = [
+    ("enhetschef", "Eva Enhetschef", "Myndighet Centrum", ["unit_manager"]),
+    ("socialsekreterare", "Sara Socialsekreterare", "Myndighet Centrum", ["social_secretary"]),
+    ("medarbetare", "Mats Medarbetare", "Hemtjänst Hisingen", ["staff"]),
+    ("lvs", "Lena LVS", "LVS Myndighet", ["lvs"]),
+    ("admin", "Adam Systemförvaltare", "Systemförvaltning", ["admin"]),
+]
+
+
+def _create_unit(name: str, unit_type: str, district: str) -> Unit:
+    cfg = current_app.config
+    if unit_type not in cfg["UNIT_TYPES"]:
+        raise click.BadParameter(f"okänd enhetstyp {unit_type!r}; välj bland {', '.join(cfg['UNIT_TYPES'])}")
+    if district not in cfg["CITY_DISTRICTS"]:
+        raise click.BadParameter(f"okänt stadsområde {district!r}; välj bland {', '.join(cfg['CITY_DISTRICTS'])}")
+    if db.session.scalar(select(Unit).where(Unit.name == name)):
+        raise click.ClickException(f"enheten {name!r} finns redan")
+    unit = Unit(name=name, unit_type=unit_type, city_district=district)
+    db.session.add(unit)
+    db.session.flush()
+    audit.record("unit_created", object_type="unit", object_id=unit.public_id, unit_id=unit.id)
+    return unit
+
+
+def _create_user(username: str, full_name: str, email: str, unit_name: str,
+                 roles: list[str], password: str) -> User:
+    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
+        raise click.ClickException(
+            f"lösenordet måste ha minst {current_app.config['PASSWORD_MIN_LENGTH']} tecken")
+    unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
+    if unit is None:
+        raise click.ClickException(f"enheten {unit_name!r} finns inte")
+    if db.session.scalar(select(User).where(User.username == username)):
+        raise click.ClickException(f"användaren {username!r} finns redan")
+    user = User(username=username, full_name=full_name, email=email, unit_id=unit.id,
+                password_hash=hash_password(password),
+                role_rows=[UserRole(role=r) for r in dict.fromkeys(roles)])
+    db.session.add(user)
+    db.session.flush()
+    audit.record("user_created", object_type="user", object_id=user.public_id, unit_id=unit.id,
+                 detail="roller: " + ",".join(roles))
+    return user
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create or upgrade the schema (Alembic migrations)."""
+        from flask_migrate import upgrade
+
+        upgrade()
+        click.echo("Databasen är uppdaterad.")
+
+    @app.cli.group("units")
+    def units() -> None:
+        """Units (enheter)."""
+
+    @units.command("create")
+    @click.argument("name")
+    @click.option("--type", "unit_type", required=True)
+    @click.option("--district", required=True)
+    def units_create(name: str, unit_type: str, district: str) -> None:
+        _create_unit(name, unit_type, district)
+        db.session.commit()
+        click.echo(f"Enheten {name} skapad.")
+
+    @app.cli.group("users")
+    def users() -> None:
+        """Users."""
+
+    @users.command("create")
+    @click.argument("username")
+    @click.option("--full-name", required=True)
+    @click.option("--email", required=True)
+    @click.option("--unit", "unit_name", required=True)
+    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+    def users_create(username: str, full_name: str, email: str, unit_name: str,
+                     roles: tuple[str, ...], password_stdin: bool) -> None:
+        if not password_stdin:
+            raise click.UsageError("ange --password-stdin och skicka lösenordet på standard input")
+        password = sys.stdin.readline().rstrip("\r\n")
+        _create_user(username, full_name, email, unit_name, list(roles), password)
+        db.session.commit()
+        click.echo(f"Användaren {username} skapad.")
+
+    @app.cli.command("demo")
+    def demo() -> None:
+        """Demo units and one user per role; passwords printed once and kept in instance/ (0600)."""
+        if current_app.config["PRODUCTION"]:
+            raise click.ClickException("demo körs aldrig i produktion")
+        path = Path(current_app.instance_path) / "demo-credentials.txt"
+        if db.session.scalar(select(User).where(User.username == DEMO_USERS[0][0])):
+            raise click.ClickException(f"demodata finns redan; lösenorden står i {path}")
+        for name, unit_type, district in DEMO_UNITS:
+            if not db.session.scalar(select(Unit).where(Unit.name == name)):
+                _create_unit(name, unit_type, district)
+        lines = []
+        for username, full_name, unit_name, roles in DEMO_USERS:
+            password = secrets.token_urlsafe(12)
+            _create_user(username, full_name, f"{username}@goteborg.se", unit_name, roles, password)
+            lines.append(f"{username}\t{password}\t{','.join(roles)}")
+        db.session.commit()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("användarnamn\tlösenord\troller\n" + "\n".join(lines) + "\n")
+        os.chmod(path, 0o600)
+        click.echo("Demoanvändare (lösenorden visas bara nu och finns i " + str(path) + "):")
+        for line in lines:
+            click.echo("  " + line)
+
+    @app.cli.command("audit-verify")
+    def audit_verify() -> None:
+        """Check the audit log's hash chain; exit 1 at the first broken event."""
+        result = audit.verify()
+        if result.ok:
+            click.echo(f"Granskningsloggen är hel: {result.checked} händelser kontrollerade.")
+            return
+        click.echo(f"Granskningsloggen är bruten vid händelse {result.broken_seq}: {result.reason}", err=True)
+        sys.exit(1)

@@ -1,0 +1,135 @@
+"""Configuration: these defaults, then instance/config.py, then the environment.
+
+Everything a municipality may want to change is data here, never a literal in a view:
+distribution lists, districts, person limits, retention periods, e-mail domains.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+
+class Defaults:
+    SQLALCHEMY_DATABASE_URI: str | None = None  # set from instance path in load_config
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    PRODUCTION = False
+
+    # Sessions: HttpOnly, SameSite, Secure in production; idle timeout 15 min, absolute 8 h.
+    SESSION_COOKIE_NAME = "skydd_session"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = timedelta(seconds=0)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=8)
+    IDLE_TIMEOUT = timedelta(minutes=15)
+
+    WTF_CSRF_TIME_LIMIT = 8 * 3600
+    MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "sv"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Stockholm"
+
+    # The routine's organisation (SPEC §2).
+    CITY_DISTRICTS = ["Centrum", "Hisingen", "Nordost", "Sydväst"]
+    UNIT_TYPES = {
+        "myndighet": "Myndighet",
+        "bosam": "BoSam",
+        "boende": "Boende (vård- och omsorgsboende, korttid, avlösning)",
+        "hemtjanst": "Hemtjänst",
+        "trygghetsjouren": "Trygghetsjouren",
+        "avgift": "Avgiftshandläggning",
+    }
+    # Most people with access per case for a unit of each type (§2.1, §6.1, §7.1, §8.1, §9.2, §7.2).
+    PERSON_LIMITS = {
+        "myndighet": 3,
+        "bosam": 2,
+        "boende": 2,
+        "hemtjanst": 4,
+        "trygghetsjouren": 3,
+        "avgift": 0,
+    }
+    JUSTIFICATION_MIN_LENGTH = 20
+    DISTRIBUTION_LISTS = {
+        "lvs": "ÄVO Myndighet LVS admin sekretessbehörighet",
+        "trygghetsjouren": "Trygghetsjouren uppdragsmottagare",
+        "fee_handler": "Avgiftshandläggare",
+    }
+    ALLOWED_EMAIL_DOMAINS = ["goteborg.se"]
+    CASE_NUMBER_PATTERN = r"\d{7}"
+    POSITIONS = [
+        "enhetschef",
+        "förste socialsekreterare",
+        "socialsekreterare",
+        "planerare",
+        "boendesekreterare",
+        "uppdragsmottagare",
+        "samordnare",
+        "undersköterska",
+    ]
+    REMINDER_DAYS = 30  # grants and local protections ending within this many days are highlighted
+    MAX_PERSON_ROWS = 10
+
+    # Retention (SPEC §3; issue 3 applies these).
+    RETENTION_ACTUALISATION_DAYS = 30
+    RETENTION_DAY_NOTES_MONTHS = 2
+    DEVIATION_FLAG_DAYS = 7
+
+    PASSWORD_MIN_LENGTH = 12
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT = timedelta(minutes=15)
+
+
+def _secret_key(instance: Path) -> str:
+    """The key from the environment, else one made once and kept in instance/ (mode 0600)."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "PRODUCTION", "SESSION_COOKIE_SECURE")
+
+
+def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
+    """Defaults -> instance/config.py -> environment -> overrides (tests)."""
+    instance = Path(app.instance_path)
+    app.config.from_object(Defaults)
+    app.config.from_pyfile(str(instance / "config.py"), silent=True)
+    for key in ENV_KEYS:
+        value = os.environ.get(key)
+        if value is None:
+            continue
+        if key in ("PRODUCTION", "SESSION_COOKIE_SECURE"):
+            app.config[key] = value.lower() in ("1", "true", "yes")
+        elif key == "DATABASE_URL":
+            app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(value)
+        else:
+            app.config[key] = value
+    if overrides:
+        app.config.update(overrides)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'portal.db'}"
+    app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["PRODUCTION"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
+        if not app.config.get("SECRET_KEY"):
+            raise RuntimeError("SECRET_KEY must be set in production")
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+
+
+def _normalise_db_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// and use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url

@@ -1,0 +1,197 @@
+"""The portal's tables. No client-identifying data in plain text: what the routine lets us keep is
+case numbers, staff data, fictional names, timestamps and who did what (SPEC §1.1)."""
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime, timezone
+from typing import Any
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import db
+
+ROLES = ("staff", "social_secretary", "unit_manager", "lvs", "admin")
+ROLE_LABELS = {
+    "staff": "Medarbetare",
+    "social_secretary": "Socialsekreterare",
+    "unit_manager": "Enhetschef",
+    "lvs": "LVS",
+    "admin": "Systemförvaltare",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def new_public_id() -> str:
+    """Random, unguessable id for URLs (never the database integer)."""
+    return secrets.token_urlsafe(16)
+
+
+class Unit(db.Model):
+    """Enhet: a unit of ÄVO, of one unit type (enhetstyp) in one city district (stadsområde)."""
+
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    unit_type: Mapped[str] = mapped_column(String(32))
+    city_district: Mapped[str] = mapped_column(String(64))
+
+    users: Mapped[list[User]] = relationship(back_populates="unit")
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Raised at logout and password change: every cookie that names an older version is dead.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    unit: Mapped[Unit] = relationship(back_populates="users")
+    role_rows: Mapped[list[UserRole]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return f"{self.public_id}:{self.session_version}"
+
+
+class UserRole(db.Model):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class Submission(db.Model):
+    """One submitted form. `data` holds what the form's storage policy allows: plain JSON for forms
+    without client data, AES-GCM ciphertext for those with it; both are emptied by the purge, and the
+    row stays as a tombstone (id, form, who, when, case number)."""
+
+    __tablename__ = "submissions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    form: Mapped[str] = mapped_column(String(32), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="submitted", index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    processed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    case_number: Mapped[str | None] = mapped_column(String(32), index=True)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    data_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    reply: Mapped[str | None] = mapped_column(Text)
+    # Optimistic lock: two LVS users marking the same order done — one wins.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    unit: Mapped[Unit] = relationship()
+    submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
+    processed_by: Mapped[User | None] = relationship(foreign_keys=[processed_by_id])
+
+    __mapper_args__ = {"version_id_col": version}
+
+
+class Grant(db.Model):
+    """A row of the access register: who has access to which case, for which unit, until when (§2.2)."""
+
+    __tablename__ = "grants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    case_number: Mapped[str] = mapped_column(String(32), index=True)
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254))
+    position: Mapped[str] = mapped_column(String(64))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    unit_name: Mapped[str] = mapped_column(String(120))
+    unit_type: Mapped[str] = mapped_column(String(32))
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date, index=True)
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoke_order_id: Mapped[int | None] = mapped_column(ForeignKey("submissions.id"))
+
+    unit: Mapped[Unit] = relationship()
+    granted_by: Mapped[User] = relationship(foreign_keys=[granted_by_id])
+    order: Mapped[Submission] = relationship(foreign_keys=[order_id])
+
+    def is_active(self, today: date) -> bool:
+        return self.revoked_at is None and self.valid_from <= today <= self.valid_to
+
+
+class LocalProtection(db.Model):
+    """Lokalt skydd on a case, up to three months pending Skatteverket's decision (§1.3). The reason
+    stays in the order; this row only says which case until when."""
+
+    __tablename__ = "local_protections"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_number: Mapped[str] = mapped_column(String(32), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    until: Mapped[date] = mapped_column(Date, index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("submissions.id"))
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    unit: Mapped[Unit] = relationship()
+
+
+class AuditEvent(db.Model):
+    """Append-only, hash-chained audit log. Never protected content: who, what, which object, outcome."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    username: Mapped[str | None] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(48), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32))
+    object_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    unit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    case_number: Mapped[str | None] = mapped_column(String(32))
+    outcome: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str | None] = mapped_column(String(255))
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))

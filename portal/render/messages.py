@@ -1,0 +1,26 @@
+"""Pre-formatted messages for Treserva's message function: distribution list, subject, body (SPEC §5)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app, render_template
+
+from ..forms.base import FormSpec
+
+
+@dataclass(frozen=True)
+class Message:
+    to: str
+    subject: str
+    body: str
+
+    def as_text(self) -> str:
+        """SPEC §6: line 1 `Till: <list>`, line 2 `Ämne: <subject>`, a blank line, the body."""
+        return f"Till: {self.to}\nÄmne: {self.subject}\n\n{self.body.strip()}\n"
+
+
+def render_message(spec: FormSpec, data: dict[str, Any], meta: dict[str, Any]) -> Message:
+    lists = current_app.config["DISTRIBUTION_LISTS"]
+    body = render_template(spec.message_template, data=data, meta=meta)
+    return Message(to=lists[spec.distribution_list], subject=spec.subject(data), body=body)

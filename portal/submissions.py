@@ -1,0 +1,132 @@
+"""The submission service: store, show to whom it may be shown, process, render. One transaction
+per call, the audit event inside it."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from flask import abort, current_app
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from . import audit
+from .extensions import db
+from .forms import BY_KEY
+from .forms.base import STOCKHOLM, FormSpec, today
+from .models import Submission, User, utcnow
+
+STATUS_LABELS = {"submitted": "Väntar på LVS", "done": "Klar", "purged": "Klar, innehållet raderat"}
+
+
+class AlreadyProcessed(Exception):
+    """Somebody else marked it done first."""
+
+
+def spec_of(sub: Submission) -> FormSpec:
+    return BY_KEY[sub.form]
+
+
+def create(spec: FormSpec, data: dict[str, Any], user: User) -> Submission:
+    if spec.storage == "none":
+        raise ValueError(f"{spec.key} is render-only")
+    sub = Submission(
+        form=spec.key,
+        unit_id=user.unit_id,
+        submitted_by_id=user.id,
+        case_number=spec.case_number(data),
+        flagged=spec.flagged(data, user, today()),
+        data=data if spec.storage == "plain" else None,
+    )
+    db.session.add(sub)
+    db.session.flush()
+    audit.record(
+        "submission_created",
+        user=user,
+        object_type=spec.key,
+        object_id=sub.public_id,
+        unit_id=sub.unit_id,
+        case_number=sub.case_number,
+    )
+    db.session.commit()
+    return sub
+
+
+def may_see(sub: Submission, user: User) -> bool:
+    """Owner, a manager of the submission's unit, or whoever processes this form (deny by default)."""
+    spec = spec_of(sub)
+    if sub.submitted_by_id == user.id:
+        return True
+    if user.has_role("unit_manager") and user.unit_id == sub.unit_id:
+        return True
+    return user.has_role(*spec.process_roles)
+
+
+def get_visible(public_id: str, user: User) -> Submission:
+    """404 for an id that does not exist or is not the user's to see."""
+    sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
+    if sub is None or not may_see(sub, user):
+        audit.record("submission_denied", user=user, object_type="submission", object_id=None,
+                     outcome="denied")
+        db.session.commit()
+        abort(404)
+    return sub
+
+
+def log_view(sub: Submission, user: User, what: str) -> None:
+    audit.record(what, user=user, object_type=sub.form, object_id=sub.public_id,
+                 unit_id=sub.unit_id, case_number=sub.case_number)
+    db.session.commit()
+
+
+def meta(sub: Submission) -> dict[str, Any]:
+    return {
+        "created_at": local(sub.created_at),
+        "processed_at": local(sub.processed_at) if sub.processed_at else "",
+        "orderer": sub.submitted_by.full_name,
+        "orderer_unit": sub.unit.name,
+        "processed_by": sub.processed_by.full_name if sub.processed_by else "",
+        "reference": sub.public_id[:8],
+        "status": STATUS_LABELS.get(sub.status, sub.status),
+        "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec_of(sub).distribution_list],
+        "reply": sub.reply or "",
+    }
+
+
+def local(value: datetime) -> str:
+    if value.tzinfo is None:
+        from datetime import timezone
+
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
+
+
+def queue(process_role: str) -> list[Submission]:
+    """Unprocessed submissions of the forms this role processes, oldest first."""
+    keys = [s.key for s in BY_KEY.values() if process_role in s.process_roles]
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(Submission.form.in_(keys), Submission.status == "submitted")
+            .order_by(Submission.created_at, Submission.id)
+        )
+    )
+
+
+def mark_done(sub: Submission, user: User, reply: str, expected_version: int | None = None) -> None:
+    """LVS marks a submission done. Raises AlreadyProcessed when another user got there first."""
+    spec = spec_of(sub)
+    if sub.status != "submitted" or (expected_version is not None and sub.version != expected_version):
+        raise AlreadyProcessed
+    try:
+        sub.status = "done"
+        sub.processed_by_id = user.id
+        sub.processed_at = utcnow()
+        sub.reply = reply.strip() or None
+        if spec.on_done:
+            spec.on_done(sub, user, today())
+        audit.record("submission_processed", user=user, object_type=spec.key,
+                     object_id=sub.public_id, unit_id=sub.unit_id, case_number=sub.case_number)
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise AlreadyProcessed from exc

@@ -1,0 +1,36 @@
+"""The access register (behörighetsregister): who has access to which case until when.
+LVS sees all; a unit manager sees their own unit (§4.1 self-check)."""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, render_template
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..auth import roles_required
+from ..extensions import db
+from ..forms.base import today
+from ..models import Grant, LocalProtection
+
+bp = Blueprint("register", __name__)
+
+
+@bp.route("/register")
+@roles_required("lvs", "unit_manager")
+def index() -> Any:
+    day = today()
+    horizon = day + timedelta(days=current_app.config["REMINDER_DAYS"])
+    grants = select(Grant).where(Grant.revoked_at.is_(None), Grant.valid_to >= day)
+    protections = select(LocalProtection).where(LocalProtection.until >= day)
+    if not current_user.has_role("lvs"):
+        grants = grants.where(Grant.unit_id == current_user.unit_id)
+        protections = protections.where(LocalProtection.unit_id == current_user.unit_id)
+    return render_template(
+        "register/index.html",
+        grants=db.session.scalars(grants.order_by(Grant.case_number, Grant.valid_to)).all(),
+        protections=db.session.scalars(protections.order_by(LocalProtection.until)).all(),
+        horizon=horizon,
+        day=day,
+    )

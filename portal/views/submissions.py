@@ -1,0 +1,74 @@
+"""One submission: page, message, PDF, JSON. Visible to its owner, its unit's managers and whoever
+processes it; everyone else gets 404. Every view is audited."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, render_template
+from flask_login import current_user
+
+from .. import submissions as svc
+from ..auth import login_only
+from ..render.messages import render_message
+from ..render.pdf import render_pdf
+
+bp = Blueprint("submissions", __name__, url_prefix="/submissions")
+
+
+def _load(public_id: str, action: str) -> tuple[Any, Any]:
+    sub = svc.get_visible(public_id, current_user)
+    svc.log_view(sub, current_user, action)
+    return sub, svc.spec_of(sub)
+
+
+@bp.route("/<public_id>")
+@login_only
+def show(public_id: str) -> Any:
+    sub, spec = _load(public_id, "submission_viewed")
+    data = sub.data or {}
+    message = render_message(spec, data, svc.meta(sub)) if data else None
+    return render_template("submissions/show.html", sub=sub, spec=spec, data=data,
+                           meta=svc.meta(sub), message=message,
+                           may_process=current_user.has_role(*spec.process_roles))
+
+
+@bp.route("/<public_id>/message")
+@login_only
+def message(public_id: str) -> Any:
+    sub, spec = _load(public_id, "message_fetched")
+    if not sub.data:
+        return Response("Innehållet är raderat.\n", 410, mimetype="text/plain")
+    text = render_message(spec, sub.data, svc.meta(sub)).as_text()
+    return Response(text, mimetype="text/plain")
+
+
+@bp.route("/<public_id>/pdf")
+@login_only
+def pdf(public_id: str) -> Any:
+    sub, spec = _load(public_id, "pdf_fetched")
+    if not sub.data:
+        return Response("Innehållet är raderat.\n", 410, mimetype="text/plain")
+    body = render_pdf(spec.pdf_template, order=sub.data, data=sub.data, meta=svc.meta(sub))
+    # The file name says the form and our reference, never personal data.
+    name = f"{spec.slug}-{sub.public_id[:8]}.pdf"
+    return Response(body, mimetype="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+
+
+@bp.route("/<public_id>.json")
+@login_only
+def as_json(public_id: str) -> Any:
+    sub, spec = _load(public_id, "json_fetched")
+    # The form's fields at the top level under their form names; our own facts under "submission".
+    return jsonify({
+        **(sub.data or {}),
+        "submission": {
+            "id": sub.public_id,
+            "form": spec.key,
+            "status": sub.status,
+            "created_at": sub.created_at.isoformat(),
+            "processed_at": sub.processed_at.isoformat() if sub.processed_at else None,
+            "case_number": sub.case_number,
+            "flagged": sub.flagged,
+        },
+    })

@@ -1,0 +1,77 @@
+"""Request-wide behaviour: security headers, idle and absolute session timeouts, error pages."""
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, logout_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.wrappers import Response
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+
+
+def install(app: Flask) -> None:
+    @app.before_request
+    def enforce_timeouts() -> Any:
+        if not current_user.is_authenticated:
+            return None
+        now = time.time()
+        idle = app.config["IDLE_TIMEOUT"].total_seconds()
+        absolute = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+        last, started = session.get("last_seen", now), session.get("login_at", now)
+        if now - last > idle or now - started > absolute:
+            logout_user()
+            session.clear()
+            flash("Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in igen.")
+            return redirect(url_for("auth.login"))
+        session["last_seen"] = now
+        return None
+
+    @app.after_request
+    def security_headers(resp: Response) -> Response:
+        h = resp.headers
+        h.setdefault("Content-Security-Policy", CSP)
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "no-referrer"
+        h["X-Frame-Options"] = "DENY"
+        h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+        if app.config["PRODUCTION"]:
+            h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if request.endpoint != "static":
+            # Pages and files may show protected content: never kept by a browser or proxy.
+            h["Cache-Control"] = "no-store"
+            h["Pragma"] = "no-cache"
+        return resp
+
+    def page(template: str, status: int, **ctx: Any) -> tuple[str, int]:
+        return render_template(template, **ctx), status
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(e: CSRFError) -> Any:
+        return page("errors/error.html", 400, title="Formuläret har gått ut",
+                    text="Sidan var för gammal eller saknade sin säkerhetskod. Ladda om sidan och försök igen.")
+
+    @app.errorhandler(403)
+    def forbidden(e: Any) -> Any:
+        return page("errors/error.html", 403, title="Du saknar behörighet",
+                    text="Din roll får inte använda den här sidan.")
+
+    @app.errorhandler(404)
+    def not_found(e: Any) -> Any:
+        return page("errors/error.html", 404, title="Sidan finns inte",
+                    text="Sidan finns inte, eller så har du inte tillgång till den.")
+
+    @app.errorhandler(413)
+    def too_large(e: Any) -> Any:
+        return page("errors/error.html", 413, title="För stor fil",
+                    text="Det du skickade är för stort.")
+
+    @app.errorhandler(500)
+    def server_error(e: Any) -> Any:
+        return page("errors/error.html", 500, title="Något gick fel",
+                    text="Ett fel uppstod. Inget sparades. Försök igen, eller kontakta systemförvaltaren.")

@@ -1,0 +1,171 @@
+"""Fixtures: an app on a fresh database per test (SQLite by default, PostgreSQL when
+TEST_DATABASE_URL is set), units and one user per role, and a logged-in client per role."""
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from portal import create_app
+from portal.auth import hash_password
+from portal.extensions import db
+from portal.models import Unit, User, UserRole
+
+PASSWORD = "rätt häst batteri 42"
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI") == "true"
+
+if IN_CI and not PG_URL and os.environ.get("REQUIRE_POSTGRES") == "1":
+    raise RuntimeError("CI asked for PostgreSQL but TEST_DATABASE_URL is not set")
+
+# username -> (full name, unit, roles)
+USERS: dict[str, tuple[str, str, list[str]]] = {
+    "staff": ("Stina Medarbetare", "Hemtjänst Hisingen", ["staff"]),
+    "secretary": ("Sara Socialsekreterare", "Myndighet Centrum", ["social_secretary"]),
+    "manager": ("Eva Enhetschef", "Myndighet Centrum", ["unit_manager"]),
+    "hemtjanst_manager": ("Hugo Hemtjänstchef", "Hemtjänst Hisingen", ["unit_manager"]),
+    "other_manager": ("Olle Annanchef", "Myndighet Nordost", ["unit_manager"]),
+    "lvs": ("Lena LVS", "LVS Myndighet", ["lvs"]),
+    "lvs2": ("Lars LVS", "LVS Myndighet", ["lvs"]),
+    "admin": ("Adam Systemförvaltare", "Systemförvaltning", ["admin"]),
+    "fee": ("Frida Avgift", "Avgiftshandläggning", ["staff"]),
+}
+UNITS = [
+    ("Myndighet Centrum", "myndighet", "Centrum"),
+    ("Myndighet Nordost", "myndighet", "Nordost"),
+    ("Hemtjänst Hisingen", "hemtjanst", "Hisingen"),
+    ("LVS Myndighet", "myndighet", "Centrum"),
+    ("Systemförvaltning", "myndighet", "Centrum"),
+    ("Avgiftshandläggning", "avgift", "Centrum"),
+]
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)  # argon2 once per session, not once per user per test
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A database built by the real migrations once; each test gets a copy."""
+    if PG_URL:
+        return None
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "t" * 32},
+                     instance_path=str(path.parent))
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def migrated_pg() -> str | None:
+    if not PG_URL:
+        return None
+    app = create_app({"SQLALCHEMY_DATABASE_URI": PG_URL, "SECRET_KEY": "t" * 32})
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return PG_URL
+
+
+def _truncate_pg() -> None:
+    tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+    # TRUNCATE fires no row triggers, so the append-only audit table can be emptied between tests.
+    db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    db.session.commit()
+
+
+@pytest.fixture
+def app(tmp_path: Path, migrated_sqlite: Path | None, migrated_pg: str | None,
+        password_hash: str) -> Iterator[Flask]:
+    if migrated_pg:
+        uri = migrated_pg
+    else:
+        assert migrated_sqlite is not None
+        target = tmp_path / "portal.db"
+        shutil.copy(migrated_sqlite, target)
+        uri = f"sqlite:///{target}"
+    app = create_app(
+        {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-" + "x" * 20,
+         "WTF_CSRF_ENABLED": False, "TESTING": True},
+        instance_path=str(tmp_path / "instance"),
+    )
+    with app.app_context():
+        if migrated_pg:
+            _truncate_pg()
+        _seed(password_hash)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        if migrated_pg:
+            _truncate_pg()
+        db.engine.dispose()
+
+
+def _seed(password_hash: str) -> None:
+    units = {}
+    for name, unit_type, district in UNITS:
+        units[name] = Unit(name=name, unit_type=unit_type, city_district=district)
+        db.session.add(units[name])
+    db.session.flush()
+    for username, (full_name, unit, roles) in USERS.items():
+        db.session.add(User(username=username, full_name=full_name, email=f"{username}@goteborg.se",
+                            unit_id=units[unit].id, password_hash=password_hash,
+                            role_rows=[UserRole(role=r) for r in roles]))
+    db.session.commit()
+
+
+def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
+    return client.post("/login", data={"username": username, "password": password})
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def as_user(app: Flask):  # type: ignore[no-untyped-def]
+    """as_user("manager") -> a test client logged in as that user."""
+
+    def make(username: str) -> FlaskClient:
+        c = app.test_client()
+        resp = login(c, username)
+        assert resp.status_code == 303, resp.data
+        return c
+
+    return make
+
+
+def order_form(**overrides: Any) -> dict[str, str]:
+    """A valid access order as the browser posts it."""
+    today = date.today()
+    data = {
+        "case_number": "0655588",
+        "city_district": "Centrum",
+        "unit_type": "myndighet",
+        "unit_name": "Myndighet Centrum",
+        "persons-0-action": "add",
+        "persons-0-full_name": "Anna Andersson",
+        "persons-0-username": "anna01",
+        "persons-0-email": "anna.andersson@goteborg.se",
+        "persons-0-position": "socialsekreterare",
+        "valid_from": today.isoformat(),
+        "valid_to": (today + timedelta(days=180)).isoformat(),
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}

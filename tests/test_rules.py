@@ -1,0 +1,610 @@
+"""The routine's rules (SPEC §4), each on its own, with good and bad values at the edges."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from portal.rules import (
+    AccessOrderInput,
+    PersonRow,
+    Violation,
+    access_order_subject,
+    add_months,
+    add_years,
+    check_access_order,
+    check_case_number,
+    check_date_not_future,
+    check_email_domain,
+    check_local_protection,
+    check_no_fee_handler,
+    check_note_text,
+    check_period,
+    check_person_limit,
+    check_personnummer,
+    check_reporter,
+    check_subject,
+    contains_personnummer,
+    exceeds_person_limit,
+)
+
+
+def luhn(digits: str) -> int:
+    """Check digit of a personnummer, computed over YYMMDDNNN."""
+    total = 0
+    for i, ch in enumerate(digits):
+        v = int(ch) * (2 - i % 2)
+        total += v - 9 if v > 9 else v
+    return (10 - total % 10) % 10
+
+
+def make_pnr(yymmdd: str, birth_number: str = "123") -> str:
+    return f"{yymmdd}-{birth_number}{luhn(yymmdd + birth_number)}"
+
+
+def wrong_check_digit(pnr: str) -> str:
+    return pnr[:-1] + str((int(pnr[-1]) + 1) % 10)
+
+
+VALID_PNR = make_pnr("850101")               # 850101-1236 style, correct check digit
+SAMORDNINGSNUMMER = make_pnr("850161", "234")  # 1 January 1985, day + 60
+
+
+def codes(violations: list[Violation]) -> set[str]:
+    return {v.code for v in violations}
+
+
+def fields(violations: list[Violation]) -> set[str]:
+    return {v.field for v in violations}
+
+
+# --- calendar arithmetic -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("start, months, expected", [
+    (date(2025, 11, 30), 3, date(2026, 2, 28)),
+    (date(2027, 11, 30), 3, date(2028, 2, 29)),   # leap year
+    (date(2025, 1, 31), 1, date(2025, 2, 28)),
+    (date(2025, 3, 31), 1, date(2025, 4, 30)),
+    (date(2025, 12, 15), 1, date(2026, 1, 15)),
+    (date(2025, 1, 15), 3, date(2025, 4, 15)),
+    (date(2025, 5, 20), -6, date(2024, 11, 20)),
+])
+def test_add_months_counts_calendar_months_and_clamps_to_month_end(start, months, expected):
+    assert add_months(start, months) == expected
+
+
+@pytest.mark.parametrize("start, years, expected", [
+    (date(2028, 2, 29), 1, date(2029, 2, 28)),
+    (date(2028, 2, 29), 4, date(2032, 2, 29)),
+    (date(2027, 3, 1), 1, date(2028, 3, 1)),
+    (date(2025, 6, 10), 1, date(2026, 6, 10)),
+])
+def test_add_years_turns_leap_day_into_february_28(start, years, expected):
+    assert add_years(start, years) == expected
+
+
+# --- R-PERIOD-MAX (§2.2: max ett år i taget) ----------------------------------------------------
+
+TODAY = date(2027, 1, 15)
+
+
+@pytest.mark.parametrize("valid_from, valid_to", [
+    (date(2027, 2, 1), date(2028, 2, 1)),     # exactly one year
+    (date(2027, 2, 1), date(2027, 2, 2)),     # one day
+    (TODAY, date(2028, 1, 15)),               # starting today, exactly one year
+    (date(2028, 2, 29), date(2029, 2, 28)),   # from leap day: one year ends Feb 28
+    (date(2027, 3, 1), date(2028, 2, 29)),    # across a leap day, less than a year
+    (date(2027, 3, 1), date(2028, 3, 1)),     # across a leap day, exactly one year
+])
+def test_access_period_of_at_most_one_year_is_accepted(valid_from, valid_to):
+    assert check_period(valid_from, valid_to, TODAY) == []
+
+
+@pytest.mark.parametrize("valid_from, valid_to", [
+    (date(2027, 2, 1), date(2028, 2, 2)),     # one year and a day
+    (date(2028, 2, 29), date(2029, 3, 1)),
+    (date(2027, 3, 1), date(2028, 3, 2)),
+    (date(2027, 2, 1), date(2029, 2, 1)),
+])
+def test_access_period_over_one_year_is_refused(valid_from, valid_to):
+    violations = check_period(valid_from, valid_to, TODAY)
+    assert violations == [Violation("R-PERIOD-MAX", "valid_to", violations[0].message)]
+    assert "högst ett år" in violations[0].message
+    assert "§2.2" in violations[0].message
+
+
+def test_access_period_over_one_year_names_the_last_possible_date():
+    [violation] = check_period(date(2028, 2, 29), date(2029, 3, 1), TODAY)
+    assert "2029-02-28" in violation.message
+
+
+def test_access_period_cannot_be_backdated():
+    violations = check_period(TODAY - timedelta(days=1), date(2027, 6, 1), TODAY)
+    assert codes(violations) == {"R-PERIOD-MAX"}
+    assert fields(violations) == {"valid_from"}
+
+
+@pytest.mark.parametrize("valid_to", [date(2027, 2, 1), date(2027, 1, 31)])
+def test_access_period_must_end_after_it_starts(valid_to):
+    violations = check_period(date(2027, 2, 1), valid_to, TODAY)
+    assert fields(violations) == {"valid_to"}
+
+
+def test_access_period_needs_both_dates():
+    violations = check_period(None, None, TODAY)
+    assert fields(violations) == {"valid_from", "valid_to"}
+    assert codes(violations) == {"R-PERIOD-MAX"}
+
+
+def test_access_period_uses_the_given_field_names():
+    violations = check_period(None, None, TODAY, from_field="f", to_field="t")
+    assert fields(violations) == {"f", "t"}
+
+
+@pytest.mark.parametrize("valid_from, valid_to", [
+    ("2027-02-01", "2027-03-01"),
+    (datetime(2027, 2, 1, 8, 0), date(2027, 3, 1)),
+    (date.max, date.max),
+    (date(9999, 12, 1), date(9999, 12, 31)),
+])
+def test_access_period_never_raises_on_odd_input(valid_from, valid_to):
+    check_period(valid_from, valid_to, TODAY)
+
+
+# --- R-LOCAL-MAX (§1.3: lokalt skydd upp till tre månader, orsak anges) --------------------------
+
+REASON = "Akut hotbild från tidigare partner"
+
+
+def local(until, *, today=TODAY, reason=REASON, unit_type="myndighet", manager=True,
+          requested=True):
+    return check_local_protection(requested, until, reason, today, unit_type, manager)
+
+
+@pytest.mark.parametrize("today, until", [
+    (date(2025, 1, 15), date(2025, 4, 15)),    # three months exactly
+    (date(2025, 1, 15), date(2025, 1, 16)),
+    (date(2025, 11, 30), date(2026, 2, 28)),   # clamped to month end
+    (date(2027, 11, 30), date(2028, 2, 29)),   # clamped, leap year
+])
+def test_local_protection_up_to_three_months_is_accepted(today, until):
+    assert local(until, today=today) == []
+
+
+@pytest.mark.parametrize("today, until", [
+    (date(2025, 1, 15), date(2025, 4, 16)),    # three months and a day
+    (date(2025, 11, 30), date(2026, 3, 1)),
+    (date(2027, 11, 30), date(2028, 3, 1)),
+])
+def test_local_protection_over_three_months_is_refused(today, until):
+    violations = local(until, today=today)
+    assert [(v.code, v.field) for v in violations] == [("R-LOCAL-MAX", "local_protection_until")]
+    assert "tre månader" in violations[0].message
+
+
+@pytest.mark.parametrize("until", [None, TODAY, TODAY - timedelta(days=1)])
+def test_local_protection_needs_an_end_date_after_today(until):
+    assert fields(local(until)) == {"local_protection_until"}
+
+
+@pytest.mark.parametrize("reason, ok", [
+    ("", False), ("   ", False), ("Hot", False), ("123456789", False), ("  123456789  ", False),
+    ("1234567890", True), (None, False),
+])
+def test_local_protection_requires_a_reason(reason, ok):
+    violations = local(date(2027, 2, 1), reason=reason)
+    assert (violations == []) is ok
+    if not ok:
+        assert fields(violations) == {"local_protection_reason"}
+
+
+@pytest.mark.parametrize("unit_type, manager", [
+    ("hemtjanst", True), ("boende", True), ("myndighet", False), ("", True),
+])
+def test_local_protection_is_ordered_only_by_a_myndighet_unit_manager(unit_type, manager):
+    violations = local(date(2027, 2, 1), unit_type=unit_type, manager=manager)
+    assert [(v.code, v.field) for v in violations] == [("R-LOCAL-MAX", "local_protection")]
+
+
+def test_local_protection_not_requested_is_not_checked():
+    assert local(None, reason="", unit_type="avgift", manager=False, requested=False) == []
+
+
+# --- R-PERSON-LIMIT (§2.1: begränsa antal personer till ett minimum) ----------------------------
+
+def test_person_limit_exactly_at_limit_is_accepted():
+    assert check_person_limit(["anna01", "bert02"], ["cecilia03"], [], 3, "") == []
+    assert not exceeds_person_limit(["anna01", "bert02"], ["cecilia03"], [], 3)
+
+
+def test_person_limit_one_over_is_refused_without_justification():
+    violations = check_person_limit(["anna01", "bert02"], ["cecilia03", "david04"], [], 3, "")
+    assert [(v.code, v.field) for v in violations] == [("R-PERSON-LIMIT", "justification")]
+    assert "4" in violations[0].message and "3" in violations[0].message
+    assert exceeds_person_limit(["anna01", "bert02"], ["cecilia03", "david04"], [], 3)
+
+
+@pytest.mark.parametrize("justification, ok", [
+    ("x" * 19, False),
+    ("   " + "x" * 19 + "   ", False),
+    ("x" * 20, True),
+    ("Vikarie under sommaren, ordinarie planerare ledig", True),
+])
+def test_person_limit_over_needs_a_justification_of_at_least_20_characters(justification, ok):
+    violations = check_person_limit(["anna01", "bert02"], ["cecilia03", "david04"], [], 3,
+                                    justification)
+    assert (violations == []) is ok
+
+
+def test_person_limit_over_is_still_flagged_for_lvs_when_justified():
+    active, added = ["anna01", "bert02"], ["cecilia03", "david04"]
+    assert check_person_limit(active, added, [], 3, "x" * 20) == []
+    assert exceeds_person_limit(active, added, [], 3)
+
+
+def test_person_limit_counts_removals_in_the_same_order():
+    active = ["anna01", "bert02", "cecilia03"]
+    assert check_person_limit(active, ["david04"], ["anna01"], 3, "") == []
+    assert not exceeds_person_limit(["anna01", "bert02", "cecilia03"], ["david04"], ["anna01"], 3)
+
+
+def test_person_limit_compares_usernames_case_insensitively():
+    assert check_person_limit(["Anna01", "BERT02", "cecilia03"], [" anna01 "], [], 3, "") == []
+    assert not exceeds_person_limit(["Anna01", "b", "c", "d"], ["x"], ["ANNA01", "B "], 3)
+
+
+def test_person_limit_does_not_count_an_already_active_person_twice():
+    assert not exceeds_person_limit(["anna01", "bert02"], ["anna01", "bert02"], [], 2)
+
+
+def test_person_limit_zero_for_fee_unit():
+    assert exceeds_person_limit([], ["anna01"], [], 0)
+    assert not exceeds_person_limit([], [], [], 0)
+
+
+# --- personnummer shapes: R-PNR-SUBJECT / R-NOTE-PNR ---------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "850101-1234", "8501011234", "19850101-1234", "198501011234",
+    "850101+1234", "19850101+1234", "850101 - 1234", "850101 1234", "19850101 1234",
+    "850101–1234",                                 # en dash pasted from a word processor
+    VALID_PNR, wrong_check_digit(VALID_PNR), SAMORDNINGSNUMMER,
+    "Ärende 0655588 gäller 850101-1234 i Centrum",
+    "pnr:8501011234.",
+    "19 850101-1234",
+])
+def test_personnummer_shape_is_found_valid_check_digit_or_not(text):
+    assert contains_personnummer(text)
+
+
+@pytest.mark.parametrize("text", [
+    "", "0655588", "Behörighetsbeställning ärende 0655588, Centrum",
+    "1234567890123",         # 13-digit run
+    "12345678901",           # 11-digit run
+    "123456789",
+    "12345-1234", "1234567-1234", "123456789-1234",
+    "2025-01-01 kl 08:00",
+    None,
+])
+def test_things_that_are_not_a_personnummer_shape_are_not_caught(text):
+    assert not contains_personnummer(text)
+
+
+def test_subject_with_case_number_and_district_is_accepted():
+    assert check_subject("Behörighetsbeställning ärende 0655588, Centrum", "case_number") == []
+
+
+@pytest.mark.parametrize("pnr", [VALID_PNR, "198501011234", "850101 1234", SAMORDNINGSNUMMER])
+def test_subject_with_personnummer_is_refused(pnr):
+    violations = check_subject(f"Behörighetsbeställning ärende {pnr}, Centrum", "subject")
+    assert [(v.code, v.field) for v in violations] == [("R-PNR-SUBJECT", "subject")]
+    assert "aldrig personnummer" in violations[0].message
+
+
+@pytest.mark.parametrize("name", ["Anna Andersson", "anna andersson", " ANNA  ANDERSSON "])
+def test_subject_with_client_name_is_refused_case_insensitively(name):
+    violations = check_subject("Uppdrag Anna  andersson, Hisingen", "subject", [name])
+    assert codes(violations) == {"R-PNR-SUBJECT"}
+    assert "Anna" not in violations[0].message   # the message never repeats the name
+
+
+def test_subject_ignores_empty_and_one_letter_names():
+    assert check_subject("Ärende 0655588, Centrum", "subject", ["", " ", "C", None]) == []
+
+
+def test_note_with_personnummer_is_refused():
+    violations = check_note_text(f"Besök hos {wrong_check_digit(VALID_PNR)} kl 10", "text")
+    assert [(v.code, v.field) for v in violations] == [("R-NOTE-PNR", "text")]
+
+
+def test_note_under_fictional_name_is_accepted():
+    note = "Kalle åt frukost kl 08:00, ärende 0655588. Promenad 30 min."
+    assert check_note_text(note, "text") == []
+
+
+# --- R-PNR-VALID (§2.4 punkt 5) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", [
+    VALID_PNR, VALID_PNR.replace("-", ""), "19" + VALID_PNR, "19" + VALID_PNR.replace("-", ""),
+    VALID_PNR.replace("-", "+"), SAMORDNINGSNUMMER, "  " + VALID_PNR + " ",
+])
+def test_real_personnummer_and_samordningsnummer_are_accepted(value):
+    assert check_personnummer(value, "personnummer") == []
+
+
+@pytest.mark.parametrize("value", [
+    wrong_check_digit(VALID_PNR),
+    wrong_check_digit(SAMORDNINGSNUMMER),
+    make_pnr("851301"),                # month 13
+    make_pnr("850230"),                # 30 February
+    make_pnr("850192"),                # samordningsnummer for day 32
+    make_pnr("850101", "000"),         # birth number 000
+    "850101-123", "abc", "8501011234x", "850101 1234", "٨٥٠١٠١-١٢٣٤",
+])
+def test_invalid_personnummer_is_refused(value):
+    violations = check_personnummer(value, "personnummer")
+    assert [(v.code, v.field) for v in violations] == [("R-PNR-VALID", "personnummer")]
+
+
+@pytest.mark.parametrize("value", ["", "   ", None])
+def test_personnummer_is_required(value):
+    violations = check_personnummer(value, "personnummer")
+    assert [(v.code, v.field) for v in violations] == [("R-PNR-VALID", "personnummer")]
+
+
+# --- R-CASE-NUMBER (§2.2: ärendenummer och stadsområde i ärenderaden) ---------------------------
+
+@pytest.mark.parametrize("value", ["0655588", " 0655588 "])
+def test_seven_digit_case_number_is_accepted(value):
+    assert check_case_number(value, "case_number") == []
+
+
+@pytest.mark.parametrize("value", ["", "655588", "06555881", "0655 588", "ärende 0655588", "abc",
+                                   "٠٦٥٥٥٨٨", None])
+def test_malformed_case_number_is_refused(value):
+    violations = check_case_number(value, "case_number")
+    assert [(v.code, v.field) for v in violations] == [("R-CASE-NUMBER", "case_number")]
+
+
+@pytest.mark.parametrize("value", [VALID_PNR, "198501011234", "850101 1234"])
+def test_personnummer_written_as_case_number_is_refused(value):
+    violations = check_case_number(value, "case_number")
+    assert codes(violations) == {"R-PNR-SUBJECT", "R-CASE-NUMBER"}
+    pnr = next(v for v in violations if v.code == "R-PNR-SUBJECT")
+    assert "aldrig personnummer" in pnr.message
+
+
+def test_case_number_pattern_is_configurable():
+    assert check_case_number("065558", "case_number", r"\d{6,8}") == []
+    assert check_case_number("06555", "case_number", r"\d{6,8}") != []
+
+
+def test_broken_case_number_pattern_falls_back_to_seven_digits():
+    assert check_case_number("0655588", "case_number", "(") == []
+    assert check_case_number("065558", "case_number", "(") != []
+
+
+# --- R-EMAIL-DOMAIN ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("email", [
+    "anna.andersson@goteborg.se", "Anna.Andersson@GOTEBORG.SE", " anna.andersson@goteborg.se ",
+    "anna-b.andersson+avo@goteborg.se",
+])
+def test_email_in_the_citys_domain_is_accepted(email):
+    assert check_email_domain(email, ["goteborg.se"], "persons-0-email") == []
+
+
+@pytest.mark.parametrize("email", [
+    "anna@avo.goteborg.se",             # subdomain
+    "anna@goteborg.se.example.com",
+    "anna@gmail.com", "anna@xgoteborg.se",
+    "goteborg.se", "@goteborg.se", "anna@", "anna@@goteborg.se", "anna b@goteborg.se",
+    ".anna@goteborg.se", "anna..b@goteborg.se", "", None,
+])
+def test_email_outside_the_citys_domain_is_refused(email):
+    violations = check_email_domain(email, ["goteborg.se"], "persons-0-email")
+    assert [(v.code, v.field) for v in violations] == [("R-EMAIL-DOMAIN", "persons-0-email")]
+
+
+def test_email_domain_list_is_configurable():
+    allowed = ["@Goteborg.se", "educ.goteborg.se"]
+    assert check_email_domain("a@educ.goteborg.se", allowed, "e") == []
+    assert check_email_domain("a@goteborg.se", allowed, "e") == []
+    [violation] = check_email_domain("a@example.se", allowed, "e")
+    assert "@goteborg.se" in violation.message and "@educ.goteborg.se" in violation.message
+
+
+# --- R-DATE-PAST ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value, ok", [
+    (TODAY, True), (TODAY - timedelta(days=1), True), (None, True),
+    (TODAY + timedelta(days=1), False), (datetime(2027, 1, 16, 0, 1), False),
+    (datetime(2027, 1, 15, 23, 59), True),
+])
+def test_received_date_cannot_be_in_the_future(value, ok):
+    violations = check_date_not_future(value, TODAY, "received_date")
+    assert (violations == []) is ok
+    if not ok:
+        assert [(v.code, v.field) for v in violations] == [("R-DATE-PAST", "received_date")]
+
+
+# --- R-REPORTER (§2.4 punkt 11) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("kind, arrived_from, reporter_name, ok", [
+    ("ansökan", "den enskilde", "", True),
+    ("ansökan", " Den enskilde ", "", True),
+    ("anmälan", "den enskilde", "", False),
+    ("Anmälan", "den enskilde", "", False),
+    ("anmälan", "den enskilde", "Lisa Larsson", True),
+    ("ansökan", "dotter", "", False),
+    ("ansökan", "dotter", "   ", False),
+    ("ansökan", "dotter", "Kim Karlsson", True),
+    ("ansökan", "", "", False),
+    (None, None, None, False),
+])
+def test_reporter_is_named_for_anmalan_or_when_not_from_the_individual(
+        kind, arrived_from, reporter_name, ok):
+    violations = check_reporter(kind, arrived_from, reporter_name)
+    assert (violations == []) is ok
+    if not ok:
+        assert [(v.code, v.field) for v in violations] == [("R-REPORTER", "reporter_name")]
+
+
+# --- R-NO-FEE-HANDLER (§7.2: avgiftshandläggare ska inte få behörighet) --------------------------
+
+def person(action="add", position="planerare", username="anna01") -> dict[str, str]:
+    return {"action": action, "full_name": "Anna Andersson", "username": username,
+            "email": "anna@goteborg.se", "position": position}
+
+
+def test_ordinary_staff_may_be_added():
+    assert check_no_fee_handler("hemtjanst", [person(), person(position="enhetschef")]) == []
+
+
+def test_nobody_in_a_fee_unit_gets_access_reported_once():
+    violations = check_no_fee_handler("avgift", [person(username="a"), person(username="b")])
+    assert violations == [Violation("R-NO-FEE-HANDLER", "unit_type", violations[0].message)]
+    assert "§7.2" in violations[0].message
+
+
+@pytest.mark.parametrize("position", ["avgiftshandläggare", " Avgiftshandläggare ",
+                                      "AVGIFTSHANDLÄGGARE", "avgiftshandla\u0308ggare"])
+def test_fee_handler_position_is_refused(position):
+    violations = check_no_fee_handler("myndighet", [person(), person(position=position)])
+    assert [(v.code, v.field) for v in violations] == [("R-NO-FEE-HANDLER", "persons-1-position")]
+
+
+def test_known_fee_handler_username_is_refused_case_insensitively():
+    violations = check_no_fee_handler("boende", [person(username="Avg01")], [" avg01 "])
+    assert [(v.code, v.field) for v in violations] == [("R-NO-FEE-HANDLER", "persons-0-username")]
+
+
+def test_fee_handler_may_be_removed():
+    rows = [person(action="remove", position="avgiftshandläggare", username="avg01")]
+    assert check_no_fee_handler("avgift", rows, ["avg01"]) == []
+
+
+# --- the access order as a whole (§2.2) ----------------------------------------------------------
+
+def row(action="add", name="Anna Andersson", username="anna01", email="anna.andersson@goteborg.se",
+        position="socialsekreterare") -> PersonRow:
+    return PersonRow(action, name, username, email, position)
+
+
+def order(**changes) -> AccessOrderInput:
+    values = dict(case_number="0655588", city_district="Centrum", unit_type="myndighet",
+                  unit_name="Myndighet Centrum 1", persons=[row()], valid_from=date(2027, 2, 1),
+                  valid_to=date(2028, 1, 31), local_protection=False, local_protection_until=None,
+                  local_protection_reason="", justification="")
+    values.update(changes)
+    return AccessOrderInput(**values)
+
+
+def check(o: AccessOrderInput, active=("bert02",), limit=3, manager=True, fee=()):
+    return check_access_order(o, today=TODAY, active_usernames=active, person_limit=limit,
+                              allowed_domains=["goteborg.se"], case_number_pattern=r"\d{7}",
+                              orderer_is_myndighet_manager=manager, fee_handler_usernames=fee)
+
+
+def test_access_order_subject_has_case_number_and_district_only():
+    subject = access_order_subject(" 0655588 ", "Centrum")
+    assert subject == "Behörighetsbeställning ärende 0655588, Centrum"
+
+
+def test_complete_access_order_is_accepted():
+    assert check(order()) == []
+
+
+def test_access_order_with_local_protection_is_accepted():
+    o = order(local_protection=True, local_protection_until=date(2027, 4, 15),
+              local_protection_reason=REASON)
+    assert check(o) == []
+
+
+def test_access_order_needs_at_least_one_person():
+    assert [(v.code, v.field) for v in check(order(persons=[]))] == [("R-REQUIRED", "persons")]
+
+
+def test_access_order_rows_need_name_username_action_and_email():
+    violations = check(order(persons=[row(name=" ", username="", email=""), row(action="move")]))
+    assert {(v.code, v.field) for v in violations} == {
+        ("R-REQUIRED", "persons-0-full_name"), ("R-REQUIRED", "persons-0-username"),
+        ("R-EMAIL-DOMAIN", "persons-0-email"), ("R-REQUIRED", "persons-1-action"),
+    }
+
+
+def test_removal_only_order_needs_no_period_and_no_email():
+    o = order(persons=[row(action="remove", email="")], valid_from=None, valid_to=None)
+    assert check(o, active=["anna01"]) == []
+
+
+def test_removal_row_email_is_checked_when_given():
+    o = order(persons=[row(action="remove", email="anna@gmail.com")], valid_from=None,
+              valid_to=None)
+    assert fields(check(o)) == {"persons-0-email"}
+
+
+def test_access_order_period_over_one_year_is_refused():
+    assert fields(check(order(valid_to=date(2028, 2, 2)))) == {"valid_to"}
+
+
+def test_personnummer_as_case_number_is_reported_once_per_rule():
+    violations = check(order(case_number=VALID_PNR))
+    assert sorted(v.code for v in violations) == ["R-CASE-NUMBER", "R-PNR-SUBJECT"]
+    assert fields(violations) == {"case_number"}
+
+
+def test_access_order_over_the_person_limit_needs_justification():
+    o = order(persons=[row(), row(username="cecilia03"), row(username="david04")])
+    assert [(v.code, v.field) for v in check(o)] == [("R-PERSON-LIMIT", "justification")]
+    assert check(order(persons=o.persons, justification="Två vikarier under sommaren")) == []
+
+
+def test_access_order_removal_makes_room_for_an_addition():
+    o = order(persons=[row(username="david04"), row(action="remove", username="BERT02")])
+    assert check(o, active=["bert02", "cecilia03", "erik05"]) == []
+
+
+def test_removal_only_order_on_a_crowded_case_needs_no_justification():
+    o = order(persons=[row(action="remove", username="bert02")], valid_from=None, valid_to=None)
+    assert check(o, active=["bert02", "cecilia03", "david04", "erik05", "fia06"]) == []
+
+
+def test_access_order_local_protection_from_performer_is_refused():
+    o = order(unit_type="hemtjanst", local_protection=True,
+              local_protection_until=date(2027, 4, 16), local_protection_reason="kort")
+    assert {v.field for v in check(o, limit=4)} == {
+        "local_protection", "local_protection_until", "local_protection_reason"}
+
+
+def test_access_order_to_fee_unit_is_refused_once():
+    o = order(unit_type="avgift", persons=[row(), row(username="cecilia03")])
+    violations = check(o, active=[], limit=0, fee=["cecilia03"])
+    assert {(v.code, v.field) for v in violations} == {
+        ("R-NO-FEE-HANDLER", "unit_type"), ("R-NO-FEE-HANDLER", "persons-1-username"),
+        ("R-PERSON-LIMIT", "justification")}
+    assert len(violations) == len(set(violations)) == 3
+
+
+def test_access_order_with_nothing_filled_in_does_not_raise():
+    o = AccessOrderInput(None, None, None, None, None, None, None, None, None, None, None)
+    assert {"case_number", "persons"} <= fields(check(o))
+    o = order(persons=[PersonRow(None, None, None, None, None)])
+    assert "persons-0-action" in fields(check(o))
+
+
+# --- robustness ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [None, "", "\x00", "🙂" * 50, "9" * 10_000, "-+ " * 100, 12345])
+def test_rules_never_raise_on_odd_text(text):
+    contains_personnummer(text)
+    check_subject(text, "f", [text])
+    check_personnummer(text, "f")
+    check_case_number(text, "f")
+    check_email_domain(text, [text], "f")
+    check_reporter(text, text, text)
+    check_note_text(text, "f")
+    check_no_fee_handler(text, [{"action": "add", "position": text, "username": text}], [text])
+    check_person_limit([text], [text], [text], 1, text)
+    check_local_protection(True, None, text, TODAY, text, False)
