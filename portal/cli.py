@@ -133,6 +133,17 @@ def register_cli(app: Flask) -> None:
         for line in lines:
             click.echo("  " + line)
 
+    @app.cli.command("purge")
+    def purge() -> None:
+        """Apply every retention rule now; print counts only."""
+        from .retention import run_all
+
+        counts = run_all()
+        if not counts:
+            click.echo("Inga gallringsregler.")
+        for name, n in counts.items():
+            click.echo(f"{name}: {n}")
+
     @app.cli.command("audit-verify")
     def audit_verify() -> None:
         """Check the audit log's hash chain; exit 1 at the first broken event."""

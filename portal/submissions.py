@@ -13,7 +13,7 @@ from . import audit
 from .extensions import db
 from .forms import BY_KEY
 from .forms.base import STOCKHOLM, FormSpec, today
-from .models import Submission, User, utcnow
+from .models import Submission, User, utcnow  # noqa: F401 (utcnow re-used by views)
 
 STATUS_LABELS = {"submitted": "Väntar på LVS", "done": "Klar", "purged": "Klar, innehållet raderat"}
 
@@ -51,14 +51,29 @@ def create(spec: FormSpec, data: dict[str, Any], user: User) -> Submission:
     return sub
 
 
+def may_process(sub: Submission, user: User) -> bool:
+    spec = spec_of(sub)
+    if not user.has_role(*spec.process_roles):
+        return False
+    return spec.process_scope == "all" or user.unit_id == sub.unit_id
+
+
 def may_see(sub: Submission, user: User) -> bool:
     """Owner, a manager of the submission's unit, or whoever processes this form (deny by default)."""
-    spec = spec_of(sub)
     if sub.submitted_by_id == user.id:
         return True
     if user.has_role("unit_manager") and user.unit_id == sub.unit_id:
         return True
-    return user.has_role(*spec.process_roles)
+    return may_process(sub, user)
+
+
+def load_data(sub: Submission, user: User) -> dict[str, Any] | None:
+    """The form's content as the form names it, or None once purged. Callers have checked may_see."""
+    if sub.purged_at is not None:
+        return None
+    if spec_of(sub).storage == "encrypted":
+        raise NotImplementedError("encrypted storage arrives with the actualisation request")
+    return sub.data
 
 
 def get_visible(public_id: str, user: User) -> Submission:
@@ -100,13 +115,19 @@ def local(value: datetime) -> str:
     return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
-def queue(process_role: str) -> list[Submission]:
-    """Unprocessed submissions of the forms this role processes, oldest first."""
-    keys = [s.key for s in BY_KEY.values() if process_role in s.process_roles]
+def queue(process_role: str, user: User | None = None) -> list[Submission]:
+    """Unprocessed submissions of the forms this role processes, oldest first; forms processed
+    per unit only for the user's own unit."""
+    specs = [s for s in BY_KEY.values() if process_role in s.process_roles]
+    everywhere = [s.key for s in specs if s.process_scope == "all"]
+    own_unit = [s.key for s in specs if s.process_scope == "unit"]
+    cond = Submission.form.in_(everywhere)
+    if own_unit and user is not None:
+        cond = cond | (Submission.form.in_(own_unit) & (Submission.unit_id == user.unit_id))
     return list(
         db.session.scalars(
             select(Submission)
-            .where(Submission.form.in_(keys), Submission.status == "submitted")
+            .where(cond, Submission.status == "submitted")
             .order_by(Submission.created_at, Submission.id)
         )
     )
@@ -115,6 +136,8 @@ def queue(process_role: str) -> list[Submission]:
 def mark_done(sub: Submission, user: User, reply: str, expected_version: int | None = None) -> None:
     """LVS marks a submission done. Raises AlreadyProcessed when another user got there first."""
     spec = spec_of(sub)
+    if not may_process(sub, user):
+        abort(404)
     if sub.status != "submitted" or (expected_version is not None and sub.version != expected_version):
         raise AlreadyProcessed
     try:

@@ -270,5 +270,6 @@ SPEC = FormSpec(
     on_done=on_done,
     prefill=prefill,
     handle_rows=handle_rows,
+    extra={"done_flash": "Markerad som klar. Behörighetsregistret är uppdaterat."},
 )
 

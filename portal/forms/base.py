@@ -43,6 +43,15 @@ class FormSpec:
     on_done: Callable[[Any, Any, date], None] | None = None
     prefill: Callable[[Any, Any], None] | None = None
     handle_rows: Callable[[Any], bool] | None = None
+    # "all": every holder of a process role (LVS); "unit": only those in the submission's unit
+    # (a unit's managers register its deviation reports).
+    process_scope: Literal["all", "unit"] = "all"
+    # What the processor does, in words on the button and in the flash ("Markera som klar").
+    done_label: str = "Markera som klar"
+    # Render-only forms (storage "none"): the page that shows the result of a valid post.
+    result_template: str | None = None
+    # A PDF of a render-only form; may add attachments (the checklist's signed data).
+    pdf_attachments: Callable[[dict[str, Any]], list[Any]] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import audit, submissions
@@ -11,6 +11,8 @@ from ..auth import login_only
 from ..extensions import db
 from ..forms import FORMS
 from ..forms.base import FormSpec, attach_violations, error_summary, today
+from ..render.messages import render_message
+from ..render.pdf import render_pdf
 
 bp = Blueprint("forms", __name__, url_prefix="/forms")
 
@@ -47,5 +49,25 @@ def fill(slug: str) -> Any:
     attach_violations(form, spec.check(data, current_user, today()))
     if error_summary(form):
         return _page(spec, form, 422)
+    if spec.storage == "none":
+        return _render_only(spec, form, data)
     sub = submissions.create(spec, data, current_user)
     return redirect(url_for("submissions.show", public_id=sub.public_id), 303)
+
+
+def _render_only(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
+    """Nothing stored: the result is shown (or printed) at once, and only the fact is audited."""
+    as_pdf = "as_pdf" in request.form
+    audit.record("pdf_rendered" if as_pdf else "message_rendered", object_type=spec.key,
+                 unit_id=current_user.unit_id, case_number=spec.case_number(data))
+    db.session.commit()
+    meta = {"orderer": current_user.full_name, "orderer_unit": current_user.unit.name,
+            "created_at": submissions.local(submissions.utcnow())}
+    if as_pdf:
+        attachments = spec.pdf_attachments(data) if spec.pdf_attachments else None
+        body = render_pdf(spec.pdf_template, data=data, meta=meta, attachments=attachments)
+        return Response(body, mimetype="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{spec.slug}.pdf"'})
+    message = render_message(spec, data, meta)
+    return render_template(spec.result_template or "forms/result.html", spec=spec, form=form,
+                           data=data, meta=meta, message=message)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
@@ -30,7 +30,7 @@ def _age_days(sub: Any) -> int:
 @bp.route("/queue")
 @roles_required("lvs")
 def queue() -> Any:
-    items = svc.queue("lvs")
+    items = svc.queue("lvs", current_user)
     return render_template("lvs/queue.html", items=items, age=_age_days, labels=svc.STATUS_LABELS)
 
 
@@ -47,14 +47,22 @@ def queue_json() -> Any:
             "flagged": s.flagged,
             "unit": s.unit.name,
         }
-        for s in svc.queue("lvs")
+        for s in svc.queue("lvs", current_user)
     ])
 
 
 @bp.route("/submissions/<public_id>/done", methods=["POST"])
 @roles_required("lvs")
 def done(public_id: str) -> Any:
+    return process(public_id)
+
+
+def process(public_id: str) -> Any:
+    """Mark a submission done (LVS) or registered (a unit's managers): one path for every form."""
     sub = svc.get_visible(public_id, current_user)
+    if not svc.may_process(sub, current_user):
+        abort(404)
+    spec = svc.spec_of(sub)
     form = DoneForm()
     if not form.validate():
         flash("Svaret är för långt (högst 2000 tecken).")
@@ -65,8 +73,8 @@ def done(public_id: str) -> Any:
     except svc.AlreadyProcessed:
         return render_template(
             "errors/error.html", title="Redan hanterad",
-            text="Någon annan har redan markerat den här beställningen som klar. Inget ändrades."), 409
-    flash("Markerad som klar. Behörighetsregistret är uppdaterat.")
-    return redirect(url_for("lvs.queue"), 303)
-
-
+            text="Någon annan har redan hanterat den här blanketten. Inget ändrades."), 409
+    flash(spec.extra.get("done_flash", "Markerad som klar."))
+    if current_user.has_role("lvs") and "lvs" in spec.process_roles:
+        return redirect(url_for("lvs.queue"), 303)
+    return redirect(url_for("main.start"), 303)

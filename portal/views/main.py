@@ -42,7 +42,7 @@ def start() -> Any:
         "status_labels": submissions.STATUS_LABELS,
     }
     if user.has_role("lvs"):
-        ctx["queue"] = submissions.queue("lvs")
+        ctx["queue"] = submissions.queue("lvs", user)
     if user.has_role("unit_manager"):
         ctx["grants_ending"], ctx["protections_ending"] = ending_soon(user.unit_id)
     return render_template("main/start.html", **ctx)

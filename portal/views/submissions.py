@@ -25,20 +25,21 @@ def _load(public_id: str, action: str) -> tuple[Any, Any]:
 @login_only
 def show(public_id: str) -> Any:
     sub, spec = _load(public_id, "submission_viewed")
-    data = sub.data or {}
+    data = svc.load_data(sub, current_user)
     message = render_message(spec, data, svc.meta(sub)) if data else None
     return render_template("submissions/show.html", sub=sub, spec=spec, data=data,
                            meta=svc.meta(sub), message=message,
-                           may_process=current_user.has_role(*spec.process_roles))
+                           may_process=svc.may_process(sub, current_user))
 
 
 @bp.route("/<public_id>/message")
 @login_only
 def message(public_id: str) -> Any:
     sub, spec = _load(public_id, "message_fetched")
-    if not sub.data:
+    data = svc.load_data(sub, current_user)
+    if not data:
         return Response("Innehållet är raderat.\n", 410, mimetype="text/plain")
-    text = render_message(spec, sub.data, svc.meta(sub)).as_text()
+    text = render_message(spec, data, svc.meta(sub)).as_text()
     return Response(text, mimetype="text/plain")
 
 
@@ -46,9 +47,10 @@ def message(public_id: str) -> Any:
 @login_only
 def pdf(public_id: str) -> Any:
     sub, spec = _load(public_id, "pdf_fetched")
-    if not sub.data:
+    data = svc.load_data(sub, current_user)
+    if not data:
         return Response("Innehållet är raderat.\n", 410, mimetype="text/plain")
-    body = render_pdf(spec.pdf_template, order=sub.data, data=sub.data, meta=svc.meta(sub))
+    body = render_pdf(spec.pdf_template, order=data, data=data, meta=svc.meta(sub))
     # The file name says the form and our reference, never personal data.
     name = f"{spec.slug}-{sub.public_id[:8]}.pdf"
     return Response(body, mimetype="application/pdf",
@@ -61,7 +63,7 @@ def as_json(public_id: str) -> Any:
     sub, spec = _load(public_id, "json_fetched")
     # The form's fields at the top level under their form names; our own facts under "submission".
     return jsonify({
-        **(sub.data or {}),
+        **(svc.load_data(sub, current_user) or {}),
         "submission": {
             "id": sub.public_id,
             "form": spec.key,
@@ -72,3 +74,12 @@ def as_json(public_id: str) -> Any:
             "flagged": sub.flagged,
         },
     })
+
+
+@bp.route("/<public_id>/done", methods=["POST"])
+@login_only
+def done(public_id: str) -> Any:
+    """The same processing for forms handled outside LVS (e.g. a unit's managers)."""
+    from .lvs import process
+
+    return process(public_id)

@@ -1,0 +1,276 @@
+"""PDF rendering of the routine's forms (§5 of the spec): HTML/CSS templates through WeasyPrint.
+
+Everything printed goes through here: filled forms (``render_pdf``) and blank paper forms
+(``blank_pdf``). No Flask: views call these functions and send the bytes.
+
+Why it looks the way it does:
+- WeasyPrint is imported lazily, inside the functions, so that app start-up and the CLI do not pay
+  for it (about half a second); one ``FontConfiguration`` is shared by every render.
+- Rendering may not reach the network or the file system outside ``pdf_templates/`` and ``static/``
+  (spec §5): a locked URL fetcher serves only ``file:`` URLs below those folders and refuses the rest.
+- PDFs are tagged (PDF/UA-1) with ``lang="sv"`` so that screen readers can read them; the title comes
+  from the template's ``<title>`` and names only the form and the case number, never client data.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import mimetypes
+import os
+import threading
+from collections.abc import Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
+from zoneinfo import ZoneInfo
+
+import jinja2
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; weasyprint is imported lazily at run time
+    from weasyprint.text.fonts import FontConfiguration
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+ROUTINE_VERSION = "Rutin beslutad 2026-03-02"
+HEADER = "Göteborgs Stad — Äldre samt vård- och omsorgsförvaltningen"
+
+_REPO = Path(__file__).resolve().parents[2]
+PDF_TEMPLATES: Path = _REPO / "pdf_templates"
+STATIC: Path = _REPO / "static"
+
+TIMEZONE = ZoneInfo("Europe/Stockholm")
+
+log = logging.getLogger(__name__)
+
+
+class ForbiddenURLError(ValueError):
+    """A template asked for a resource outside ``pdf_templates/`` and ``static/`` (spec §5).
+
+    WeasyPrint catches it, logs that the resource could not be loaded and goes on rendering
+    without it: nothing is fetched.
+    """
+
+
+# --- templates -------------------------------------------------------------------------------
+
+
+def _isodate(value: date | datetime | str | None) -> str:
+    """Dates print as ISO ``YYYY-MM-DD`` whether they come as ``date`` or ISO string."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)[:10]
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(PDF_TEMPLATES),
+        autoescape=True,
+        # A key missing from the context is a bug in the caller, not a blank on the paper.
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["isodate"] = _isodate
+    return env
+
+
+def _now() -> str:
+    return datetime.now(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+
+
+def render_html(template: str, **context: Any) -> str:
+    """Render a print template to HTML.
+
+    The context always has ``header``, ``routine_version`` and ``generated_at`` (Stockholm time,
+    ``YYYY-MM-DD HH:MM``); a caller may pass its own values for them.
+    """
+    defaults: dict[str, Any] = {
+        "header": HEADER,
+        "routine_version": ROUTINE_VERSION,
+        "generated_at": _now(),
+    }
+    return _environment().get_template(template).render({**defaults, **context})
+
+
+# --- the locked URL fetcher -------------------------------------------------------------------
+
+ALLOWED_ROOTS: tuple[Path, ...] = (PDF_TEMPLATES, STATIC)
+
+
+def allowed_path(url: str, roots: Iterable[Path] = ALLOWED_ROOTS) -> Path:
+    """The real path a ``file:`` URL points to, if it lies inside one of ``roots``.
+
+    Raises :class:`ForbiddenURLError` for any other scheme (http, https, ftp, data, …), for a
+    ``file:`` URL naming a host, and for a path that resolves (symlinks and ``..`` followed)
+    outside the roots or to something that is not a regular file.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError as error:
+        raise ForbiddenURLError("malformed URL") from error
+    scheme = parts.scheme.lower()
+    if scheme != "file":
+        raise ForbiddenURLError(f"scheme {scheme or '(none)'!r} is not allowed")
+    if parts.netloc not in ("", "localhost"):
+        raise ForbiddenURLError("file URL with a host is not allowed")
+    try:
+        path = Path(url2pathname(parts.path)).resolve(strict=True)  # url2pathname unquotes
+    except (OSError, RuntimeError) as error:
+        raise ForbiddenURLError("file does not exist") from error
+    if not path.is_file():
+        raise ForbiddenURLError("not a regular file")
+    for root in roots:
+        if path.is_relative_to(root.resolve()):
+            return path
+    raise ForbiddenURLError("file is outside pdf_templates/ and static/")
+
+
+@functools.cache
+def _fetcher_class() -> type[URLFetcher]:
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
+
+    class LockedURLFetcher(URLFetcher):  # type: ignore[misc]
+        """Serves files from ``pdf_templates/`` and ``static/``; refuses everything else.
+
+        ``served`` and ``refused`` list the URLs asked for, so that a test (or a log line) can
+        see what a render tried to reach.
+        """
+
+        def __init__(self, roots: Iterable[Path] = ALLOWED_ROOTS) -> None:
+            # Redirects off and only `file` allowed, in case anything reached the parent's fetch.
+            super().__init__(allowed_protocols=("file",), allow_redirects=False, timeout=1)
+            self.roots = tuple(roots)
+            self.served: list[str] = []
+            self.refused: list[str] = []
+
+        def fetch(self, url: str, headers: dict[str, str] | None = None) -> URLFetcherResponse:
+            try:
+                path = allowed_path(url, self.roots)
+            except ForbiddenURLError as error:
+                self.refused.append(url)
+                # The reason only, not the URL: a URL could carry text that must not reach a log.
+                log.warning("PDF rendering refused a resource: %s", error)
+                raise
+            self.served.append(url)
+            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            if content_type.startswith("text/"):
+                content_type += "; charset=utf-8"
+            return URLFetcherResponse(
+                path.as_uri(), path.read_bytes(), {"Content-Type": content_type}
+            )
+
+    return LockedURLFetcher
+
+
+def make_url_fetcher(roots: Iterable[Path] = ALLOWED_ROOTS) -> Any:
+    """A fresh locked fetcher (one per render, so its ``served``/``refused`` lists are its own)."""
+    return _fetcher_class()(roots)
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+_font_config: FontConfiguration | None = None
+_font_config_lock = threading.Lock()
+# WeasyPrint shares Pango font maps through the FontConfiguration and does not promise thread
+# safety; renders in one process take turns. (gunicorn workers are processes: they do not wait.)
+_render_lock = threading.Lock()
+
+
+def _get_font_config() -> FontConfiguration:
+    global _font_config
+    if _font_config is None:
+        with _font_config_lock:
+            if _font_config is None:
+                from weasyprint.text.fonts import FontConfiguration
+
+                _font_config = FontConfiguration()
+    return _font_config
+
+
+def _attachment(item: Any) -> Any:
+    """Accept a ``weasyprint.Attachment`` or ``(name, data[, description])`` with bytes data."""
+    from weasyprint import Attachment
+
+    if isinstance(item, Attachment):
+        return item
+    if isinstance(item, tuple) and len(item) in (2, 3) and isinstance(item[1], bytes | str):
+        name, data, *rest = item
+        return Attachment(
+            string=data,
+            name=name,
+            description=rest[0] if rest else None,
+            url_fetcher=make_url_fetcher(),
+        )
+    # Anything else (a path, a URL) would be fetched; the caller must hand over the bytes.
+    raise TypeError("attachments must be weasyprint.Attachment or (name, bytes[, description])")
+
+
+def html_to_pdf(
+    html: str,
+    *,
+    forms: bool = False,
+    attachments: list[Any] | None = None,
+    variant: str | None = "pdf/ua-1",
+    url_fetcher: Any = None,
+) -> bytes:
+    """Turn print HTML into PDF bytes.
+
+    ``forms`` makes HTML inputs into PDF form fields; ``attachments`` are embedded files (see
+    :func:`_attachment`); ``variant`` is a WeasyPrint PDF variant, PDF/UA-1 (tagged) by default,
+    ``None`` for a plain untagged PDF. ``url_fetcher`` defaults to a fresh locked fetcher; tests
+    pass their own to see what was asked for.
+    """
+    from weasyprint import HTML
+
+    fetcher = url_fetcher if url_fetcher is not None else make_url_fetcher()
+    options: dict[str, Any] = {"pdf_forms": forms or None}
+    if variant:
+        options["pdf_variant"] = variant
+    if attachments:
+        options["attachments"] = [_attachment(item) for item in attachments]
+    document = HTML(string=html, base_url=PDF_TEMPLATES.as_uri() + "/", url_fetcher=fetcher)
+    font_config = _get_font_config()
+    with _render_lock:
+        pdf = document.write_pdf(font_config=font_config, **options)
+    assert isinstance(pdf, bytes)
+    return pdf
+
+
+def render_pdf(template: str, *, attachments: list[Any] | None = None, forms: bool = False,
+               variant: str | None = "pdf/ua-1", **context: Any) -> bytes:
+    """Render a print template with ``context`` to PDF (PDF/UA-1 unless another variant is named)."""
+    return html_to_pdf(render_html(template, **context), attachments=attachments, forms=forms,
+                       variant=variant)
+
+
+def _templates_fingerprint() -> tuple[tuple[str, int, int], ...]:
+    """Names, sizes and modification times of the print templates: a change makes a new key."""
+    with os.scandir(PDF_TEMPLATES) as entries:
+        return tuple(
+            sorted(
+                (entry.name, entry.stat().st_mtime_ns, entry.stat().st_size)
+                for entry in entries
+                if entry.is_file()
+            )
+        )
+
+
+@functools.lru_cache(maxsize=32)
+def _blank_pdf(template: str, forms: bool, fingerprint: tuple[tuple[str, int, int], ...]) -> bytes:
+    return render_pdf(template, forms=forms, fillable=forms)
+
+
+def blank_pdf(template: str, forms: bool = False) -> bytes:
+    """A blank paper form, rendered once per process and then served from memory.
+
+    The same bytes come back until a file in ``pdf_templates/`` changes (the cache key holds their
+    modification times), so a template edit shows without a restart.
+    """
+    return _blank_pdf(template, forms, _templates_fingerprint())
