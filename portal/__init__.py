@@ -42,9 +42,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     register_blueprints(app)
 
-    from .web import install
+    from . import scheduler, web
 
-    install(app)
+    web.install(app)
+    scheduler.install(app)
 
     from .cli import register_cli
 

@@ -56,6 +56,8 @@ class Defaults:
         "lvs": "ÄVO Myndighet LVS admin sekretessbehörighet",
         "trygghetsjouren": "Trygghetsjouren uppdragsmottagare",
         "fee_handler": "Avgiftshandläggare",
+        # Deviation reserve reports go to the managers of the reporter's unit (§4.2).
+        "unit_managers": "Enhetschef för enheten",
     }
     ALLOWED_EMAIL_DOMAINS = ["goteborg.se"]
     CASE_NUMBER_PATTERN = r"\d{7}"
@@ -76,6 +78,17 @@ class Defaults:
     RETENTION_ACTUALISATION_DAYS = 30
     RETENTION_DAY_NOTES_MONTHS = 2
     DEVIATION_FLAG_DAYS = 7
+    # Day notes not compiled into the journal after this many days are flagged (§8.6: weekly).
+    DAY_NOTES_COMPILE_DAYS = 7
+    # Deviation categories (§4.2; spec §3.4): code -> Swedish label.
+    DEVIATION_CATEGORIES = {
+        "fall": "Fall",
+        "lakemedel": "Läkemedel",
+        "utebliven_insats": "Utebliven insats",
+        "informationssakerhet": "Informationssäkerhet/röjande av skyddade uppgifter",
+        "annat": "Annat",
+    }
+    PURGE_INTERVAL_SECONDS = 3600  # the server applies every retention rule this often (0: never)
 
     PASSWORD_MIN_LENGTH = 12
     LOGIN_MAX_FAILURES = 5

@@ -1,0 +1,66 @@
+"""Runs the retention rules on a schedule inside the server (SPEC §6: `purge` also runs on a schedule).
+
+Each worker process starts one daemon thread on its first request. With several instances they may
+all wake up: on PostgreSQL a session-level advisory lock lets one purge at a time, and every rule is
+idempotent anyway (it selects only what is still to purge), so nothing is purged twice."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import Flask
+from sqlalchemy import text
+
+log = logging.getLogger(__name__)
+_PG_PURGE_LOCK = 0x5C7D_0002
+_started = False
+_lock = threading.Lock()
+
+
+def run_once(app: Flask) -> dict[str, int] | None:
+    """One scheduled purge; None when another instance holds the lock."""
+    from .extensions import db
+    from .retention import run_all
+
+    with app.app_context():
+        pg = db.engine.dialect.name == "postgresql"
+        if pg:
+            got = db.session.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_PURGE_LOCK}).scalar()
+            if not got:
+                db.session.rollback()
+                return None
+        try:
+            return run_all()
+        finally:
+            if pg:
+                db.session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_PURGE_LOCK})
+                db.session.commit()
+            db.session.remove()
+
+
+def _loop(app: Flask, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        try:
+            counts = run_once(app)
+            if counts is not None:
+                log.info("scheduled purge done: %s", counts)  # counts only, never content
+        except Exception:  # noqa: BLE001 - the loop must survive a failed run
+            log.exception("scheduled purge failed")
+
+
+def install(app: Flask) -> None:
+    interval = float(app.config.get("PURGE_INTERVAL_SECONDS", 0) or 0)
+    if interval <= 0 or app.testing:
+        return
+
+    @app.before_request
+    def _start_scheduler() -> None:
+        global _started
+        if _started:
+            return
+        with _lock:
+            if not _started:
+                threading.Thread(target=_loop, args=(app, interval), name="purge", daemon=True).start()
+                _started = True
