@@ -42,8 +42,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     register_blueprints(app)
 
-    from . import scheduler, web
+    from . import logs, scheduler, web
 
+    logs.install(app)
     web.install(app)
     scheduler.install(app)
 

@@ -114,6 +114,7 @@ def register_cli(app: Flask) -> None:
         if current_app.config["PRODUCTION"]:
             raise click.ClickException("demo körs aldrig i produktion")
         path = Path(current_app.instance_path) / "demo-credentials.txt"
+        path.parent.mkdir(parents=True, exist_ok=True)
         if db.session.scalar(select(User).where(User.username == DEMO_USERS[0][0])):
             raise click.ClickException(f"demodata finns redan; lösenorden står i {path}")
         for name, unit_type, district in DEMO_UNITS:
