@@ -22,12 +22,13 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     load_config(app, config)
 
     from . import auth  # noqa: F401  (registers the user loader)
-    from .extensions import babel, csrf, db, login_manager, migrate
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app)
+    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Logga in för att fortsätta."

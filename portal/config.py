@@ -58,7 +58,11 @@ class Defaults:
         "fee_handler": "Avgiftshandläggare",
         # Deviation reserve reports go to the managers of the reporter's unit (§4.2).
         "unit_managers": "Enhetschef för enheten",
+        # The checklist has no list: its text is pasted into the assignment document (§5.9).
+        "assignment_document": "Uppdragsdokument (klistras in)",
     }
+    # Largest earlier checklist PDF accepted for import (§5.12); one is about 50 kB.
+    CHECKLIST_IMPORT_MAX_BYTES = 5 * 1024 * 1024
     ALLOWED_EMAIL_DOMAINS = ["goteborg.se"]
     CASE_NUMBER_PATTERN = r"\d{7}"
     POSITIONS = [
@@ -73,6 +77,11 @@ class Defaults:
     ]
     REMINDER_DAYS = 30  # grants and local protections ending within this many days are highlighted
     MAX_PERSON_ROWS = 10
+
+    # Field encryption (portal/crypto.py): "kid1:base64key,kid2:base64key", first = current; when
+    # unset, key files in FIELD_KEYS_DIR (default instance/keys/, mode 0600) made on first use.
+    FIELD_KEYS: str | None = None
+    FIELD_KEYS_DIR: str | None = None
 
     # Retention (SPEC §3; issue 3 applies these).
     RETENTION_ACTUALISATION_DAYS = 30
@@ -89,6 +98,12 @@ class Defaults:
         "annat": "Annat",
     }
     PURGE_INTERVAL_SECONDS = 3600  # the server applies every retention rule this often (0: never)
+
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    # Failed logins only (a successful one does not count), per client address and per account.
+    LOGIN_RATE_PER_ADDRESS = "20 per 10 minutes"
+    LOGIN_RATE_PER_ACCOUNT = "10 per 10 minutes"
 
     PASSWORD_MIN_LENGTH = 12
     LOGIN_MAX_FAILURES = 5
@@ -108,7 +123,8 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
-ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "PRODUCTION", "SESSION_COOKIE_SECURE")
+ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "PRODUCTION", "SESSION_COOKIE_SECURE", "FIELD_KEYS",
+            "FIELD_KEYS_DIR")
 
 
 def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:

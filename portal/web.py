@@ -71,6 +71,11 @@ def install(app: Flask) -> None:
         return page("errors/error.html", 413, title="För stor fil",
                     text="Det du skickade är för stort.")
 
+    @app.errorhandler(429)
+    def too_many(e: Any) -> Any:
+        return page("errors/error.html", 429, title="För många försök",
+                    text="För många misslyckade inloggningar. Vänta en stund och försök igen.")
+
     @app.errorhandler(500)
     def server_error(e: Any) -> Any:
         return page("errors/error.html", 500, title="Något gick fel",

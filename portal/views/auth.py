@@ -4,7 +4,16 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -13,7 +22,7 @@ from wtforms.validators import InputRequired, Length
 
 from .. import audit
 from ..auth import check_password, login_only
-from ..extensions import db
+from ..extensions import db, limiter
 from ..models import User, utcnow
 
 bp = Blueprint("auth", __name__)
@@ -33,7 +42,19 @@ def _aware(value: Any) -> Any:
     return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
 
 
+def _failed(resp: Any) -> bool:
+    return resp.status_code != 303
+
+
+def _account_key() -> str:
+    return "account:" + (request.form.get("username") or "").strip().casefold()[:64]
+
+
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_PER_ADDRESS"], methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_PER_ACCOUNT"], methods=["POST"],
+               key_func=_account_key, deduct_when=_failed)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.start"))
