@@ -125,11 +125,12 @@ def register_cli(app: Flask) -> None:
             password = secrets.token_urlsafe(12)
             _create_user(username, full_name, f"{username}@goteborg.se", unit_name, roles, password)
             lines.append(f"{username}\t{password}\t{','.join(roles)}")
-        db.session.commit()
+        # The file first: users whose passwords nobody knows must not be committed.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             fh.write("användarnamn\tlösenord\troller\n" + "\n".join(lines) + "\n")
         os.chmod(path, 0o600)
+        db.session.commit()
         click.echo("Demoanvändare (lösenorden visas bara nu och finns i " + str(path) + "):")
         for line in lines:
             click.echo("  " + line)
@@ -154,3 +155,50 @@ def register_cli(app: Flask) -> None:
             return
         click.echo(f"Granskningsloggen är bruten vid händelse {result.broken_seq}: {result.reason}", err=True)
         sys.exit(1)
+
+    @app.cli.command("rotate-keys")
+    @click.option("--no-new-key", is_flag=True,
+                  help="Re-encrypt under the current key only (FIELD_KEYS: put the new key first).")
+    @click.option("--remove-old", is_flag=True,
+                  help="Delete key files no stored value uses (old backups become unreadable).")
+    def rotate_keys(no_new_key: bool, remove_old: bool) -> None:
+        """Make a new current field key and re-encrypt every stored value; print counts only."""
+        from . import crypto
+
+        result = crypto.rotate(make_new_key=not no_new_key, remove_old=remove_old)
+        audit.record("keys_rotated", object_type="key", object_id=result.current,
+                     detail=f"omkrypterade: {result.reencrypted}, misslyckade: {result.failed}")
+        db.session.commit()
+        if not no_new_key and not result.new_key:
+            click.echo("Nycklarna kommer från FIELD_KEYS: lägg den nya nyckeln först där; "
+                       "värdena krypteras om till den första nyckeln.")
+        click.echo(f"Aktuell nyckel: {result.current}")
+        click.echo(f"Omkrypterade: {result.reencrypted}")
+        click.echo(f"Redan under aktuell nyckel: {result.already_current}")
+        click.echo(f"Ändrade under tiden (hoppades över): {result.skipped}")
+        click.echo(f"Kunde inte dekrypteras: {result.failed}")
+        if result.removed_keys:
+            click.echo(f"Borttagna nycklar: {len(result.removed_keys)}")
+        if result.failed:
+            sys.exit(1)
+
+    @app.cli.group("keys")
+    def keys() -> None:
+        """Field encryption keys (key ids and counts only, never a key)."""
+
+    @keys.command("status")
+    def keys_status() -> None:
+        """Key ids, which is current, and how many stored values each encrypts."""
+        from . import crypto
+
+        ring = crypto.keyring()
+        used = crypto.key_usage()
+        click.echo(f"Källa: {'FIELD_KEYS' if ring.source == 'env' else crypto.keys_dir()}")
+        click.echo("Krypterade kolumner: " + ", ".join(c.label for c in crypto.encrypted_columns()))
+        for kid in ring.keys:
+            mark = " (aktuell)" if kid == ring.current else ""
+            click.echo(f"{kid}{mark}: {used.pop(kid, 0)} värden")
+        for kid, n in used.items():
+            click.echo(f"{kid} (saknas!): {n} värden")
+        if used:
+            sys.exit(1)

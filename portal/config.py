@@ -61,7 +61,7 @@ class Defaults:
         # The checklist has no list: its text is pasted into the assignment document (§5.9).
         "assignment_document": "Uppdragsdokument (klistras in)",
     }
-    # Largest earlier checklist PDF accepted for import (§5.12); one is about 50 kB.
+    # Largest earlier checklist PDF accepted for import (§5.12); a real one is some 30–60 kB.
     CHECKLIST_IMPORT_MAX_BYTES = 5 * 1024 * 1024
     ALLOWED_EMAIL_DOMAINS = ["goteborg.se"]
     CASE_NUMBER_PATTERN = r"\d{7}"
@@ -103,7 +103,9 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = True
     # Failed logins only (a successful one does not count), per client address and per account.
     LOGIN_RATE_PER_ADDRESS = "20 per 10 minutes"
-    LOGIN_RATE_PER_ACCOUNT = "10 per 10 minutes"
+    # The same bound as the database lockout, so that an unknown username is answered exactly like
+    # a locked account (nothing tells which usernames exist).
+    LOGIN_RATE_PER_ACCOUNT = "5 per 15 minutes"
 
     PASSWORD_MIN_LENGTH = 12
     LOGIN_MAX_FAILURES = 5

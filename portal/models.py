@@ -195,3 +195,42 @@ class AuditEvent(db.Model):
     remote_addr: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class FictionalFile(db.Model):
+    """Fiktiv akt (§7.5, §8.2): the fictional name a unit's staff write day notes under. Its link to
+    the Treserva case number is shown to the unit's managers only (SPEC §3.5)."""
+
+    __tablename__ = "fictional_files"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    fictional_name: Mapped[str] = mapped_column(String(120))
+    case_number: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    unit: Mapped[Unit] = relationship()
+
+
+class DayNote(db.Model):
+    """One day note (daganteckning, §7.5, §8.6) in a fictional file. `text` holds it plain until
+    field encryption is switched on; then `text_enc`/`key_id` hold it and `text` stays empty. Every
+    note is deleted two calendar months after it was written, compiled or not (§8.6)."""
+
+    __tablename__ = "day_notes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("fictional_files.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    text: Mapped[str | None] = mapped_column(Text)
+    text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+    key_id: Mapped[str | None] = mapped_column(String(32))
+    compiled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    compiled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    file: Mapped[FictionalFile] = relationship()
+    author: Mapped[User] = relationship(foreign_keys=[author_id])
+    compiled_by: Mapped[User | None] = relationship(foreign_keys=[compiled_by_id])

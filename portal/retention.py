@@ -7,11 +7,14 @@ instances running it at once purge nothing twice."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import delete, select
 
 from . import audit
 from .extensions import db
 from .models import utcnow
+from .rules import add_months
 
 Rule = Callable[[datetime], int]
 RULES: dict[str, Rule] = {}
@@ -40,3 +43,74 @@ def run_all(now: datetime | None = None) -> dict[str, int]:
 
 
 # --- rules: each form's purge rule below, in the form's order (SPEC §3) -------------------------
+
+
+# --- day notes (§8.6; SPEC §3.5) ------------------------------------------------------------------
+
+def day_notes_last_purged_date(today: date, months: int) -> date:
+    """The latest written date whose notes are purged on `today`.
+
+    The rule, on Swedish calendar dates: a note written on day D is deleted from the day
+    add_months(D, months) on, compiled or not (§8.6: kept "i högst två månader"). add_months
+    clamps to the month's end, so with two months a note of 2026-01-31 goes on 2026-03-31 (not on
+    2026-03-30), and notes of 2025-12-29…31 all go on 2026-02-28."""
+    last = add_months(today, -months)
+    while add_months(last + timedelta(days=1), months) <= today:
+        last += timedelta(days=1)
+    return last
+
+
+@rule("day_notes")
+def purge_day_notes(now: datetime) -> int:
+    from flask import current_app
+
+    from .forms.base import STOCKHOLM
+    from .models import DayNote
+
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    last = day_notes_last_purged_date(now.astimezone(STOCKHOLM).date(),
+                                      current_app.config["RETENTION_DAY_NOTES_MONTHS"])
+    # Everything written before the start (Stockholm time) of the day after `last`, as UTC.
+    before = datetime.combine(last + timedelta(days=1), time.min, tzinfo=STOCKHOLM)
+    result = db.session.execute(
+        delete(DayNote).where(DayNote.written_at < before.astimezone(timezone.utc))
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@rule("fictional_files_closed")
+def purge_closed_fictional_files(now: datetime) -> int:
+    """§8.10: when the case has ended the fictional file goes too: a closed file is deleted once
+    the day-note rule has removed its last note (its name and case-number link with it)."""
+    from .models import DayNote, FictionalFile
+
+    has_notes = select(DayNote.id).where(DayNote.file_id == FictionalFile.id).exists()
+    result = db.session.execute(
+        delete(FictionalFile).where(FictionalFile.closed_at.is_not(None), ~has_notes)
+        .execution_options(synchronize_session=False))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+@rule("actualisation_unprocessed")
+def purge_unprocessed_actualisations(now: datetime) -> int:
+    """§2.4 (SPEC §3.2): an actualisation request LVS has not handled within
+    RETENTION_ACTUALISATION_DAYS loses its content (personnummer, name); the tombstone stays with
+    status "expired", which its submitter sees on the start page."""
+    from flask import current_app
+
+    from .forms.actualisation import purge
+    from .models import Submission
+
+    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    cutoff = now - timedelta(days=current_app.config["RETENTION_ACTUALISATION_DAYS"])
+    expired = db.session.scalars(
+        select(Submission).where(Submission.form == "actualisation",
+                                 Submission.status == "submitted",
+                                 Submission.purged_at.is_(None),
+                                 Submission.created_at <= cutoff)
+    ).all()
+    for sub in expired:
+        purge(sub, "expired")
+        audit.record("protected_content_purged", object_type=sub.form, object_id=sub.public_id,
+                     unit_id=sub.unit_id, detail="ej hanterad inom gallringstiden")
+    return len(expired)

@@ -9,13 +9,20 @@ from flask import abort, current_app
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import audit
+from . import audit, crypto
 from .extensions import db
 from .forms import BY_KEY
 from .forms.base import STOCKHOLM, FormSpec, today
-from .models import Submission, User, utcnow  # noqa: F401 (utcnow re-used by views)
+from .models import Submission, User, new_public_id, utcnow  # noqa: F401 (utcnow: views)
 
-STATUS_LABELS = {"submitted": "Väntar på LVS", "done": "Klar", "purged": "Klar, innehållet raderat"}
+STATUS_LABELS = {"submitted": "Väntar på LVS", "done": "Klar", "purged": "Klar, innehållet raderat",
+                 "expired": "Raderad efter 30 dagar utan hantering"}
+
+
+def status_label(sub: Submission) -> str:
+    """The state in words; a form may word it its own way (spec.extra["status_labels"])."""
+    own = spec_of(sub).extra.get("status_labels", {})
+    return own.get(sub.status) or STATUS_LABELS.get(sub.status, sub.status)
 
 
 class AlreadyProcessed(Exception):
@@ -29,13 +36,21 @@ def spec_of(sub: Submission) -> FormSpec:
 def create(spec: FormSpec, data: dict[str, Any], user: User) -> Submission:
     if spec.storage == "none":
         raise ValueError(f"{spec.key} is render-only")
+    public_id = new_public_id()
+    sealed: tuple[str | None, bytes | None] = (None, None)
+    if spec.storage == "encrypted":
+        # The whole content, bound to this row by its public id (SPEC §1.1).
+        sealed = crypto.encrypt_json(data, public_id)
     sub = Submission(
+        public_id=public_id,
         form=spec.key,
         unit_id=user.unit_id,
         submitted_by_id=user.id,
         case_number=spec.case_number(data),
         flagged=spec.flagged(data, user, today()),
         data=data if spec.storage == "plain" else None,
+        key_id=sealed[0],
+        data_enc=sealed[1],
     )
     db.session.add(sub)
     db.session.flush()
@@ -72,7 +87,17 @@ def load_data(sub: Submission, user: User) -> dict[str, Any] | None:
     if sub.purged_at is not None:
         return None
     if spec_of(sub).storage == "encrypted":
-        raise NotImplementedError("encrypted storage arrives with the actualisation request")
+        # Only the processor reads the content (and the submitter, where the form says so, e.g.
+        # a deviation report until it is registered); everyone else sees the tombstone facts
+        # (status, dates). Every decrypting read is audited (SPEC §1.4).
+        own = spec_of(sub).extra.get("submitter_reads") and sub.submitted_by_id == user.id
+        if sub.data_enc is None or not (own or may_process(sub, user)):
+            return None
+        data = crypto.decrypt_json(sub.data_enc, sub.key_id, sub.public_id)
+        audit.record("protected_content_read", user=user, object_type=sub.form,
+                     object_id=sub.public_id, unit_id=sub.unit_id, case_number=sub.case_number)
+        db.session.commit()
+        return data
     return sub.data
 
 
@@ -101,7 +126,7 @@ def meta(sub: Submission) -> dict[str, Any]:
         "orderer_unit": sub.unit.name,
         "processed_by": sub.processed_by.full_name if sub.processed_by else "",
         "reference": sub.public_id[:8],
-        "status": STATUS_LABELS.get(sub.status, sub.status),
+        "status": status_label(sub),
         "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec_of(sub).distribution_list],
         "reply": sub.reply or "",
     }

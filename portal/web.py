@@ -27,7 +27,10 @@ def install(app: Flask) -> None:
         if now - last > idle or now - started > absolute:
             logout_user()
             session.clear()
-            flash("Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in igen.")
+            if now - started > absolute:
+                flash("Du har varit inloggad i 8 timmar och har loggats ut. Logga in igen.")
+            else:
+                flash("Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in igen.")
             return redirect(url_for("auth.login"))
         session["last_seen"] = now
         return None
@@ -73,6 +76,10 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(429)
     def too_many(e: Any) -> Any:
+        if request.endpoint == "auth.login":
+            from .views.auth import locked_page
+
+            return locked_page()
         return page("errors/error.html", 429, title="För många försök",
                     text="För många misslyckade inloggningar. Vänta en stund och försök igen.")
 

@@ -119,13 +119,16 @@ def _input(data: dict[str, Any]) -> rules.AccessOrderInput:
     )
 
 
-def active_usernames(case_number: str, unit_name: str, day: date) -> list[str]:
-    """Who the access register says has access to this case for this unit today."""
+def active_usernames(case_number: str, unit_id: int, day: date) -> list[str]:
+    """Who the access register says has access to this case for the ordering unit today.
+
+    Grants belong to the unit that ordered them (its id, not the typed unit name, so that
+    spelling and letter case cannot split one unit's count)."""
     return list(
         db.session.scalars(
             select(Grant.username).where(
                 Grant.case_number == case_number,
-                func.lower(Grant.unit_name) == unit_name.lower(),
+                Grant.unit_id == unit_id,
                 Grant.revoked_at.is_(None),
                 Grant.valid_from <= day,
                 Grant.valid_to >= day,
@@ -147,7 +150,7 @@ def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
     return rules.check_access_order(
         _input(data),
         today=day,
-        active_usernames=active_usernames(data["case_number"], data["unit_name"], day),
+        active_usernames=active_usernames(data["case_number"], user.unit_id, day),
         person_limit=cfg["PERSON_LIMITS"].get(data["unit_type"], 0),
         allowed_domains=cfg["ALLOWED_EMAIL_DOMAINS"],
         case_number_pattern=cfg["CASE_NUMBER_PATTERN"],
@@ -165,7 +168,7 @@ def flagged(data: dict[str, Any], user: User, day: date) -> bool:
     if not adds:
         return False  # an order that only removes people can only lower the count
     return rules.exceeds_person_limit(
-        active_usernames(data["case_number"], data["unit_name"], day),
+        active_usernames(data["case_number"], user.unit_id, day),
         adds,
         removes,
         current_app.config["PERSON_LIMITS"].get(data["unit_type"], 0),
@@ -182,10 +185,72 @@ def prefill(form: AccessOrderForm, user: User) -> None:
     form.city_district.data = user.unit.city_district
 
 
-def handle_rows(form: AccessOrderForm) -> bool:
-    """Add or remove a person row without JavaScript; True when the post was only that."""
-    from flask import request
+NO_GRANTS_MSG = "Inga aktiva behörigheter för ärendet i din enhet."
 
+
+def grants_to_remove(case_number: str, unit_id: int, day: date) -> list[Grant]:
+    """Every grant of the case for the unit that is not revoked and not yet over: those that still
+    run and those that start later. When a case closes, all of them go (§5.13, §7.7, §8.10)."""
+    grants = db.session.scalars(
+        select(Grant)
+        .where(Grant.case_number == case_number, Grant.unit_id == unit_id,
+               Grant.revoked_at.is_(None), Grant.valid_to >= day)
+        .order_by(Grant.valid_from, Grant.id)
+    ).all()
+    seen: set[str] = set()
+    unique = []
+    for g in grants:  # one row per person, however many grants the register holds for them
+        if g.username.lower() not in seen:
+            seen.add(g.username.lower())
+            unique.append(g)
+    return unique
+
+
+def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
+    """Removal order at case closure (§5.13, §7.7, §8.10: "Informera LVS Treserva om borttagning av
+    alla behörigheter till ärendet"): replace the person rows with every grant of the case in the
+    user's unit, each as a "remove" row. The manager submits it as an ordinary access order; when
+    LVS marks it done, on_done revokes the grants. Posted, never a case number in a URL."""
+    case = (form.case_number.data or "").strip()
+    pattern = current_app.config["CASE_NUMBER_PATTERN"]
+    problems = rules.check_case_number(case, "case_number", pattern)
+    if problems:
+        form.case_number.errors = list(dict.fromkeys(v.message for v in problems))
+        return
+    grants = grants_to_remove(case, user.unit_id, day)
+    if not grants:
+        form.case_number.errors = [NO_GRANTS_MSG]
+        return
+    limit = form.persons.max_entries or len(grants)
+    while form.persons.entries:
+        form.persons.pop_entry()
+    for g in grants[:limit]:
+        form.persons.append_entry({"action": "remove", "full_name": g.full_name,
+                                   "username": g.username, "email": g.email,
+                                   "position": g.position})
+    if len(grants) > limit:
+        form.form_errors.append(
+            f"Ärendet har {len(grants)} aktiva behörigheter i din enhet; de första {limit} är "
+            "ifyllda. Skicka beställningen och hämta sedan resten i en ny.")
+    # on_done matches grants by the order's unit name: use the one the grants were given under.
+    form.unit_name.data = grants[0].unit_name
+    form.unit_type.data = grants[0].unit_type
+    if not form.city_district.data:
+        form.city_district.data = user.unit.city_district
+    form.case_number.data = case
+
+
+def handle_rows(form: AccessOrderForm) -> bool:
+    """Add or remove a person row, or load the case's grants for removal, without JavaScript;
+    True when the post was only that."""
+    from flask import request
+    from flask_login import current_user
+
+    from .base import today
+
+    if "load_grants" in request.form:
+        load_grants(form, current_user, today())
+        return True
     if "add_person" in request.form:
         if len(form.persons.entries) < form.persons.max_entries:  # type: ignore[operator]
             form.persons.append_entry()
@@ -214,7 +279,7 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
             select(Grant).where(
                 Grant.case_number == data["case_number"],
                 func.lower(Grant.username) == p["username"].lower(),
-                func.lower(Grant.unit_name) == data["unit_name"].lower(),
+                Grant.unit_id == sub.unit_id,
                 Grant.revoked_at.is_(None),
             )
         ).all()

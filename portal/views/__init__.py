@@ -5,7 +5,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import audit_log, auth, blank, forms, lvs, main, register, submissions
+    from . import audit_log, auth, blank, day_notes, forms, lvs, main, register, submissions
 
-    for module in (auth, main, forms, submissions, lvs, register, audit_log, blank):
+    for module in (auth, main, forms, submissions, lvs, register, audit_log, blank, day_notes):
         app.register_blueprint(module.bp)

@@ -68,8 +68,7 @@ def login() -> Any:
     if user is not None and user.locked_until and _aware(user.locked_until) > now:
         audit.record("login_failed", user=user, outcome="locked")
         db.session.commit()
-        form.password.errors = [LOCKED]
-        return render_template("auth/login.html", form=form), 429
+        return locked_page(form)
     if not check_password(user, form.password.data) or not (user and user.active):
         if user is not None:
             user.failed_logins += 1
@@ -90,6 +89,13 @@ def login() -> Any:
     audit.record("login", user=user)
     db.session.commit()
     return redirect(url_for("main.start"), 303)
+
+
+def locked_page(form: LoginForm | None = None) -> Any:
+    """The same answer for a locked account and for too many tries at any name (429)."""
+    form = form or LoginForm()
+    form.password.errors = [LOCKED]
+    return render_template("auth/login.html", form=form), 429
 
 
 @bp.route("/logout", methods=["POST"])

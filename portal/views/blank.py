@@ -13,7 +13,7 @@ from ..render.pdf import blank_pdf
 bp = Blueprint("blank", __name__, url_prefix="/blank")
 
 # Paper forms that are not a FormSpec of their own (the day-note sheet) are added here.
-EXTRA_BLANKS: dict[str, str] = {}
+EXTRA_BLANKS: dict[str, str] = {"day-notes": "day_notes.html"}  # §7.5, §8.6
 
 
 def blanks() -> dict[str, str]:

@@ -3,13 +3,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import audit, submissions
 from ..auth import login_only
 from ..extensions import db
-from ..forms import FORMS
+from ..forms import FORMS, checklist
 from ..forms.base import FormSpec, attach_violations, error_summary, today
 from ..render.messages import render_message
 from ..render.pdf import render_pdf
@@ -21,7 +31,10 @@ def _spec_for(slug: str) -> FormSpec:
     spec = FORMS.get(slug)
     if spec is None:
         abort(404)
-    if not current_user.has_role(*spec.submit_roles):
+    unit_types = spec.extra.get("unit_types")
+    if not current_user.has_role(*spec.submit_roles) or (
+        unit_types and current_user.unit.unit_type not in unit_types
+    ):
         audit.record("access_denied", outcome="denied", detail=f"form {spec.key}")
         db.session.commit()
         abort(403)
@@ -62,12 +75,49 @@ def _render_only(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
                  unit_id=current_user.unit_id, case_number=spec.case_number(data))
     db.session.commit()
     meta = {"orderer": current_user.full_name, "orderer_unit": current_user.unit.name,
-            "created_at": submissions.local(submissions.utcnow())}
+            "created_at": submissions.local(submissions.utcnow()),
+            "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec.distribution_list]}
     if as_pdf:
         attachments = spec.pdf_attachments(data) if spec.pdf_attachments else None
-        body = render_pdf(spec.pdf_template, data=data, meta=meta, attachments=attachments)
+        body = render_pdf(spec.pdf_template, data=data, meta=meta, attachments=attachments,
+                          variant=spec.extra.get("pdf_variant", "pdf/ua-1"))
         return Response(body, mimetype="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{spec.slug}.pdf"'})
     message = render_message(spec, data, meta)
     return render_template(spec.result_template or "forms/result.html", spec=spec, form=form,
                            data=data, meta=meta, message=message)
+
+
+@bp.route("/checklist/import", methods=["POST"])
+@login_only
+def checklist_import() -> Any:
+    """Upload the PDF of an earlier checklist to fill in its next version (§5.12). Nothing is
+    stored: the file is read in memory, its signed data checked, and the form shown filled in."""
+    spec = _spec_for(checklist.SPEC.slug)
+    limit = current_app.config["CHECKLIST_IMPORT_MAX_BYTES"]
+    try:
+        data = checklist.read_pdf(_upload(limit), current_app.config["SECRET_KEY"], limit)
+    except checklist.ImportRefused as refused:
+        audit.record("checklist_imported", object_type=spec.key, unit_id=current_user.unit_id,
+                     outcome="refused", detail=refused.reason)
+        db.session.commit()
+        form = spec.form_class(formdata=None)
+        checklist.prefill(form, current_user)
+        return render_template(spec.page_template, spec=spec, form=form, errors=[],
+                               import_error=refused.message), 422
+    restored = checklist.restore(data, current_user, today())
+    audit.record("checklist_imported", object_type=spec.key, unit_id=current_user.unit_id,
+                 case_number=data.get("case_number") or None,
+                 detail=f"version {restored.previous_version}")
+    db.session.commit()
+    return render_template(spec.page_template, spec=spec, form=restored.form, errors=[],
+                           imported_version=restored.previous_version)
+
+
+def _upload(limit: int) -> bytes:
+    """The uploaded file's first ``limit + 1`` bytes: enough to tell that it is too large."""
+    try:
+        upload = request.files.get("file")
+    except RequestEntityTooLarge as error:  # over MAX_CONTENT_LENGTH: refused like any large file
+        raise checklist.ImportRefused("too_large", checklist.MSG_TOO_LARGE) from error
+    return upload.stream.read(limit + 1) if upload else b""

@@ -3,22 +3,39 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import Field, HiddenField, StringField, TextAreaField
+from wtforms.validators import Length, Optional, ValidationError
 
+from .. import rules
 from .. import submissions as svc
 from ..auth import roles_required
+from ..forms import BY_KEY
 from ..forms.base import today
 
 bp = Blueprint("lvs", __name__, url_prefix="/lvs")
+FORM_TITLES = {key: spec.title for key, spec in BY_KEY.items()}
 
 
 class DoneForm(FlaskForm):
-    reply = TextAreaField("Svar till beställaren (valfritt)", validators=[Optional(), Length(max=2000)])
+    reply = TextAreaField("Svar till beställaren (valfritt)", validators=[
+        Optional(), Length(max=2000, message="Svaret är för långt (högst 2000 tecken).")])
     version = HiddenField()
+    # Actualisation (§2.4, §2.5): the case number LVS created in Treserva; kept on the tombstone.
+    case_number = StringField("Ärendenummer", validators=[Optional(), Length(max=32)])
+
+    def validate_reply(self, field: Field) -> None:
+        # The reply is kept in plain text after the content is purged (SPEC §1.2).
+        if rules.contains_personnummer(field.data or ""):
+            raise ValidationError("Skriv aldrig personnummer i svaret – det sparas i klartext.")
+
+    def validate_case_number(self, field: Field) -> None:
+        found = rules.check_case_number(field.data or "", "case_number",
+                                        current_app.config["CASE_NUMBER_PATTERN"])
+        if found:
+            raise ValidationError(found[-1].message)
 
 
 def _age_days(sub: Any) -> int:
@@ -31,7 +48,7 @@ def _age_days(sub: Any) -> int:
 @roles_required("lvs")
 def queue() -> Any:
     items = svc.queue("lvs", current_user)
-    return render_template("lvs/queue.html", items=items, age=_age_days, labels=svc.STATUS_LABELS)
+    return render_template("lvs/queue.html", items=items, age=_age_days, titles=FORM_TITLES)
 
 
 @bp.route("/queue.json")
@@ -65,7 +82,7 @@ def process(public_id: str) -> Any:
     spec = svc.spec_of(sub)
     form = DoneForm()
     if not form.validate():
-        flash("Svaret är för långt (högst 2000 tecken).")
+        flash(" ".join(m for messages in form.errors.values() for m in messages))
         return redirect(url_for("submissions.show", public_id=public_id), 303)
     expected = int(form.version.data) if (form.version.data or "").isdigit() else None
     try:

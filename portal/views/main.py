@@ -13,7 +13,9 @@ from ..auth import login_only
 from ..extensions import db
 from ..forms import FORMS
 from ..forms.base import today
+from ..forms.deviation import unregistered
 from ..models import Grant, LocalProtection, Submission
+from .day_notes import uncompiled_summary
 
 bp = Blueprint("main", __name__)
 
@@ -40,11 +42,16 @@ def start() -> Any:
             select(Submission).where(Submission.submitted_by_id == user.id)
             .order_by(Submission.created_at.desc()).limit(20))),
         "status_labels": submissions.STATUS_LABELS,
+        "status_label": submissions.status_label,
+        "form_titles": {s.key: s.title for s in FORMS.values()},
     }
     if user.has_role("lvs"):
         ctx["queue"] = submissions.queue("lvs", user)
     if user.has_role("unit_manager"):
         ctx["grants_ending"], ctx["protections_ending"] = ending_soon(user.unit_id)
+        # §4.2 deviation reports to register; §8.6 day notes to compile at least weekly.
+        ctx["deviations"] = unregistered(user.unit_id)
+        ctx["uncompiled"] = uncompiled_summary(user.unit_id)
     return render_template("main/start.html", **ctx)
 
 

@@ -21,6 +21,14 @@ def _load(public_id: str, action: str) -> tuple[Any, Any]:
     return sub, svc.spec_of(sub)
 
 
+def _no_content(sub: Any) -> Response:
+    """Purged content is gone (410); sealed content is not this user's to read (403)."""
+    if sub.purged_at is not None:
+        return Response("Innehållet är raderat enligt rutinen.\n", 410, mimetype="text/plain")
+    return Response("Innehållet visas bara för den som hanterar blanketten.\n", 403,
+                    mimetype="text/plain")
+
+
 @bp.route("/<public_id>")
 @login_only
 def show(public_id: str) -> Any:
@@ -38,7 +46,7 @@ def message(public_id: str) -> Any:
     sub, spec = _load(public_id, "message_fetched")
     data = svc.load_data(sub, current_user)
     if not data:
-        return Response("Innehållet är raderat.\n", 410, mimetype="text/plain")
+        return _no_content(sub)
     text = render_message(spec, data, svc.meta(sub)).as_text()
     return Response(text, mimetype="text/plain")
 
@@ -49,7 +57,7 @@ def pdf(public_id: str) -> Any:
     sub, spec = _load(public_id, "pdf_fetched")
     data = svc.load_data(sub, current_user)
     if not data:
-        return Response("Innehållet är raderat.\n", 410, mimetype="text/plain")
+        return _no_content(sub)
     body = render_pdf(spec.pdf_template, order=data, data=data, meta=svc.meta(sub))
     # The file name says the form and our reference, never personal data.
     name = f"{spec.slug}-{sub.public_id[:8]}.pdf"

@@ -1,0 +1,284 @@
+"""Aktualisering av skyddad person (§2.4): a social secretary asks LVS to create the actualisation
+in Treserva for a protected person who has had no case before (the secretary gets "Behörighet
+saknas" and cannot add the person herself).
+
+Holds the personnummer and name, so it is stored encrypted and read by LVS only, each read
+audited (SPEC §1.1, §1.4). When LVS marks it done, the content is purged and a tombstone stays
+with the case number LVS created; unprocessed, it is purged after RETENTION_ACTUALISATION_DAYS
+(portal/retention.py) and the secretary sees that on her start page."""
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+from wtforms import DateField, FieldList, Form, FormField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, Optional
+
+from .. import audit, crypto, rules
+from ..extensions import db
+from ..models import Submission, Unit, User, utcnow
+from .base import FormSpec
+
+DATE_MSG = "Ange datumet som ÅÅÅÅ-MM-DD."
+KINDS = [("anmälan", "Anmälan"), ("ansökan", "Ansökan")]
+ARRIVAL_METHODS = [("telefon", "Telefon"), ("brev", "Brev"), ("besök", "Besök"),
+                   ("e-tjänst", "E-tjänst"), ("annat", "Annat")]
+# Suggestions for point 11; any other text (e.g. "anhörig") means "from someone else" (§2.4 p. 11).
+ARRIVED_FROM = ["den enskilde", "annan"]
+INDIVIDUAL = "den enskilde"
+DEFAULT_UNIT_TYPE = "myndighet"  # the social secretary's own kind of unit (§2.1)
+TEXT_FIELDS = ("receiving_unit", "recipient", "recipient_position", "activity", "full_name",
+               "concerns", "preliminary_case_type", "arrived_from", "reporter_name",
+               "reporter_contact", "text")
+
+
+def _required(label: str) -> InputRequired:
+    return InputRequired(f"{label} måste fyllas i.")
+
+
+class ProposedPersonForm(Form):
+    """A member of staff who should get access to the new case (§2.1)."""
+
+    full_name = StringField("Fullständigt namn", validators=[Length(max=120)])
+    username = StringField("Användarnamn (staden-konto)", validators=[Length(max=64)])
+    position = StringField("Befattning", validators=[Length(max=64)],
+                           render_kw={"list": "positions"})
+
+
+class ActualisationForm(FlaskForm):
+    """The eleven points of §2.4 in the routine's order, then who should get access and the text."""
+
+    receiving_unit = StringField("1. Mottagande enhet",
+                                 validators=[_required("Mottagande enhet"), Length(max=120)])
+    recipient = StringField("2. Mottagare", validators=[_required("Mottagare"), Length(max=120)])
+    recipient_position = StringField("3. Befattning",
+                                     validators=[_required("Befattning"), Length(max=64)])
+    activity = StringField("4. Verksamhet", default="ÄO",
+                           validators=[_required("Verksamhet"), Length(max=32)])
+    personnummer = StringField("5. Personnummer eller samordningsnummer",
+                               validators=[Length(max=20)])
+    full_name = StringField("5. Namn på den skyddade personen",
+                            validators=[_required("Namnet"), Length(max=120)])
+    concerns = StringField("6. Vad aktualiseringen avser",
+                           validators=[_required("Vad aktualiseringen avser"), Length(max=200)])
+    preliminary_case_type = StringField(
+        "7. Preliminär ärendetyp", validators=[_required("Preliminär ärendetyp"), Length(max=120)])
+    kind = RadioField("8. Avser", choices=[SelectChoice(v, label) for v, label in KINDS],
+                      invalid_choice_message="Välj anmälan eller ansökan.")
+    received_date = DateField("9. Mottaget datum", format="%Y-%m-%d",
+                              validators=[InputRequired(DATE_MSG)])
+    arrival_method = RadioField("10. Ankomstsätt",
+                                choices=[SelectChoice(v, label) for v, label in ARRIVAL_METHODS],
+                                invalid_choice_message="Välj ankomstsätt.")
+    arrived_from = StringField("11. Ankom ifrån",
+                               validators=[_required("Ankom ifrån"), Length(max=120)])
+    reporter_name = StringField("Anmälarens eller den sökandes namn", validators=[Length(max=120)])
+    reporter_contact = StringField("Kontaktuppgifter (valfritt)", validators=[Length(max=200)])
+    proposed_persons = FieldList(FormField(ProposedPersonForm), min_entries=1, max_entries=10)
+    text = TextAreaField("Text till Treservas textruta", validators=[Optional(), Length(max=4000)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.received_date.render_kw = {"type": "date"}
+        self.personnummer.render_kw = {"autocomplete": "off", "inputmode": "numeric",
+                                       "spellcheck": "false"}
+        self.full_name.render_kw = {"autocomplete": "off", "spellcheck": "false"}
+        self.receiving_unit.render_kw = {"list": "units"}
+        self.recipient_position.render_kw = {"list": "positions"}
+        self.arrived_from.render_kw = {"list": "arrived-from"}
+
+    def person_limit(self) -> int:
+        return person_limit(self.receiving_unit.data or "")
+
+    def unit_names(self) -> list[str]:
+        return list(db.session.scalars(select(Unit.name).order_by(Unit.name)))
+
+
+def receiving_unit_type(name: str) -> str:
+    """The unit type of the receiving unit when it is a unit we know, else Myndighet's."""
+    unit_type = db.session.scalar(
+        select(Unit.unit_type).where(func.lower(Unit.name) == (name or "").strip().lower()))
+    return unit_type or DEFAULT_UNIT_TYPE
+
+
+def person_limit(receiving_unit: str) -> int:
+    limits = current_app.config["PERSON_LIMITS"]
+    return int(limits.get(receiving_unit_type(receiving_unit), limits[DEFAULT_UNIT_TYPE]))
+
+
+def normalise_personnummer(text: str) -> str:
+    """ÅÅÅÅMMDD-NNNN, the form Treserva and Skatteverket print; the input as typed if invalid."""
+    from personnummer import personnummer as pnr_lib
+
+    try:
+        long = pnr_lib.parse(text).format(True)
+    except Exception:  # noqa: BLE001 - the rule reports an invalid number; keep what was typed
+        return text
+    return f"{long[:8]}-{long[8:]}"
+
+
+def _clean(value: Any) -> str:
+    return (value or "").strip() if isinstance(value, str) else ""
+
+
+def to_data(form: ActualisationForm) -> dict[str, Any]:
+    data: dict[str, Any] = {name: _clean(form[name].data) for name in TEXT_FIELDS}
+    pnr = _clean(form.personnummer.data)
+    valid = not rules.check_personnummer(pnr, "personnummer")
+    data["personnummer"] = normalise_personnummer(pnr) if valid else pnr
+    if data["arrived_from"].casefold() == INDIVIDUAL:
+        data["arrived_from"] = INDIVIDUAL
+    data["kind"] = form.kind.data if form.kind.data in dict(KINDS) else ""
+    method = form.arrival_method.data
+    data["arrival_method"] = method if method in dict(ARRIVAL_METHODS) else ""
+    data["received_date"] = form.received_date.data.isoformat() if form.received_date.data else None
+    persons = []
+    for entry in form.proposed_persons.entries:
+        row = {k: _clean(entry.form[k].data) for k in ("full_name", "username", "position")}
+        if any(row.values()):
+            persons.append(row)
+    data["proposed_persons"] = persons
+    # The subject names the city district of the secretary's unit (SPEC §3.2).
+    data["city_district"] = current_user.unit.city_district if current_user.is_authenticated else ""
+    return data
+
+
+def subject(data: dict[str, Any]) -> str:
+    """Never the personnummer or the name (§2.2: skriv aldrig personnummer)."""
+    return f"Begäran om aktualisering, skyddade personuppgifter, {data.get('city_district', '')}"
+
+
+def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
+    out = rules.check_personnummer(data["personnummer"], "personnummer")
+    if data["received_date"]:
+        out += rules.check_date_not_future(date.fromisoformat(data["received_date"]), day,
+                                           "received_date")
+    out += rules.check_reporter(data["kind"], data["arrived_from"], data["reporter_name"])
+    out += rules.check_subject(subject(data), "full_name", forbidden_names=[data["full_name"]])
+    persons = data["proposed_persons"]
+    for i, p in enumerate(persons):
+        for key, label in (("full_name", "Fullständigt namn"), ("username", "Användarnamn")):
+            if not p[key]:
+                out.append(rules.Violation("R-REQUIRED", f"proposed_persons-{i}-{key}",
+                                           f"{label} måste fyllas i för den föreslagna personen."))
+    out += _no_fee_handler(data)
+    limit = person_limit(data["receiving_unit"])
+    if len(persons) > limit:
+        out.append(rules.Violation(
+            "R-PERSON-LIMIT", "proposed_persons",
+            f"Högst {limit} personer kan föreslås för den mottagande enhetens enhetstyp. "
+            "Begränsa antalet till ett minimum (§2.1)."))
+    return out
+
+
+def _no_fee_handler(data: dict[str, Any]) -> list[rules.Violation]:
+    """R-NO-FEE-HANDLER: nobody in a fee-handling unit is proposed for access (§7.2)."""
+    fee_handlers = db.session.scalars(
+        select(User.username).join(Unit).where(Unit.unit_type == "avgift"))
+    found = rules.check_no_fee_handler(
+        receiving_unit_type(data["receiving_unit"]),
+        [{"action": "add", **p} for p in data["proposed_persons"]], list(fee_handlers))
+    return [rules.Violation(v.code, "receiving_unit" if v.field == "unit_type"
+                            else "proposed_" + v.field, v.message) for v in found]
+
+
+def prefill(form: ActualisationForm, user: User) -> None:
+    """The secretary's own unit and name, which is the usual case (§2.4 p. 1–3)."""
+    form.receiving_unit.data = user.unit.name
+    form.recipient.data = user.full_name
+    form.recipient_position.data = "socialsekreterare"
+    form.activity.data = "ÄO"
+
+
+def handle_rows(form: ActualisationForm) -> bool:
+    """Add or remove a proposed person without JavaScript; True when the post was only that."""
+    entries = form.proposed_persons.entries
+    if "add_person" in request.form:
+        if len(entries) < min(form.person_limit(), form.proposed_persons.max_entries or 10):
+            form.proposed_persons.append_entry()
+        return True
+    if "remove_person" in request.form:
+        raw = request.form["remove_person"]
+        if raw.isdigit() and len(entries) > 1 and int(raw) < len(entries):
+            kept = [e.data for i, e in enumerate(entries) if i != int(raw)]
+            while form.proposed_persons.entries:
+                form.proposed_persons.pop_entry()
+            for row in kept:
+                form.proposed_persons.append_entry(row)
+        return True
+    return False
+
+
+def purge(sub: Submission, status: str) -> None:
+    """Empty the content; the row stays as a tombstone (id, form, who, when, case number)."""
+    sub.data = None
+    sub.data_enc = None
+    sub.key_id = None
+    sub.purged_at = utcnow()
+    sub.status = status
+
+
+def without_name(reply: str | None, full_name: str) -> str | None:
+    """The reply stays on the tombstone, so the person's name must not (SPEC §1.2): each part of
+    the name is blanked out. (A personnummer in a reply is refused by the processing form.)"""
+    if not reply:
+        return reply
+    for part in sorted({p for p in full_name.split() if len(p) >= 2}, key=len, reverse=True):
+        reply = re.sub(rf"(?<!\w){re.escape(part)}s?(?!\w)", "[namn]", reply, flags=re.IGNORECASE)
+    return reply
+
+
+def on_done(sub: Submission, lvs_user: User, day: date) -> None:
+    """LVS has created the actualisation in Treserva (§2.5): keep its case number, purge the rest.
+    The case number comes from the processing form (validated by DoneForm)."""
+    case_number = _clean(request.form.get("case_number")) if has_request_context() else ""
+    if case_number:
+        sub.case_number = case_number
+    if sub.reply and sub.data_enc is not None:
+        # A machine check, not a person reading: the purge event below records the processing.
+        name = crypto.decrypt_json(sub.data_enc, sub.key_id, sub.public_id).get("full_name", "")
+        sub.reply = without_name(sub.reply, name)
+    purge(sub, "purged")
+    audit.record("protected_content_purged", user=lvs_user, object_type=sub.form,
+                 object_id=sub.public_id, unit_id=sub.unit_id, case_number=sub.case_number,
+                 detail="hanterad av LVS")
+
+
+SPEC = FormSpec(
+    key="actualisation",
+    slug="actualisation",
+    title="Begäran om aktualisering av skyddad person",
+    form_class=ActualisationForm,
+    submit_roles=frozenset({"social_secretary"}),
+    process_roles=frozenset({"lvs"}),
+    storage="encrypted",
+    distribution_list="lvs",
+    to_data=to_data,
+    check=check,
+    subject=subject,
+    page_template="forms/actualisation.html",
+    message_template="messages/actualisation.txt",
+    pdf_template="actualisation.html",
+    blank_template="blank_actualisation.html",
+    on_done=on_done,
+    prefill=prefill,
+    handle_rows=handle_rows,
+    done_label="Markera som klar och radera innehållet",
+    extra={
+        "done_case_number": True,
+        "done_hint": ("Gör kontrollerna i rutinen §2.5 och skapa aktualiseringen i Treserva. "
+                      "Skriv det nya ärendenumret nedan och markera som klar: personnummer, namn "
+                      "och all annan text raderas då ur portalen. Kvar finns bara att begäran "
+                      "fanns, vem som skickade och hanterade den, när, och ärendenumret."),
+        "done_flash": "Markerad som klar. Innehållet är raderat; ärendenumret finns kvar.",
+        "sealed_text": ("Innehållet är krypterat och kan bara läsas av LVS. Det raderas när LVS "
+                        "har skapat aktualiseringen i Treserva, eller efter {days} dagar om "
+                        "ingen har hanterat begäran."),
+    },
+)

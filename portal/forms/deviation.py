@@ -1,0 +1,175 @@
+"""Reservrapport för rapportering av avvikelser (§4.2): staff without access to the protected case
+report a deviation under the fictional name (or "ej person"); a manager of their unit, who has the
+access, registers it in Treserva's deviation module. Then the paper form is destroyed (§4.2) and
+here the content is purged: only a tombstone (who, when, which unit) stays.
+
+Event time: two fields, `event_date` (YYYY-MM-DD) and `event_time` (HH:MM), as the spec's form
+encoding asks; the stored data also carries `event_at` ("YYYY-MM-DD HH:MM") for the message.
+`reported_by` comes from the login, never from the form."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+from flask import current_app
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField, TimeField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from .. import rules
+from ..extensions import db
+from ..models import Submission, Unit, User, utcnow
+from .base import FormSpec
+
+FREE_TEXT_FIELDS = ("fictional_name", "description", "immediate_action", "handed_to")
+
+
+def _strip_filter(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+class DeviationForm(FlaskForm):
+    event_date = DateField("Datum för händelsen",
+                           validators=[InputRequired("Ange datumet (ÅÅÅÅ-MM-DD).")],
+                           format="%Y-%m-%d", render_kw={"type": "date"})
+    event_time = TimeField("Klockslag", validators=[InputRequired("Ange klockslaget (TT:MM).")],
+                           format="%H:%M", render_kw={"type": "time"})
+    unit = SelectField("Enhet där det hände", choices=[])
+    fictional_name = StringField("Fiktivt namn", validators=[Length(max=120)])
+    no_person = BooleanField("Ej person – avvikelsen gäller ingen enskild person")
+    category = SelectField("Typ av avvikelse", choices=[])
+    description = TextAreaField("Vad hände?", filters=[_strip_filter], validators=[
+        DataRequired("Beskriv vad som hände."), Length(max=4000)])
+    immediate_action = TextAreaField("Vad gjordes direkt?", validators=[Length(max=2000)])
+    handed_to = StringField("Lämnad till", filters=[_strip_filter], validators=[
+        DataRequired("Ange vem med behörighet som ska registrera avvikelsen."), Length(max=120)])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = db.session.scalars(select(Unit.name).order_by(Unit.name)).all()
+        self.unit.choices = [SelectChoice(name) for name in units]
+        self.category.choices = [SelectChoice("", "Välj typ")] + [
+            SelectChoice(code, label)
+            for code, label in current_app.config["DEVIATION_CATEGORIES"].items()]
+
+
+def _strip(value: str | None) -> str:
+    return (value or "").strip()
+
+
+def to_data(form: DeviationForm) -> dict[str, Any]:
+    day, time = form.event_date.data, form.event_time.data
+    no_person = bool(form.no_person.data)
+    return {
+        "event_date": day.isoformat() if isinstance(day, date) else None,
+        "event_time": time.strftime("%H:%M") if time else None,
+        "event_at": f"{day.isoformat()} {time.strftime('%H:%M')}" if day and time else None,
+        "unit": form.unit.data or "",
+        # "Ej person" wins: a name typed before ticking it is not kept.
+        "fictional_name": "" if no_person else _strip(form.fictional_name.data),
+        "no_person": no_person,
+        "category": form.category.data or "",
+        "category_label": current_app.config["DEVIATION_CATEGORIES"].get(form.category.data, ""),
+        "description": _strip(form.description.data),
+        "immediate_action": _strip(form.immediate_action.data),
+        "reported_by": current_user.full_name,
+        "handed_to": _strip(form.handed_to.data),
+    }
+
+
+def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
+    out: list[rules.Violation] = []
+    if data["event_date"]:
+        out += rules.check_date_not_future(date.fromisoformat(data["event_date"]), day,
+                                           "event_date")
+    if not data["no_person"] and not data["fictional_name"]:
+        out.append(rules.Violation(
+            "R-REQUIRED", "fictional_name",
+            "Skriv det fiktiva namnet, eller kryssa i ”Ej person” (§4.2). Aldrig det riktiga namnet."))
+    if data["category"] not in current_app.config["DEVIATION_CATEGORIES"]:
+        out.append(rules.Violation("R-REQUIRED", "category", "Välj typ av avvikelse."))
+    for name in FREE_TEXT_FIELDS:  # R-NOTE-PNR: the fictional name only, never a personnummer
+        out += rules.check_note_text(data[name], name)
+    return out
+
+
+def subject(data: dict[str, Any]) -> str:
+    """No name, fictional or real, in the subject line (§2.2, §5.9): only the unit."""
+    return f"Avvikelse – reservrapport, {data['unit']}"
+
+
+def prefill(form: DeviationForm, user: User) -> None:
+    form.unit.data = user.unit.name
+
+
+def on_done(sub: Submission, manager: User, day: date) -> None:
+    """Registered in Treserva: the form is destroyed (§4.2), so its content goes; a tombstone stays.
+    The manager's optional reply is dropped too: it could name the person."""
+    sub.data = None
+    sub.data_enc = None
+    sub.key_id = None
+    sub.reply = None
+    sub.purged_at = utcnow()
+    sub.status = "purged"
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+
+
+def unregistered(unit_id: int, now: datetime | None = None) -> list[tuple[Submission, int, bool]]:
+    """The unit's reports not yet registered in Treserva, oldest first, as (report, age in days,
+    flagged); flagged when older than DEVIATION_FLAG_DAYS (SPEC §3.4)."""
+    now = now or utcnow()
+    limit = timedelta(days=current_app.config["DEVIATION_FLAG_DAYS"])
+    subs = db.session.scalars(
+        select(Submission)
+        .where(Submission.form == SPEC.key, Submission.unit_id == unit_id,
+               Submission.status == "submitted")
+        .order_by(Submission.created_at, Submission.id))
+    out = []
+    for sub in subs:
+        age = now - _aware(sub.created_at)
+        out.append((sub, age.days, age > limit))
+    return out
+
+
+SPEC = FormSpec(
+    key="deviation",
+    slug="deviation",
+    title="Reservrapport för rapportering av avvikelser",
+    form_class=DeviationForm,
+    submit_roles=frozenset({"staff", "unit_manager", "social_secretary"}),
+    process_roles=frozenset({"unit_manager"}),
+    process_scope="unit",
+    # The description may hold client details: encrypted at rest, purged when registered (§4.2).
+    storage="encrypted",
+    distribution_list="unit_managers",
+    to_data=to_data,
+    check=check,
+    subject=subject,
+    page_template="forms/deviation.html",
+    message_template="messages/deviation.txt",
+    pdf_template="deviation.html",
+    blank_template="blank_deviation.html",
+    on_done=on_done,
+    prefill=prefill,
+    done_label="Registrerad i Treserva",
+    extra={
+        "status_labels": {"submitted": "Väntar på registrering hos enhetschefen",
+                          "purged": "Registrerad i Treserva, innehållet raderat"},
+        # Registering throws any reply away with the content: no reply box (show.html).
+        "reply": False,
+        # The reporter reads their own report until it is registered (submissions.load_data).
+        "submitter_reads": True,
+        "sealed_text": "Rapporten är skickad till enhetschefen på din enhet. Innehållet är krypterat "
+                       "och raderas när avvikelsen är registrerad i Treserva (§4.2).",
+        "done_flash": "Avvikelsen är markerad som registrerad i Treserva. Innehållet är raderat "
+                      "här; förstör pappersblanketten i sekretessåtervinningen (§4.2).",
+        "done_hint": "Registrera avvikelsen på personen i Treservas avvikelsemodul. Markera sedan "
+                     "här: innehållet raderas och bara uppgiften att rapporten fanns sparas (§4.2).",
+    },
+)

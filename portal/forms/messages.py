@@ -1,0 +1,341 @@
+"""Further messages of the routine (SPEC §3.6): render only, nothing stored.
+
+Each is a pre-formatted Treserva message (distribution list, subject, body) and a PDF to print. A
+valid post shows the message at once; the portal keeps no content, only an audit event that says who
+made which kind of message for which case (forms view `_render_only`).
+
+- Fee handler, home care (§5.9, §5.13): the social secretary tells the fee handler who the client
+  is, where invoices go, and the granted or changed time. Name and postal address belong in the body
+  (the fee handler needs them), never in the subject.
+- Fee handler, private-residence contract (§6.1): the BoSam case officer (boendesekreterare) who
+  drew up the contract for a private residence tells the fee handler.
+- Trygghetsjouren (§8.5, §8.10, §9.2, §9.5): the case number and a fixed text only, no personal
+  data.
+
+The checks are plain functions of the form's data (no Flask, no database), like portal/rules.py.
+"""
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from .. import rules
+from ..models import User
+from .base import FormSpec
+
+DATE_MSG = "Ange datumet som ÅÅÅÅ-MM-DD."
+MSG_PNR_IN_MESSAGE = ("Skriv inte personnummer eller samordningsnummer i meddelandet. "
+                      "Avgiftshandläggaren behöver bara namn och postadress (§5.9).")
+
+
+def _text(form: Any, name: str) -> str:
+    return (form[name].data or "").strip()
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _date_fields(form: FlaskForm, *names: str) -> None:
+    for name in names:
+        f = form[name]
+        f.validators[0].message = DATE_MSG  # type: ignore[attr-defined]
+        f.render_kw = {"type": "date"}
+
+
+def required(data: dict[str, Any], field: str, message: str) -> list[rules.Violation]:
+    return [] if data.get(field) else [rules.Violation("R-REQUIRED", field, message)]
+
+
+def no_personnummer(data: dict[str, Any], fields: tuple[str, ...]) -> list[rules.Violation]:
+    """Data minimisation (SPEC §1.1): the message carries what the routine lists, never a
+    personnummer."""
+    return [rules.Violation("R-PNR-MESSAGE", f, MSG_PNR_IN_MESSAGE)
+            for f in fields if rules.contains_personnummer(data.get(f) or "")]
+
+
+def case_subject_rules(data: dict[str, Any], subject: str, pattern: str,
+                       names: tuple[str, ...] = ()) -> list[rules.Violation]:
+    """The case number goes into the subject line: digits only, and no personnummer or client name
+    in the subject (§2.2, §5.9: "Inga personuppgifter får förekomma i ämnesraden")."""
+    out = rules.check_case_number(data["case_number"], "case_number", pattern)
+    out += rules.check_subject(subject, "case_number", forbidden_names=[n for n in names if n])
+    return list(dict.fromkeys(out))
+
+
+# --- to the fee handler when home care starts, changes or ends (§5.9, §5.13) ------------------
+
+HOME_CARE_KINDS = [
+    ("start", "Hemtjänst startar"),
+    ("change", "Ändrad tid"),
+    ("end", "Insatsen avslutas (§5.13)"),
+]
+HOME_CARE_SUBJECT = {"start": "start", "change": "ändrad tid", "end": "avslut"}
+
+
+class FeeHandlerForm(FlaskForm):
+    """Meddelande till avgiftshandläggare om hemtjänst (§5.9)."""
+
+    kind = RadioField("Meddelandet gäller", choices=HOME_CARE_KINDS, default="start")
+    case_number = StringField(
+        "Ärendenummer", validators=[InputRequired("Ange ärendenumret."), Length(max=32)])
+    full_name = StringField(
+        "Vem ärendet gäller (för- och efternamn)",
+        validators=[InputRequired("Ange den enskildes för- och efternamn."), Length(max=120)])
+    postal_address = TextAreaField(
+        "Adress dit den enskildes post ska skickas",
+        validators=[InputRequired("Ange adressen dit fakturor och inkomstförfrågan ska skickas."),
+                    Length(max=400)])
+    start_date = DateField("Startdatum för hemtjänstinsatsen", validators=[Optional()],
+                           format="%Y-%m-%d")
+    safety_alarm = BooleanField("Trygghetslarm")
+    food_delivery = BooleanField("Matleverans")
+    granted_time = StringField("Beviljad tid", validators=[Length(max=120)])
+    change_date = DateField("Ändrad tid från och med", validators=[Optional()], format="%Y-%m-%d")
+    changed_time = StringField("Förändrad tid", validators=[Length(max=120)])
+    end_date = DateField("Insatsen avslutas från och med", validators=[Optional()],
+                         format="%Y-%m-%d")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _date_fields(self, "start_date", "change_date", "end_date")
+
+
+def fee_handler_data(form: FeeHandlerForm) -> dict[str, Any]:
+    return {
+        "kind": form.kind.data or "start",
+        "case_number": _text(form, "case_number"),
+        "full_name": _text(form, "full_name"),
+        "postal_address": _text(form, "postal_address"),
+        "start_date": _iso(form.start_date.data),
+        "safety_alarm": bool(form.safety_alarm.data),
+        "food_delivery": bool(form.food_delivery.data),
+        "granted_time": _text(form, "granted_time"),
+        "change_date": _iso(form.change_date.data),
+        "changed_time": _text(form, "changed_time"),
+        "end_date": _iso(form.end_date.data),
+    }
+
+
+def fee_handler_subject(data: dict[str, Any]) -> str:
+    """Case number only, never the name (§5.9)."""
+    kind = HOME_CARE_SUBJECT.get(data.get("kind") or "", "")
+    return f"Avgiftsunderlag hemtjänst ärende {data['case_number']}, {kind}"
+
+
+def check_fee_handler(data: dict[str, Any], pattern: str) -> list[rules.Violation]:
+    """§5.9: who, where the post goes, home care, start date, alarm/food, granted and changed time;
+    §5.13: the end of the service."""
+    out = case_subject_rules(data, fee_handler_subject(data), pattern, (data["full_name"],))
+    kind = data["kind"]
+    if kind == "start":
+        out += required(data, "start_date", "Ange startdatum för hemtjänstinsatsen (ÅÅÅÅ-MM-DD).")
+        out += required(data, "granted_time", "Ange beviljad tid, så att avgiften debiteras "
+                                              "utifrån rätt nivå (§5.9).")
+    elif kind == "change":
+        out += required(data, "change_date", "Ange från vilket datum tiden ändras (ÅÅÅÅ-MM-DD).")
+        out += required(data, "changed_time", "Ange den förändrade tiden, så att avgiften kan "
+                                              "justeras (§5.9).")
+    elif kind == "end":
+        out += required(data, "end_date", "Ange datumet då insatsen avslutas (ÅÅÅÅ-MM-DD).")
+    out += no_personnummer(data, ("full_name", "postal_address", "granted_time", "changed_time"))
+    return out
+
+
+FEE_HANDLER = FormSpec(
+    key="fee_handler",
+    slug="fee-handler",
+    title="Meddelande till avgiftshandläggare – hemtjänst",
+    form_class=FeeHandlerForm,
+    submit_roles=frozenset({"social_secretary"}),  # §5.9, §5.13: socialsekreteraren meddelar
+    process_roles=frozenset(),
+    storage="none",
+    distribution_list="fee_handler",
+    to_data=fee_handler_data,
+    check=lambda data, user, day: check_fee_handler(
+        data, current_app.config["CASE_NUMBER_PATTERN"]),
+    subject=fee_handler_subject,
+    page_template="forms/fee_handler.html",
+    message_template="messages/fee_handler.txt",
+    pdf_template="fee_handler.html",
+    blank_template="",
+    case_number=lambda data: data.get("case_number") or None,
+)
+
+
+# --- from BoSam to the fee handler: private-residence contract (§6.1) ----------------------------
+
+class ContractForm(FlaskForm):
+    """Meddelande till avgiftshandläggare om hyreskontrakt på privat boende (§6.1)."""
+
+    case_number = StringField(
+        "Ärendenummer", validators=[InputRequired("Ange ärendenumret."), Length(max=32)])
+    full_name = StringField(
+        "Vem ärendet gäller (för- och efternamn)",
+        validators=[InputRequired("Ange den enskildes för- och efternamn."), Length(max=120)])
+    postal_address = TextAreaField(
+        "Adress dit den enskildes post ska skickas",
+        validators=[InputRequired("Ange adressen dit den enskildes post ska skickas."),
+                    Length(max=400)])
+    residence = StringField(
+        "Vilket privat boende det gäller",
+        validators=[InputRequired("Ange vilket privat boende det gäller."), Length(max=160)])
+    move_in_date = DateField("Inflyttningsdatum", validators=[Optional()], format="%Y-%m-%d")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _date_fields(self, "move_in_date")
+
+
+def contract_data(form: ContractForm) -> dict[str, Any]:
+    return {
+        "case_number": _text(form, "case_number"),
+        "full_name": _text(form, "full_name"),
+        "postal_address": _text(form, "postal_address"),
+        "residence": _text(form, "residence"),
+        "move_in_date": _iso(form.move_in_date.data),
+    }
+
+
+def contract_subject(data: dict[str, Any]) -> str:
+    return f"Hyreskontrakt privat boende upprättat, ärende {data['case_number']}"
+
+
+# Only a BoSam unit sends it (§6.1; municipal residences tell the fee handler themselves, §7.2):
+# the forms view answers 403 to users of other unit types (spec.extra["unit_types"]).
+CONTRACT_UNIT_TYPES = ("bosam",)
+
+
+def check_contract(data: dict[str, Any], pattern: str) -> list[rules.Violation]:
+    """§6.1: who, that the contract is made, where the post goes, which private residence, and the
+    move-in date."""
+    out: list[rules.Violation] = []
+    out += case_subject_rules(data, contract_subject(data), pattern, (data["full_name"],))
+    out += required(data, "move_in_date", "Ange inflyttningsdatum (ÅÅÅÅ-MM-DD).")
+    out += no_personnummer(data, ("full_name", "postal_address", "residence"))
+    return out
+
+
+def _check_contract(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
+    return check_contract(data, current_app.config["CASE_NUMBER_PATTERN"])
+
+
+CONTRACT = FormSpec(
+    key="fee_handler_contract",
+    slug="fee-handler-contract",
+    title="Meddelande till avgiftshandläggare – hyreskontrakt privat boende",
+    form_class=ContractForm,
+    # §6.1: the boendesekreterare on BoSam draws up the contract and informs the fee handler; the
+    # BoSam unit manager may stand in (§6.1, absence). A boendesekreterare is a case officer with
+    # access to the case, so the portal's coarse role for it is social_secretary; `staff` are those
+    # without Treserva access (SPEC §2) and cannot send Treserva messages. Only in a BoSam unit.
+    submit_roles=frozenset({"social_secretary", "unit_manager"}),
+    process_roles=frozenset(),
+    storage="none",
+    distribution_list="fee_handler",
+    to_data=contract_data,
+    check=_check_contract,
+    subject=contract_subject,
+    page_template="forms/fee_handler_contract.html",
+    message_template="messages/fee_handler_contract.txt",
+    pdf_template="fee_handler_contract.html",
+    blank_template="",
+    case_number=lambda data: data.get("case_number") or None,
+    extra={"unit_types": CONTRACT_UNIT_TYPES},
+)
+
+
+# --- to Trygghetsjouren: the case number only (§8.5, §8.10, §9.2, §9.5) --------------------------
+
+# (code, choice label, subject opening, fixed body text)
+TRYGGHETSJOUREN_PURPOSES: list[tuple[str, str, str, str]] = [
+    ("assignment_sent",
+     "Uppdraget är skickat (socialsekreterare, §9.2)",
+     "Uppdrag trygghetslarm skickat",
+     "Uppdraget om trygghetslarm eller trygghetskamera är skickat till Trygghetsjouren i Treserva. "
+     "Ärendenumret behövs för att Trygghetsjouren ska kunna beställa behörighet till ärendet "
+     "(§9.2)."),
+    ("keys_collected",
+     "Nycklarna är hämtade (planerare hemtjänst, §8.5)",
+     "Nycklar hämtade",
+     "Nycklarna är hämtade. Trygghetsjouren kan boka tid för installation av trygghetslarmet "
+     "(§8.5, §9.3)."),
+    ("alarm_returned",
+     "Trygghetslarmet är återlämnat och ska avslutas "
+     "(planerare hemtjänst natt och larm, §8.10, §9.5)",
+     "Trygghetslarm återlämnat",
+     "Trygghetslarmet är återlämnat och ska avslutas. Avsluta abonnemanget och radera larmkod och "
+     "larmsändare i larmmottagningssystemet (§8.10, §9.5)."),
+]
+_PURPOSE = {code: (subject, text) for code, _label, subject, text in TRYGGHETSJOUREN_PURPOSES}
+
+
+class TrygghetsjourenForm(FlaskForm):
+    """Meddelande till Trygghetsjouren: bara ärendenumret (§8.5, §9.2)."""
+
+    purpose = RadioField("Meddelandet gäller",
+                         choices=[(c, label) for c, label, _s, _t in TRYGGHETSJOUREN_PURPOSES],
+                         default="assignment_sent")
+    case_number = StringField(
+        "Ärendenummer", validators=[InputRequired("Ange ärendenumret."), Length(max=32)])
+    city_district = SelectField("Stadsområde", choices=[])
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.city_district.choices = [(d, d) for d in current_app.config["CITY_DISTRICTS"]]
+
+
+def trygghetsjouren_data(form: TrygghetsjourenForm) -> dict[str, Any]:
+    purpose = form.purpose.data if form.purpose.data in _PURPOSE else "assignment_sent"
+    return {
+        "purpose": purpose,
+        "case_number": _text(form, "case_number"),
+        "city_district": form.city_district.data or "",
+        "text": _PURPOSE[purpose][1],
+    }
+
+
+def trygghetsjouren_subject(data: dict[str, Any]) -> str:
+    opening = _PURPOSE.get(data.get("purpose") or "", ("Trygghetslarm", ""))[0]
+    return f"{opening}, ärende {data['case_number']}, {data['city_district']}"
+
+
+def check_trygghetsjouren(data: dict[str, Any], pattern: str) -> list[rules.Violation]:
+    """§8.5: "I meddelande ska enbart ärendenumret stå, det får inte stå några personuppgifter." The
+    form has no free text, so the case number is all there is to check."""
+    return case_subject_rules(data, trygghetsjouren_subject(data), pattern)
+
+
+def _prefill_district(form: TrygghetsjourenForm, user: User) -> None:
+    form.city_district.data = user.unit.city_district
+
+
+TRYGGHETSJOUREN = FormSpec(
+    key="trygghetsjouren",
+    slug="trygghetsjouren",
+    title="Meddelande till Trygghetsjouren",
+    form_class=TrygghetsjourenForm,
+    # §9.2: the social secretary; §8.5, §8.10: the home-care planner, who in the portal's coarse
+    # roles is a unit_manager (§8.1: enhetschef and planerare are those with access in home care).
+    submit_roles=frozenset({"social_secretary", "unit_manager"}),
+    process_roles=frozenset(),
+    storage="none",
+    distribution_list="trygghetsjouren",
+    to_data=trygghetsjouren_data,
+    check=lambda data, user, day: check_trygghetsjouren(
+        data, current_app.config["CASE_NUMBER_PATTERN"]),
+    subject=trygghetsjouren_subject,
+    page_template="forms/trygghetsjouren.html",
+    message_template="messages/trygghetsjouren.txt",
+    pdf_template="trygghetsjouren.html",
+    blank_template="",
+    case_number=lambda data: data.get("case_number") or None,
+    prefill=_prefill_district,
+)
+
+SPECS = (FEE_HANDLER, CONTRACT, TRYGGHETSJOUREN)

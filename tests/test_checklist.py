@@ -1,0 +1,564 @@
+"""Checklista vid ärenden med skyddade personuppgifter (routine §5.3, §5.5, §5.9, §5.12; SPEC §3.3)
+the whole way: the social secretary fills it in with the client, gets the text for the assignment
+document and the PDF for the locked file, and at the next follow-up uploads that PDF to start the
+next version. Nothing of its content is ever stored; only who made which version, and when."""
+from __future__ import annotations
+
+import io
+import json
+import re
+import sqlite3
+from datetime import date, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import USERS
+from flask import Flask
+from flask.testing import FlaskClient
+from pypdf import PdfReader, PdfWriter
+from sqlalchemy import func, select
+
+from portal.extensions import db
+from portal.forms import FORMS, checklist
+from portal.forms.base import today
+from portal.models import AuditEvent
+from portal.render import pdf
+from portal.rules import add_months
+
+THREAT = "Tidigare partner har hotat den enskilde vid upprepade tillfällen och söker henne."
+FICTIONAL = "Greta Solvik"
+PHONE_CODE = "Blåklint 47"
+SECRET_TEXTS = (THREAT, FICTIONAL, PHONE_CODE)
+SECRETARY = USERS["secretary"][0]
+IMPORT = "/forms/checklist/import"
+
+
+def checklist_form(**overrides: str | None) -> dict[str, str]:
+    """Every section filled in, as the browser posts it (checked boxes send "y")."""
+    day = today()
+    data: dict[str, str | None] = {
+        "case_number": "0655588",
+        "protection_kind": "skyddad_folkbokforing",
+        "skatteverket_decision_date": (day - timedelta(days=30)).isoformat(),
+        "threat_picture": THREAT,
+        "protected_from_relatives": "y",
+        "protected_from_former_partner": "y",
+        "protected_from_note": "Tidigare partner och dennes bror.",
+        "children_in_household": "no",
+        "children_note": "Vuxna barn, bor inte hos den enskilde.",
+        "fictional_name_agreed": "yes",
+        "fictional_name": FICTIONAL,
+        "post_route": "forwarding_service",
+        "post_note": "Fakturor via förmedlingsuppdraget.",
+        "digital_mailbox": "yes",
+        "email_agreed": "yes",
+        "email_client_wants": "y",
+        "email_risks_explained": "y",
+        "email_encrypted": "y",
+        "phone_call_back": "y",
+        "phone_code": PHONE_CODE,
+        "visit_identity_check": "y",
+        "communication_note": "Ring helst förmiddagar.",
+        "consent_performer": "y",
+        "consent_health_care": "y",
+        "consent_relatives": "y",
+        "consent_others": "y",
+        "consent_others_text": "God man",
+        "myndighet_contact": "Ansvarig socialsekreterare Sara, ersättare förste socialsekreterare.",
+        "performer_communication": "Meddelanden i Treserva med ärendenummer; telefon vid brådska.",
+        "home_visits": "Personal presenterar sig med fiktivt namn; öppna inte för okända.",
+        "outings": "Inga promenader i bostadsområdet utan överenskommelse.",
+        "photography": "Ingen fotografering.",
+        "acute_situations": "Ring 112; uppgifter får lämnas ut till ambulans och polis.",
+        "key_handling": "Nyckel registreras med fiktivt namn i nyckelskåpet.",
+        "safety_alarm": "y",
+        "safety_alarm_by_phone": "y",
+        "chilled_food": "y",
+        "food_delivery_note": "Levereras till hemtjänstlokalen, personal tar med.",
+        "no_subcontractors": "y",
+        "private_funds": "y",
+        "private_funds_note": "Inköp av dagligvaror enligt rutinen.",
+        "samsa": "removal_requested",
+        "practice_note": "Inga gruppdiskussioner om ärendet.\nTala i enrum med berörd personal.",
+        "next_follow_up": (day + timedelta(days=90)).isoformat(),
+        "copy_offered": "y",
+        "version": "1",
+        "version_date": day.isoformat(),
+        "filled_in_by": SECRETARY,
+    }
+    for item in checklist.INFO_ITEMS:
+        data[item] = "y"
+        data[f"{item}_date"] = day.isoformat()
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def text_of(data: bytes) -> str:
+    reader = PdfReader(io.BytesIO(data))
+    return " ".join(" ".join(page.extract_text() or "" for page in reader.pages).split())
+
+
+def make_pdf(client: FlaskClient, form: dict[str, str]) -> bytes:
+    resp = client.post("/forms/checklist", data={**form, "as_pdf": "1"})
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
+    assert resp.mimetype == "application/pdf"
+    return resp.data
+
+
+def upload(client: FlaskClient, content: bytes, name: str = "checklista.pdf",
+           content_type: str = "application/pdf") -> Any:
+    return client.post(IMPORT, data={"file": (io.BytesIO(content), name, content_type)},
+                       content_type="multipart/form-data")
+
+
+class _FormValues(HTMLParser):
+    """What a browser would post from the checklist form (action /forms/checklist) of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._in_form = False
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self._in_form = a.get("action", "").endswith("/forms/checklist")
+        if not self._in_form:
+            return
+        if tag == "input" and a.get("name") and a.get("name") != "csrf_token":
+            kind = a.get("type", "text")
+            if kind in ("checkbox", "radio"):
+                if "checked" in a:
+                    self.values[a["name"]] = a.get("value", "y")
+            elif kind != "submit":
+                self.values[a["name"]] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.values[a["name"]] = ""
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self._in_form = False
+        elif tag == "textarea":
+            self._textarea = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea is not None:
+            self.values[self._textarea] += data
+
+
+def form_values(html: str) -> dict[str, str]:
+    parser = _FormValues()
+    parser.feed(html)
+    # Browsers drop the newline that WTForms writes right after <textarea>.
+    return {k: re.sub(r"^\r?\n", "", v) for k, v in parser.values.items() if v != ""}
+
+
+def table_counts() -> dict[str, int]:
+    return {t.name: db.session.scalar(select(func.count()).select_from(t)) or 0
+            for t in db.metadata.sorted_tables}
+
+
+# --- filling in -----------------------------------------------------------------------------
+
+
+def test_the_form_has_every_section_and_starts_at_version_one(as_user: Any) -> None:
+    resp = as_user("secretary").get("/forms/checklist")
+    assert resp.status_code == 200
+    html = resp.get_data(as_text=True)
+    for legend in ("Typ av skydd", "Hotbild", "Information till den enskilde", "Fiktivt namn",
+                   "Kommunikation med den enskilde", "Samtycke att lämna uppgifter till",
+                   "Kontakt mellan Myndighet och utförare", "Skyddet i praktiken",
+                   "Uppföljning och version"):
+        assert f"<legend>{legend}</legend>" in html
+    for name in checklist.SCHEMA:
+        assert f'name="{name}"' in html, name
+    values = form_values(html)
+    assert values["version"] == "1"
+    assert values["version_date"] == today().isoformat()
+    assert values["filled_in_by"] == SECRETARY
+    assert f'action="{IMPORT}"' in html and 'enctype="multipart/form-data"' in html
+
+
+def test_the_schema_is_the_form(app: Flask) -> None:
+    with app.test_request_context():
+        form = checklist.ChecklistForm(formdata=None)
+        assert [f.name for f in form if f.name != "csrf_token"] == list(checklist.SCHEMA)
+    # Templates read data.<name>: a name like "keys" would give the dict's method instead.
+    assert not [name for name in checklist.SCHEMA if hasattr(dict, name)]
+
+
+def test_a_filled_checklist_gives_the_text_for_the_assignment_document(as_user: Any) -> None:
+    resp = as_user("secretary").post("/forms/checklist", data=checklist_form())
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:3000]
+    html = resp.get_data(as_text=True)
+    assert "Uppdragsdokument (klistras in)" in html
+    assert "Checklista skyddade personuppgifter, version 1" in html
+    assert "Inget av innehållet har sparats i portalen" in html
+    for text in (THREAT, FICTIONAL, PHONE_CODE, "Skyddad folkbokföring", "God man",
+                 "aldrig via LarmAppen", "Skatteverkets förmedlingsuppdrag",
+                 "LVS för SAMSA har ombetts ta bort uppgifterna", "kyld mat",
+                 "används inte, alla insatser utförs av egen personal",
+                 "Nyckel registreras med fiktivt namn i nyckelskåpet."):
+        assert text in html.replace("&#39;", "'"), text
+    # The PDF button re-posts exactly what is shown.
+    reposted = form_values(html)
+    expected = checklist_form()
+    assert {k: reposted.get(k) for k in expected} == expected
+
+
+def test_the_heading_never_names_the_client(app: Flask) -> None:
+    data = {**{k: "" for k in checklist.SCHEMA}, "version": 3, "fictional_name": FICTIONAL}
+    assert checklist.subject(data) == "Checklista skyddade personuppgifter, version 3"
+
+
+def test_bad_input_is_refused_with_every_error_at_its_field_and_input_kept(
+    as_user: Any,
+) -> None:
+    form = checklist_form(protection_kind=None, fictional_name="", email_encrypted=None,
+                          info_handling_date=None, safety_alarm_by_phone=None,
+                          version="noll", next_follow_up="nästa vecka")
+    resp = as_user("secretary").post("/forms/checklist", data=form)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    for fid in ("protection_kind", "fictional_name", "email_encrypted", "info_handling_date",
+                "safety_alarm_by_phone", "version", "next_follow_up"):
+        assert f'href="#{fid}"' in html, fid
+    assert "Ange datumet som ÅÅÅÅ-MM-DD." in html
+    assert "aldrig via LarmAppen (§9.4)" in html
+    assert THREAT in html and PHONE_CODE in html  # all input kept
+
+
+# --- lokalt skydd: at most three months (§1.3) ----------------------------------------------
+
+
+def test_local_protection_over_three_months_is_refused(as_user: Any) -> None:
+    client = as_user("secretary")
+    limit = add_months(today(), 3)
+    too_long = checklist_form(protection_kind="lokalt_skydd",
+                              local_protection_until=(limit + timedelta(days=1)).isoformat(),
+                              next_follow_up=(today() + timedelta(days=30)).isoformat())
+    resp = client.post("/forms/checklist", data=too_long)
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert "Lokalt skydd gäller högst tre månader (§1.3)" in html
+    assert limit.isoformat() in html
+    ok = {**too_long, "local_protection_until": limit.isoformat()}
+    assert client.post("/forms/checklist", data=ok).status_code == 200
+    missing = {**too_long, "local_protection_until": ""}
+    assert client.post("/forms/checklist", data=missing).status_code == 422
+
+
+def test_local_protection_date_is_dropped_for_other_kinds(app: Flask) -> None:
+    with app.test_request_context(method="POST", data=checklist_form(
+            local_protection_until=(today() + timedelta(days=400)).isoformat())):
+        form = checklist.ChecklistForm()
+        data = checklist.to_data(form)
+    assert data["local_protection_until"] is None
+    assert checklist.check_checklist(data, today()) == []
+
+
+# --- the rules, on plain values ---------------------------------------------------------------
+
+
+def _data(**changes: Any) -> dict[str, Any]:
+    day = today()
+    data: dict[str, Any] = {
+        "case_number": "", "protection_kind": "sekretessmarkering",
+        "local_protection_until": None, "skatteverket_decision_date": None,
+        "threat_picture": "Ingen känd hotbild som ska dokumenteras.",
+        "children_in_household": "no", "fictional_name_agreed": "no", "fictional_name": "",
+        "post_route": "forwarding_service", "digital_mailbox": "no", "email_agreed": "no",
+        "samsa": "not_registered", "next_follow_up": (day + timedelta(days=60)).isoformat(),
+        "version": 1, "version_date": day.isoformat(), "filled_in_by": SECRETARY,
+    }
+    data.update(changes)
+    return data
+
+
+def codes(data: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(v.code, v.field) for v in checklist.check_checklist(data, today())}
+
+
+def test_a_minimal_checklist_passes() -> None:
+    assert codes(_data()) == set()
+
+
+@pytest.mark.parametrize("changes, expected", [
+    ({"email_agreed": "yes"}, {("R-CHECKLIST-EMAIL", "email_client_wants"),
+                               ("R-CHECKLIST-EMAIL", "email_risks_explained"),
+                               ("R-CHECKLIST-EMAIL", "email_encrypted")}),
+    ({"info_handling": True}, {("R-REQUIRED", "info_handling_date")}),
+    ({"info_documented_date": "2020-01-01"}, {("R-REQUIRED", "info_documented")}),
+    ({"safety_alarm": True}, {("R-CHECKLIST-ALARM", "safety_alarm_by_phone")}),
+    ({"protection_kind": "skyddad_folkbokforing", "post_route": "own_address"},
+     {("R-CHECKLIST-POST", "post_route")}),
+    ({"fictional_name_agreed": "yes"}, {("R-REQUIRED", "fictional_name")}),
+    ({"fictional_name": "Greta 19450101-1234"}, {("R-NOTE-PNR", "fictional_name")}),
+    ({"consent_others": True}, {("R-REQUIRED", "consent_others_text")}),
+    ({"version": 0}, {("R-REQUIRED", "version")}),
+    ({"version": None}, {("R-REQUIRED", "version")}),
+    ({"threat_picture": "  "}, {("R-REQUIRED", "threat_picture")}),
+    ({"protection_kind": "fingerade"}, {("R-REQUIRED", "protection_kind")}),
+    ({"samsa": ""}, {("R-REQUIRED", "samsa")}),
+    ({"next_follow_up": None}, {("R-REQUIRED", "next_follow_up")}),
+    ({"next_follow_up": date.today().replace(year=2000).isoformat()},
+     {("R-CHECKLIST-FOLLOWUP", "next_follow_up")}),
+    ({"case_number": "19450101-1234"}, {("R-PNR-SUBJECT", "case_number"),
+                                        ("R-CASE-NUMBER", "case_number")}),
+])
+def test_each_rule_of_the_checklist(changes: dict[str, Any],
+                                    expected: set[tuple[str, str]]) -> None:
+    assert codes(_data(**changes)) == expected
+
+
+def test_dates_in_the_future_are_refused() -> None:
+    tomorrow = (today() + timedelta(days=1)).isoformat()
+    found = codes(_data(skatteverket_decision_date=tomorrow, version_date=tomorrow,
+                        info_handling=True, info_handling_date=tomorrow))
+    assert found == {("R-DATE-PAST", "skatteverket_decision_date"),
+                     ("R-DATE-PAST", "version_date"), ("R-DATE-PAST", "info_handling_date")}
+
+
+def test_follow_up_of_local_protection_no_later_than_it_ends() -> None:
+    until = today() + timedelta(days=20)
+    data = _data(protection_kind="lokalt_skydd", local_protection_until=until.isoformat())
+    assert codes(data) == {("R-CHECKLIST-FOLLOWUP", "next_follow_up")}
+    data["next_follow_up"] = until.isoformat()
+    assert codes(data) == set()
+
+
+# --- the PDF for the locked file ------------------------------------------------------------
+
+
+def test_the_pdf_is_marked_readable_and_carries_its_signed_data(as_user: Any) -> None:
+    resp = as_user("secretary").post("/forms/checklist", data={**checklist_form(), "as_pdf": "1"})
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/pdf"
+    disposition = resp.headers["Content-Disposition"]
+    assert disposition == 'attachment; filename="checklist.pdf"'
+    assert resp.headers["Cache-Control"] == "no-store"
+    text = text_of(resp.data)
+    assert "SKYDDADE PERSONUPPGIFTER" in text
+    assert "Checklista vid ärenden med skyddade personuppgifter" in text
+    for value in (FICTIONAL, PHONE_CODE, "God man", "LarmAppen", SECRETARY, "Sida 1 av"):
+        assert value in text, value
+    assert "Tidigare partner har hotat den enskilde" in text
+    reader = PdfReader(io.BytesIO(resp.data))
+    assert reader.metadata is not None
+    assert reader.metadata.title == "Checklista skyddade personuppgifter, version 1, ärende 0655588"
+    attached = reader.attachments[checklist.ATTACHMENT_NAME]
+    assert len(attached) == 1
+    envelope = json.loads(attached[0])
+    assert envelope["envelope"] == checklist.ENVELOPE
+    assert re.fullmatch(r"[0-9a-f]{64}", envelope["hmac_sha256"])
+    assert json.loads(envelope["payload"])["data"]["threat_picture"] == THREAT
+
+
+def test_the_blank_checklist_has_tick_boxes_lines_and_the_marking(as_user: Any) -> None:
+    resp = as_user("staff").get("/blank/checklist.pdf")
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/pdf"
+    text = text_of(resp.data)
+    assert "SKYDDADE PERSONUPPGIFTER" in text
+    assert "Checklista vid ärenden med skyddade personuppgifter" in text
+    for words in ("Skyddad folkbokföring", "Sekretessmarkering", "Lokalt skydd", "Hotbild",
+                  "Fiktivt namn", "telefonkod", "LarmAppen", "kyld mat", "SAMSA",
+                  "Nästa uppföljning", "Skriv aldrig personnummer"):
+        assert words in text, words
+    html = pdf.render_html("blank_checklist.html")
+    assert html.count('class="tick-box"') >= 30
+    assert html.count('class="write-line"') >= 8
+    assert len(PdfReader(io.BytesIO(resp.data)).pages) <= 4
+
+
+# --- importing an earlier version (§5.12) ---------------------------------------------------
+
+
+def test_import_restores_every_field_and_raises_the_version(as_user: Any) -> None:
+    client = as_user("secretary")
+    original = checklist_form()
+    first = make_pdf(client, original)
+
+    resp = upload(client, first)
+    assert resp.status_code == 200, resp.get_data(as_text=True)[:2000]
+    html = resp.get_data(as_text=True)
+    assert "Checklistan version 1 är inläst" in html
+    restored = form_values(html)
+    assert restored["version"] == "2"
+    assert {k: v for k, v in restored.items() if k != "version"} == {
+        k: v for k, v in original.items() if k != "version"}
+
+    # The restored form is the next version as it stands: valid, and it round-trips again.
+    second = make_pdf(client, restored)
+    again = form_values(upload(client, second).get_data(as_text=True))
+    assert again["version"] == "3"
+    assert {k: v for k, v in again.items() if k != "version"} == {
+        k: v for k, v in original.items() if k != "version"}
+
+
+def test_import_judges_content_not_the_file_name(as_user: Any) -> None:
+    client = as_user("secretary")
+    real = make_pdf(client, checklist_form())
+    assert upload(client, real, name="anteckningar.txt", content_type="text/plain").status_code \
+        == 200
+    resp = upload(client, b"Hotbild: inget", name="checklista.pdf")
+    assert resp.status_code == 422
+    assert checklist.MSG_NOT_PDF in resp.get_data(as_text=True)
+
+
+def _only_error(resp: Any, message: str) -> None:
+    """422, the message at the file field, and no other error on the page."""
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert f'<p class="error-message" id="file-error" role="alert">' in html
+    assert message.replace("'", "&#39;") in html
+    assert html.count('class="error-message"') == 1
+    assert "error-summary" not in html
+
+
+def test_a_tampered_checklist_is_refused(as_user: Any) -> None:
+    client = as_user("secretary")
+    good = make_pdf(client, checklist_form())
+    envelope = json.loads(PdfReader(io.BytesIO(good)).attachments[checklist.ATTACHMENT_NAME][0])
+    payload = json.loads(envelope["payload"])
+    payload["data"]["consent_relatives"] = False  # quietly withdraw a consent
+    envelope["payload"] = json.dumps(payload, ensure_ascii=False, sort_keys=True,
+                                     separators=(",", ":"))
+    changed = json.dumps(envelope).encode()
+    data = json.loads(json.loads(
+        PdfReader(io.BytesIO(good)).attachments[checklist.ATTACHMENT_NAME][0])["payload"])["data"]
+    meta = {"orderer": "X", "orderer_unit": "Y", "created_at": "2026-01-01 10:00"}
+    tampered = pdf.render_pdf("checklist.html", data=data, meta=meta,
+                              attachments=[(checklist.ATTACHMENT_NAME, changed)])
+    _only_error(upload(client, tampered), checklist.MSG_ALTERED)
+
+    # Signed with another portal's key: the same.
+    foreign_key = pdf.render_pdf("checklist.html", data=data, meta=meta, attachments=[
+        (checklist.ATTACHMENT_NAME, checklist.seal(data, "another-portal-" + "k" * 20))])
+    _only_error(upload(client, foreign_key), checklist.MSG_ALTERED)
+
+    # A second data file slipped in beside the signed one.
+    writer = PdfWriter(clone_from=io.BytesIO(good))
+    writer.add_attachment(checklist.ATTACHMENT_NAME, changed)
+    out = io.BytesIO()
+    writer.write(out)
+    _only_error(upload(client, out.getvalue()), checklist.MSG_ALTERED)
+
+
+def test_a_pdf_that_is_not_a_checklist_is_refused(as_user: Any) -> None:
+    client = as_user("secretary")
+    _only_error(upload(client, pdf.blank_pdf("blank_access_order.html")), checklist.MSG_FOREIGN)
+    _only_error(upload(client, pdf.blank_pdf("blank_checklist.html")), checklist.MSG_FOREIGN)
+
+
+def test_garbage_malformed_empty_and_missing_files_are_refused(as_user: Any) -> None:
+    client = as_user("secretary")
+    _only_error(upload(client, bytes(range(256)) * 40), checklist.MSG_NOT_PDF)
+    _only_error(upload(client, b"%PDF-1.7\n" + b"\x00\xff trasig" * 500), checklist.MSG_MALFORMED)
+    good = make_pdf(client, checklist_form())
+    _only_error(upload(client, good[: len(good) // 2]), checklist.MSG_MALFORMED)
+    _only_error(upload(client, b""), checklist.MSG_MISSING)
+    _only_error(client.post(IMPORT, data={}, content_type="multipart/form-data"),
+                checklist.MSG_MISSING)
+
+
+def test_files_over_five_megabytes_are_refused(as_user: Any) -> None:
+    client = as_user("secretary")
+    big = b"%PDF-1.7\n" + b"0" * (5 * 1024 * 1024)
+    _only_error(upload(client, big), checklist.MSG_TOO_LARGE)
+    huge = b"%PDF-1.7\n" + b"0" * (7 * 1024 * 1024)  # over MAX_CONTENT_LENGTH as well
+    _only_error(upload(client, huge), checklist.MSG_TOO_LARGE)
+
+
+def test_unseal_checks_the_mac_and_the_shape() -> None:
+    data = {name: None for name in checklist.SCHEMA}
+    for name, kind in checklist.SCHEMA.items():
+        data[name] = {"text": "", "bool": False, "date": None, "choice": "", "int": 1}[kind]
+    sealed = checklist.seal(data, "key-one")
+    assert checklist.unseal(sealed, "key-one") == data
+    with pytest.raises(checklist.ImportRefused) as refused:
+        checklist.unseal(sealed, "key-two")
+    assert refused.value.reason == "altered"
+    with pytest.raises(checklist.ImportRefused):
+        checklist.unseal(b"\xff\xfe not json", "key-one")
+    wrong_shape = {**data, "version": "1"}
+    with pytest.raises(checklist.ImportRefused) as refused:
+        checklist.unseal(checklist.seal(wrong_shape, "key-one"), "key-one")
+    assert refused.value.reason == "malformed"
+
+
+# --- nothing stored, only audited -----------------------------------------------------------
+
+
+def _db_files(app: Flask) -> list[Path]:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    path = Path(uri.removeprefix("sqlite:///"))
+    return [p for p in (path, Path(f"{path}-wal"), Path(f"{path}-journal")) if p.exists()]
+
+
+def test_nothing_of_the_content_reaches_the_database(app: Flask, as_user: Any) -> None:
+    client = as_user("secretary")
+    with app.app_context():
+        before = table_counts()
+    assert client.post("/forms/checklist", data=checklist_form()).status_code == 200
+    made = make_pdf(client, checklist_form())
+    assert upload(client, made).status_code == 200
+    assert upload(client, b"garbage").status_code == 422
+    with app.app_context():
+        after = table_counts()
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.seq > before[
+            "audit_events"]).order_by(AuditEvent.seq)).all()
+        db.session.remove()
+        db.engine.dispose()  # checkpoint the WAL into the file we search
+    assert {t: n for t, n in after.items() if t != "audit_events"} == \
+        {t: n for t, n in before.items() if t != "audit_events"}
+    actions = [(e.action, e.outcome, e.detail) for e in events]
+    assert ("checklist_version", "ok", "version 1") in actions
+    assert ("checklist_imported", "ok", "version 1") in actions
+    assert ("checklist_imported", "refused", "not_pdf") in actions
+    for e in events:
+        assert e.username == "secretary"
+        assert e.case_number in (None, "0655588")
+        for text in SECRET_TEXTS:
+            assert text not in (e.detail or "")
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:"):
+        return  # PostgreSQL: the row counts above; the file search is for SQLite
+    raw = b"".join(path.read_bytes() for path in _db_files(app))
+    assert SECRETARY.encode("utf-8") in raw  # the search does find what is stored
+    for text in SECRET_TEXTS:
+        assert text.encode("utf-8") not in raw, text
+    with sqlite3.connect(_db_files(app)[0]) as conn:  # and as SQL sees it
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type='table'"):
+            for row in conn.execute(f'SELECT * FROM "{table}"'):
+                assert not any(isinstance(v, str) and FICTIONAL in v for v in row)
+
+
+# --- who may --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["staff", "manager", "hemtjanst_manager", "lvs", "admin", "fee"])
+def test_only_social_secretaries_may_use_the_checklist(as_user: Any, role: str) -> None:
+    client = as_user(role)
+    assert client.get("/forms/checklist").status_code == 403
+    assert client.post("/forms/checklist", data=checklist_form()).status_code == 403
+    assert client.post("/forms/checklist", data={**checklist_form(), "as_pdf": "1"}).status_code \
+        == 403
+    assert upload(client, b"%PDF-1.7").status_code == 403
+
+
+def test_anonymous_users_are_sent_to_login(client: FlaskClient) -> None:
+    for resp in (client.get("/forms/checklist"), upload(client, b"%PDF-1.7")):
+        assert resp.status_code == 302
+        assert resp.headers["Location"].split("?")[0].endswith("/login")
+
+
+def test_the_checklist_is_registered_as_render_only() -> None:
+    spec = FORMS["checklist"]
+    assert spec.storage == "none"
+    assert spec.submit_roles == frozenset({"social_secretary"})
+    assert spec.blank_template == "blank_checklist.html"
+    assert spec.pdf_attachments is not None

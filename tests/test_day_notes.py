@@ -1,0 +1,320 @@
+"""Daganteckningar (routine §7.5, §8.6, SPEC §3.5) the whole way: a manager opens a fictional file,
+staff write notes under the fictional name only (a personnummer is refused), the manager copies
+the uncompiled notes into Treserva's journal and marks them compiled, the paper sheet prints
+with the fictional name and never the case number, other units see nothing, and every note is
+deleted two calendar months after it was written, compiled or not."""
+from __future__ import annotations
+
+import io
+import re
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from freezegun import freeze_time
+from pypdf import PdfReader
+from sqlalchemy import func, select
+
+from portal import retention
+from portal.extensions import db
+from portal.models import AuditEvent, DayNote, FictionalFile
+
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+FICTIONAL = "Gunnel Gran"
+CASE = "0655588"
+NOTE = "Gunnel ville gå ut på promenad, vi gick till parken."
+
+
+def html(resp: Any) -> str:
+    return resp.get_data(as_text=True)
+
+
+def pdf_text(body: bytes) -> str:
+    return " ".join(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(body)).pages).split())
+
+
+def create_file(manager: FlaskClient, name: str = FICTIONAL, case: str = CASE) -> str:
+    resp = manager.post("/day-notes/", data={"fictional_name": name, "case_number": case})
+    assert resp.status_code == 303, html(resp)
+    return resp.headers["Location"].rstrip("/").rsplit("/", 1)[1]
+
+
+def add_note(client: FlaskClient, file_id: str, text: str = NOTE) -> None:
+    resp = client.post(f"/day-notes/{file_id}/notes", data={"text": text})
+    assert resp.status_code == 303, html(resp)
+
+
+def note_ids(page: str) -> list[str]:
+    return re.findall(r'name="note" value="([^"]+)"', page)
+
+
+def count(app: Flask, model: Any, *where: Any) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+# --- the whole path ----------------------------------------------------------------------------
+
+
+def test_staff_write_notes_and_the_manager_compiles_them(app: Flask, as_user) -> None:
+    manager, staff = as_user("hemtjanst_manager"), as_user("staff")
+    file_id = create_file(manager)
+
+    index = html(staff.get("/day-notes/"))
+    assert FICTIONAL in index and file_id in index
+    add_note(staff, file_id)
+
+    with app.app_context():
+        note = db.session.scalar(select(DayNote))
+        assert note is not None and note.text is None and note.text_enc is not None
+        assert NOTE.encode() not in note.text_enc  # encrypted at rest
+
+    page = html(staff.get(f"/day-notes/{file_id}"))
+    assert NOTE in page and "Stina Medarbetare" in page
+
+    compile_page = html(manager.get(f"/day-notes/{file_id}/compile"))
+    text = re.search(r'<pre id="compile-text"[^>]*>(.*?)</pre>', compile_page, re.S)
+    assert text is not None and 'data-copy-target="compile-text"' in compile_page
+    lines = text.group(1).splitlines()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", lines[0])  # date and time
+    assert lines[1] == NOTE
+    assert lines[2] == "Signatur: Stina Medarbetare"
+
+    resp = manager.post(f"/day-notes/{file_id}/compile", data={"note": note_ids(compile_page)})
+    assert resp.status_code == 303
+    assert count(app, DayNote, DayNote.compiled_at.is_(None)) == 0
+    assert "Alla anteckningar är sammanställda" in html(manager.get(f"/day-notes/{file_id}/compile"))
+
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        actions = [e.action for e in events]
+        details = " ".join(e.detail or "" for e in events)
+    for action in ("fictional_file_created", "fictional_files_listed", "day_note_added",
+                   "day_notes_viewed", "day_notes_compile_viewed", "day_notes_compiled"):
+        assert action in actions, action
+    assert "antal: 1" in details
+    assert NOTE not in details and FICTIONAL not in details  # never the content in the audit log
+
+
+def test_a_note_written_while_the_manager_compiles_stays_uncompiled(app: Flask, as_user) -> None:
+    manager, staff = as_user("hemtjanst_manager"), as_user("staff")
+    file_id = create_file(manager)
+    add_note(staff, file_id, "Första anteckningen.")
+    seen = note_ids(html(manager.get(f"/day-notes/{file_id}/compile")))
+    add_note(staff, file_id, "Skriven under tiden.")
+    manager.post(f"/day-notes/{file_id}/compile", data={"note": seen})
+    left = html(manager.get(f"/day-notes/{file_id}/compile"))
+    assert "Skriven under tiden." in left and "Första anteckningen." not in left
+
+
+def test_a_note_with_a_personnummer_is_refused_at_the_field_and_kept(app: Flask, as_user) -> None:
+    staff = as_user("staff")
+    file_id = create_file(as_user("hemtjanst_manager"))
+    text = "Gunnels bror 19121212-1212 ringde."
+    resp = staff.post(f"/day-notes/{file_id}/notes", data={"text": text})
+    assert resp.status_code == 422
+    page = html(resp)
+    assert 'id="text-error"' in page and "personnummer" in page
+    assert text in page  # input kept
+    assert count(app, DayNote) == 0
+
+
+def test_an_empty_note_is_refused(app: Flask, as_user) -> None:
+    file_id = create_file(as_user("hemtjanst_manager"))
+    resp = as_user("staff").post(f"/day-notes/{file_id}/notes", data={"text": "  "})
+    assert resp.status_code == 422 and 'id="text-error"' in html(resp)
+
+
+def test_creating_a_file_checks_name_and_case_number(app: Flask, as_user) -> None:
+    manager = as_user("hemtjanst_manager")
+    resp = manager.post("/day-notes/", data={"fictional_name": "191212121212", "case_number": "12ab"})
+    assert resp.status_code == 422
+    page = html(resp)
+    assert 'id="fictional_name-error"' in page and 'id="case_number-error"' in page
+    assert "12ab" in page
+    assert count(app, FictionalFile) == 0
+    create_file(manager, case="")  # the case number is optional
+    assert count(app, FictionalFile, FictionalFile.case_number.is_(None)) == 1
+
+
+# --- the case number: the unit's managers only -------------------------------------------------
+
+
+def test_the_case_number_is_never_shown_to_staff(app: Flask, as_user) -> None:
+    manager, staff = as_user("hemtjanst_manager"), as_user("staff")
+    file_id = create_file(manager)
+    add_note(staff, file_id)
+    assert CASE in html(manager.get("/day-notes/"))
+    assert CASE in html(manager.get(f"/day-notes/{file_id}"))
+    for path in ("/day-notes/", f"/day-notes/{file_id}", "/"):
+        assert CASE not in html(staff.get(path)), path
+    sheet = staff.get(f"/day-notes/{file_id}/sheet.pdf")
+    assert CASE not in pdf_text(sheet.data)
+
+
+def test_the_sheet_is_prefilled_with_fictional_name_and_unit_only(app: Flask, as_user) -> None:
+    manager = as_user("hemtjanst_manager")
+    file_id = create_file(manager)
+    resp = as_user("staff").get(f"/day-notes/{file_id}/sheet.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    assert FICTIONAL not in resp.headers["Content-Disposition"]
+    assert "Gunnel" not in resp.headers["Content-Disposition"]
+    text = pdf_text(resp.data)
+    assert FICTIONAL in text and "Hemtjänst Hisingen" in text and CASE not in text
+    assert "SKYDDADE PERSONUPPGIFTER" not in text  # the fictional file must not stand out (§7.2)
+    with app.app_context():
+        assert db.session.scalar(select(AuditEvent).where(
+            AuditEvent.action == "day_note_sheet_printed")) is not None
+
+
+def test_the_blank_sheet_has_the_columns_of_the_routine(app: Flask, as_user) -> None:
+    resp = as_user("staff").get("/blank/day-notes.pdf")
+    assert resp.status_code == 200 and resp.mimetype == "application/pdf"
+    text = pdf_text(resp.data)
+    for column in ("Datum", "Tid", "Anteckning", "Signatur", "Sammanställd datum/signatur",
+                   "Fiktivt namn"):
+        assert column in text
+    assert CASE not in text
+
+
+# --- other units and other roles ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("who", ["other_manager", "manager", "fee"])
+def test_other_units_get_404_everywhere(app: Flask, as_user, who: str) -> None:
+    file_id = create_file(as_user("hemtjanst_manager"))
+    add_note(as_user("staff"), file_id)
+    client = as_user(who)
+    assert FICTIONAL not in html(client.get("/day-notes/"))
+    assert client.get(f"/day-notes/{file_id}").status_code == 404
+    assert client.get(f"/day-notes/{file_id}/sheet.pdf").status_code == 404
+    assert client.post(f"/day-notes/{file_id}/notes", data={"text": "x"}).status_code == 404
+    if who != "fee":  # managers of other units: the manager routes answer 404 too
+        assert client.get(f"/day-notes/{file_id}/compile").status_code == 404
+        assert client.post(f"/day-notes/{file_id}/compile", data={"note": "x"}).status_code == 404
+        assert client.post(f"/day-notes/{file_id}/close").status_code == 404
+    assert count(app, DayNote) == 1
+    assert count(app, DayNote, DayNote.compiled_at.is_not(None)) == 0
+
+
+def test_a_nonexistent_file_is_404(app: Flask, as_user) -> None:
+    assert as_user("staff").get("/day-notes/doesnotexist").status_code == 404
+
+
+@pytest.mark.parametrize("who", ["lvs", "secretary", "admin"])
+def test_roles_without_day_notes_get_403(app: Flask, as_user, who: str) -> None:
+    assert as_user(who).get("/day-notes/").status_code == 403
+
+
+def test_staff_may_not_create_compile_or_close(app: Flask, as_user) -> None:
+    staff = as_user("staff")
+    file_id = create_file(as_user("hemtjanst_manager"))
+    add_note(staff, file_id)
+    assert staff.post("/day-notes/", data={"fictional_name": "X"}).status_code == 403
+    assert staff.get(f"/day-notes/{file_id}/compile").status_code == 403
+    assert staff.post(f"/day-notes/{file_id}/compile", data={"note": "x"}).status_code == 403
+    assert staff.post(f"/day-notes/{file_id}/close").status_code == 403
+    assert count(app, DayNote, DayNote.compiled_at.is_not(None)) == 0
+
+
+def test_a_closed_file_takes_no_new_notes(app: Flask, as_user) -> None:
+    manager, staff = as_user("hemtjanst_manager"), as_user("staff")
+    file_id = create_file(manager)
+    assert manager.post(f"/day-notes/{file_id}/close").status_code == 303
+    resp = staff.post(f"/day-notes/{file_id}/notes", data={"text": NOTE})
+    assert resp.status_code == 409 and "stängd" in html(resp)
+    assert count(app, DayNote) == 0
+
+
+# --- start page: compile at least weekly (§8.6) ------------------------------------------------
+
+
+def test_uncompiled_notes_older_than_seven_days_are_flagged_for_the_manager(
+        app: Flask, as_user) -> None:
+    written = datetime(2026, 3, 2, 10, 0, tzinfo=STOCKHOLM)
+    with freeze_time(written):
+        file_id = create_file(as_user("hemtjanst_manager"))
+        add_note(as_user("staff"), file_id)
+    with freeze_time(written + timedelta(days=6)):
+        page = html(as_user("hemtjanst_manager").get("/"))
+        assert "Daganteckningar att sammanställa" in page and FICTIONAL in page
+        assert "Äldre än 7 dagar" not in page
+    with freeze_time(written + timedelta(days=7, minutes=1)):
+        page = html(as_user("hemtjanst_manager").get("/"))
+        assert "Äldre än 7 dagar" in page
+        staff_page = html(as_user("staff").get("/"))
+        assert "Daganteckningar att sammanställa" not in staff_page
+
+
+# --- retention: two calendar months (§8.6) -----------------------------------------------------
+
+
+@pytest.mark.parametrize(("today", "last_purged"), [
+    ("2026-03-31", "2026-01-31"),  # two months, 59 days
+    ("2026-03-30", "2026-01-30"),
+    ("2026-03-01", "2026-01-01"),  # 59 days as well
+    ("2026-02-28", "2025-12-31"),  # clamped: notes of Dec 29–31 all go on Feb 28
+    ("2024-02-29", "2023-12-31"),  # leap year
+    ("2024-02-28", "2023-12-28"),
+    ("2026-06-30", "2026-04-30"),
+])
+def test_the_last_written_date_purged_on_a_day(today: str, last_purged: str) -> None:
+    assert retention.day_notes_last_purged_date(date.fromisoformat(today), 2) == \
+        date.fromisoformat(last_purged)
+
+
+def _write_at(as_user: Any, when: datetime, file_id: str | None = None, text: str = NOTE) -> str:
+    with freeze_time(when):
+        if file_id is None:
+            file_id = create_file(as_user("hemtjanst_manager"))
+        add_note(as_user("staff"), file_id, text)
+    return file_id
+
+
+def _purge_at(app: Flask, when: datetime) -> dict[str, int]:
+    with freeze_time(when), app.app_context():
+        return retention.run_all()
+
+
+def test_a_note_of_january_31_is_purged_on_march_31_not_march_30(app: Flask, as_user) -> None:
+    # 00:30 in Stockholm is still January 30 in UTC: the Swedish date is what counts.
+    _write_at(as_user, datetime(2026, 1, 31, 0, 30, tzinfo=STOCKHOLM))
+    assert _purge_at(app, datetime(2026, 3, 30, 23, 59, 59, tzinfo=STOCKHOLM))["day_notes"] == 0
+    assert count(app, DayNote) == 1
+    assert _purge_at(app, datetime(2026, 3, 31, 0, 0, 1, tzinfo=STOCKHOLM))["day_notes"] == 1
+    assert count(app, DayNote) == 0
+    with app.app_context():
+        purges = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "purge", AuditEvent.object_id == "day_notes")).all()
+    assert [p.detail for p in purges] == ["antal: 0", "antal: 1"]
+
+
+def test_notes_are_purged_compiled_or_not_and_younger_ones_stay(app: Flask, as_user) -> None:
+    file_id = _write_at(as_user, datetime(2026, 1, 1, 12, 0, tzinfo=STOCKHOLM), text="Gammal 1")
+    _write_at(as_user, datetime(2026, 1, 1, 13, 0, tzinfo=STOCKHOLM), file_id, "Gammal 2")
+    _write_at(as_user, datetime(2026, 1, 2, 9, 0, tzinfo=STOCKHOLM), file_id, "Yngre")
+    with app.app_context():  # one of the old ones compiled, one not
+        first = db.session.scalars(select(DayNote).order_by(DayNote.written_at)).first()
+        assert first is not None
+        first.compiled_at = first.written_at
+        db.session.commit()
+    # 2026-03-01 is 59 days after 2026-01-01: two calendar months.
+    assert _purge_at(app, datetime(2026, 3, 1, 0, 5, tzinfo=STOCKHOLM))["day_notes"] == 2
+    with app.app_context():
+        assert [n.written_at.day for n in db.session.scalars(select(DayNote))] == [2]
+
+
+def test_a_closed_file_goes_when_its_last_note_is_purged(app: Flask, as_user) -> None:
+    file_id = _write_at(as_user, datetime(2026, 1, 10, 12, 0, tzinfo=STOCKHOLM))
+    with freeze_time(datetime(2026, 1, 20, 12, 0, tzinfo=STOCKHOLM)):
+        assert as_user("hemtjanst_manager").post(f"/day-notes/{file_id}/close").status_code == 303
+    open_file = create_file(as_user("hemtjanst_manager"), name="Tore Tall")
+    counts = _purge_at(app, datetime(2026, 2, 10, 12, 0, tzinfo=STOCKHOLM))
+    assert counts["fictional_files_closed"] == 0 and count(app, FictionalFile) == 2
+    counts = _purge_at(app, datetime(2026, 3, 10, 12, 0, tzinfo=STOCKHOLM))
+    assert counts["day_notes"] == 1 and counts["fictional_files_closed"] == 1
+    with app.app_context():
+        assert [f.public_id for f in db.session.scalars(select(FictionalFile))] == [open_file]
