@@ -101,7 +101,7 @@ def test_unit_manager_orders_access_by_keyboard_then_copies_and_prints(page: Any
     type_date(page, "#valid_from", today)
     type_date(page, "#valid_to", today + timedelta(days=400))
     shot(page, "behorighetsbestallning")
-    press_button(page, "Skicka beställningen")
+    press_button(page, "Granska beställningen")
     # Over one year: the error summary takes focus and links to the field.
     page.wait_for_selector(".error-summary")
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
@@ -113,12 +113,22 @@ def test_unit_manager_orders_access_by_keyboard_then_copies_and_prints(page: Any
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "valid_to"
     page.keyboard.type((today + timedelta(days=180)).strftime("%m%d%Y"))
-    press_button(page, "Skicka beställningen")
+    press_button(page, "Granska beställningen")
+    # The confirmation page shows the message exactly as it will be sent; nothing is stored yet.
+    page.wait_for_selector("text=Granska innan du skickar")
+    preview = page.locator("#message-text").inner_text()
+    axe_clean(page, "confirmation page")
+    shot(page, "granska-bestallning")
+    press_button(page, "Skicka")
     page.wait_for_url("**/submissions/*")
     axe_clean(page, "submission page")
     shot(page, "inskickad-bestallning")
 
     message = page.locator("#message-text").inner_text()
+    def without_reference(text: str) -> list[str]:
+        return [line for line in text.splitlines() if not line.startswith("Referens")]
+
+    assert without_reference(message) == without_reference(preview)  # sent as previewed
     assert message.startswith("Till: ÄVO Myndighet LVS admin sekretessbehörighet\nÄmne: Behörighetsbeställning ärende 0655588, Centrum\n\n")
     press_button(page, "Kopiera meddelandet")
     page.wait_for_function("document.querySelector('.copy-status').textContent.length > 0")
@@ -176,7 +186,9 @@ def test_social_secretary_sends_an_actualisation_request(page: Any) -> None:
     type_date(page, "#received_date", date.today())
     page.check("#arrival_method-0")
     type_into(page, "#arrived_from", "den enskilde")
-    press_button(page, "Skicka begäran till LVS")
+    press_button(page, "Granska begäran")
+    page.wait_for_selector("text=Granska innan du skickar")
+    press_button(page, "Skicka")
     page.wait_for_url("**/submissions/*")
     assert "19121212" not in page.content()
     axe_clean(page, "sent actualisation (tombstone view)")
@@ -196,9 +208,11 @@ def test_staff_reports_a_deviation_and_prints_a_blank_form(page: Any) -> None:
     assert page.input_value("#category") == "fall"
     type_into(page, "#description", "Brukaren föll i hallen vid morgonbesöket.")
     type_into(page, "#handed_to", "Hugo Hemtjänstchef")
-    press_button(page, "Skicka rapporten")
-    page.wait_for_function("document.querySelector('.error-summary') || location.pathname.startsWith('/submissions/')")
+    press_button(page, "Granska rapporten")
+    page.wait_for_function("document.querySelector('.error-summary') || document.querySelector('.message')")
     assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()
+    press_button(page, "Skicka")
+    page.wait_for_url("**/submissions/*")
     shot(page, "avvikelse-skickad")
     blank = page.context.request.get("/blank/deviation.pdf")
     assert blank.status == 200 and blank.body().startswith(b"%PDF")

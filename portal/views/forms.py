@@ -55,8 +55,8 @@ def fill(slug: str) -> Any:
         if spec.prefill:
             spec.prefill(form, current_user)
         return _page(spec, form)
-    if spec.handle_rows and spec.handle_rows(form):
-        return _page(spec, form)
+    if "edit" in request.form or (spec.handle_rows and spec.handle_rows(form)):
+        return _page(spec, form)  # back from the confirmation page, or a row added/removed
     form.validate()
     data = spec.to_data(form)
     attach_violations(form, spec.check(data, current_user, today()))
@@ -64,8 +64,23 @@ def fill(slug: str) -> Any:
         return _page(spec, form, 422)
     if spec.storage == "none":
         return _render_only(spec, form, data)
+    if "preview" in request.form:
+        return _confirm(spec, form, data)
     sub = submissions.create(spec, data, current_user)
     return redirect(url_for("submissions.show", public_id=sub.public_id), 303)
+
+
+def _draft_meta(spec: FormSpec) -> dict[str, Any]:
+    return {"orderer": current_user.full_name, "orderer_unit": current_user.unit.name,
+            "created_at": submissions.local(submissions.utcnow()),
+            "reference": "(ges när du skickar)", "status": "Inte skickad",
+            "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec.distribution_list]}
+
+
+def _confirm(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
+    """The message exactly as it will be sent, before anything is stored (nothing is, yet)."""
+    message = render_message(spec, data, _draft_meta(spec))
+    return render_template("forms/confirm.html", spec=spec, form=form, message=message)
 
 
 def _render_only(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
@@ -74,9 +89,7 @@ def _render_only(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
     audit.record("pdf_rendered" if as_pdf else "message_rendered", object_type=spec.key,
                  unit_id=current_user.unit_id, case_number=spec.case_number(data))
     db.session.commit()
-    meta = {"orderer": current_user.full_name, "orderer_unit": current_user.unit.name,
-            "created_at": submissions.local(submissions.utcnow()),
-            "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec.distribution_list]}
+    meta = _draft_meta(spec)
     if as_pdf:
         attachments = spec.pdf_attachments(data) if spec.pdf_attachments else None
         body = render_pdf(spec.pdf_template, data=data, meta=meta, attachments=attachments,
