@@ -14,7 +14,9 @@ from typing import Any
 
 class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None  # set from instance path in load_config
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
+    # hide_parameters: SQL parameters (form content) never appear in an error message or in
+    # SQLAlchemy's own log lines, whatever level an operator turns logging up to (SPEC §1.2).
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     PRODUCTION = False
 
     # Sessions: HttpOnly, SameSite, Secure in production; idle timeout 15 min, absolute 8 h.
@@ -110,6 +112,9 @@ class Defaults:
     PASSWORD_MIN_LENGTH = 12
     LOGIN_MAX_FAILURES = 5
     LOGIN_LOCKOUT = timedelta(minutes=15)
+    # Re-authentication (ASVS V3.7.1): LVS re-enters the password before reading an encrypted
+    # form's content (the personnummer) when it last authenticated longer ago than this.
+    REAUTH_MINUTES = 5
 
 
 def _secret_key(instance: Path) -> str:

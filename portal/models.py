@@ -13,6 +13,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -103,6 +104,8 @@ class Submission(db.Model):
     row stays as a tombstone (id, form, who, when, case number)."""
 
     __tablename__ = "submissions"
+    # The LVS queue: unprocessed, oldest first (migration 0003; bench/README.md).
+    __table_args__ = (Index("ix_submissions_status_created_at", "status", "created_at", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     form: Mapped[str] = mapped_column(String(32), index=True)
@@ -133,6 +136,9 @@ class Grant(db.Model):
     """A row of the access register: who has access to which case, for which unit, until when (§2.2)."""
 
     __tablename__ = "grants"
+    # The access register: not revoked, in case order, a page at a time (migration 0003).
+    __table_args__ = (Index("ix_grants_revoked_at_case_number", "revoked_at", "case_number",
+                            "valid_to", "id"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     case_number: Mapped[str] = mapped_column(String(32), index=True)
@@ -179,7 +185,8 @@ class AuditEvent(db.Model):
     """Append-only, hash-chained audit log. Never protected content: who, what, which object, outcome."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (UniqueConstraint("seq"),)
+    # A unit's audit page: its newest events by seq (migration 0003; replaces an index on unit_id).
+    __table_args__ = (UniqueConstraint("seq"), Index("ix_audit_events_unit_id_seq", "unit_id", "seq"))
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -188,7 +195,7 @@ class AuditEvent(db.Model):
     action: Mapped[str] = mapped_column(String(48), index=True)
     object_type: Mapped[str | None] = mapped_column(String(32))
     object_id: Mapped[str | None] = mapped_column(String(64), index=True)
-    unit_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
     case_number: Mapped[str | None] = mapped_column(String(32))
     outcome: Mapped[str] = mapped_column(String(16))
     detail: Mapped[str | None] = mapped_column(String(255))

@@ -67,8 +67,18 @@ def _get(row: Any, key: str) -> str:
     return _text(value)
 
 
+def _items(values: Any) -> list[Any]:
+    """A list argument's items. One string is one item (not its letters); a missing or broken
+    list (None, a number, a date) has none."""
+    if isinstance(values, str):
+        return [values]
+    if isinstance(values, Iterable) and not isinstance(values, (bytes, bytearray)):
+        return list(values)
+    return []
+
+
 def _usernames(values: Iterable[str] | None) -> set[str]:
-    return {n for n in (_norm(v) for v in (values or ())) if n}
+    return {n for n in (_norm(v) for v in _items(values)) if n}
 
 
 # --- personnummer -------------------------------------------------------------------------------
@@ -94,7 +104,7 @@ def check_subject(subject: str, field: str, forbidden_names: Iterable[str] = ())
     text = _norm(subject)
     if contains_personnummer(text):
         out.append(Violation("R-PNR-SUBJECT", field, MSG_NEVER_PNR))
-    names = [n for n in (_norm(x) for x in (forbidden_names or ())) if len(n) >= 2]
+    names = [n for n in (_norm(x) for x in _items(forbidden_names)) if len(n) >= 2]
     if any(n in text for n in names):
         out.append(Violation("R-PNR-SUBJECT", field,
                              "Ärenderaden får inte innehålla den enskildes namn. "
@@ -218,11 +228,14 @@ def check_person_limit(active_usernames: Iterable[str], additions: Iterable[str]
                        min_justification: int = 20) -> list[Violation]:
     """R-PERSON-LIMIT: keep the number of people with access to a minimum (§2.1, §8.1)."""
     count, limit = _person_count(active_usernames, additions, removals), _limit(limit)
-    if count > limit and len(_text(justification).strip()) < min_justification:
+    # A broken minimum falls back to the routine's 20 characters (SPEC §2), never to none.
+    valid = isinstance(min_justification, int) and not isinstance(min_justification, bool)
+    needed = min_justification if valid else 20
+    if count > limit and len(_text(justification).strip()) < needed:
         return [Violation("R-PERSON-LIMIT", "justification",
                           f"Efter beställningen skulle {count} personer ha behörighet till "
                           f"ärendet, men högst {limit} gäller för enhetstypen (§2.1). Skriv en "
-                          f"motivering på minst {min_justification} tecken.")]
+                          f"motivering på minst {needed} tecken.")]
     return []
 
 
@@ -233,7 +246,7 @@ def check_no_fee_handler(unit_type: str, persons: Sequence[Mapping[str, str]],
                "personuppgifter (§7.2).")
     fee_handlers = _usernames(fee_handler_usernames)
     out: list[Violation] = []
-    for i, row in enumerate(persons or ()):
+    for i, row in enumerate(_items(persons)):
         if _norm(_get(row, "action")) != "add":
             continue
         if _norm(unit_type) == "avgift":
@@ -251,7 +264,7 @@ _EMAIL_LOCAL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'
 def check_email_domain(email: str, allowed_domains: Iterable[str], field: str) -> list[Violation]:
     """R-EMAIL-DOMAIN: the staff member's e-mail in the city's domain, no subdomains (§2.2)."""
     text = _text(email).strip()
-    allowed = [d for d in (_norm(x).lstrip("@") for x in (allowed_domains or ())) if d]
+    allowed = [d for d in (_norm(x).lstrip("@") for x in _items(allowed_domains)) if d]
     if not text:
         return [Violation("R-EMAIL-DOMAIN", field, "E-postadress måste fyllas i.")]
     local, at, domain = text.rpartition("@")
@@ -321,8 +334,8 @@ def check_access_order(order: AccessOrderInput, *, today: date, active_usernames
                        orderer_is_myndighet_manager: bool,
                        fee_handler_usernames: Iterable[str] = ()) -> list[Violation]:
     """Every rule that applies to an access order (§1.3, §2.1, §2.2, §7.2)."""
-    domains = list(allowed_domains or ())
-    rows = list(order.persons or ())
+    domains = _items(allowed_domains)
+    rows = _items(order.persons)
     out = check_case_number(order.case_number, "case_number", case_number_pattern)
     subject = access_order_subject(order.case_number, order.city_district)
     out += check_subject(subject, "case_number")

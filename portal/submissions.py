@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import abort, current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, crypto
@@ -52,17 +53,23 @@ def create(spec: FormSpec, data: dict[str, Any], user: User) -> Submission:
         key_id=sealed[0],
         data_enc=sealed[1],
     )
-    db.session.add(sub)
-    db.session.flush()
-    audit.record(
-        "submission_created",
-        user=user,
-        object_type=spec.key,
-        object_id=sub.public_id,
-        unit_id=sub.unit_id,
-        case_number=sub.case_number,
-    )
-    db.session.commit()
+    try:
+        db.session.add(sub)
+        db.session.flush()
+        audit.record(
+            "submission_created",
+            user=user,
+            object_type=spec.key,
+            object_id=sub.public_id,
+            unit_id=sub.unit_id,
+            case_number=sub.case_number,
+        )
+        db.session.commit()
+    except BaseException:
+        # All or nothing: whatever the caller does next (an audit event of the failure, its own
+        # commit) must not carry half a submission with it.
+        db.session.rollback()
+        raise
     return sub
 
 
@@ -140,9 +147,10 @@ def local(value: datetime) -> str:
     return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
-def queue(process_role: str, user: User | None = None) -> list[Submission]:
+def queue(process_role: str, user: User | None = None, *, offset: int = 0,
+          limit: int | None = None) -> list[Submission]:
     """Unprocessed submissions of the forms this role processes, oldest first; forms processed
-    per unit only for the user's own unit."""
+    per unit only for the user's own unit. `offset`/`limit` give one page of it."""
     specs = [s for s in BY_KEY.values() if process_role in s.process_roles]
     everywhere = [s.key for s in specs if s.process_scope == "all"]
     own_unit = [s.key for s in specs if s.process_scope == "unit"]
@@ -154,6 +162,9 @@ def queue(process_role: str, user: User | None = None) -> list[Submission]:
             select(Submission)
             .where(cond, Submission.status == "submitted")
             .order_by(Submission.created_at, Submission.id)
+            # The queue shows each row's unit: one query, not one per unit (bench/README.md).
+            .options(joinedload(Submission.unit))
+            .offset(offset).limit(limit)
         )
     )
 
@@ -178,3 +189,8 @@ def mark_done(sub: Submission, user: User, reply: str, expected_version: int | N
     except StaleDataError as exc:
         db.session.rollback()
         raise AlreadyProcessed from exc
+    except BaseException:
+        # A failure half-way through on_done (some grants made, not all) leaves nothing behind,
+        # even if the caller commits something else in the same session afterwards.
+        db.session.rollback()
+        raise

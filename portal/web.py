@@ -71,7 +71,7 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(e: Any) -> Any:
-        return page("errors/error.html", 413, title="För stor fil",
+        return page("errors/error.html", 413, title="För stort",
                     text="Det du skickade är för stort.")
 
     @app.errorhandler(429)

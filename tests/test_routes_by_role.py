@@ -1,8 +1,10 @@
-"""Who may reach what (SPEC §2 deny by default, §6 HTTP contract): one table, every route by every
-role. Anonymous users are sent to /login, a role that may not gets 403, and a submission that is not
-yours to see is 404 — as if it did not exist."""
+"""Who may reach what (SPEC §2 deny by default, §6 HTTP contract): one table, every route of the
+app by every role. Anonymous users are sent to /login, a role that may not gets 403, and an object
+that is not yours to see (another unit's submission or fictional file) is 404 — as if it did not
+exist. A test walks app.url_map and fails when a route has no row in the table."""
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import timedelta
@@ -11,7 +13,7 @@ from typing import Any
 
 import pytest
 from argon2 import PasswordHasher
-from conftest import PASSWORD, USERS, _seed, _truncate_pg, login
+from conftest import PASSWORD, USERS, _seed, _truncate_pg, login, order_form
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -20,35 +22,156 @@ from portal import create_app, submissions
 from portal.extensions import db
 from portal.forms import FORMS
 from portal.forms.base import today
-from portal.models import Submission, User
+from portal.models import DayNote, FictionalFile, Submission, Unit, User, UserRole
+from portal.views.blank import blanks
 
 LOGIN = "login"  # 302 to /login
+L = LOGIN
 
-ROLES = ("anonymous", "staff", "secretary", "manager", "other_manager", "lvs", "admin")
+ROLES = ("anonymous", "staff", "secretary", "manager", "hemtjanst_manager", "other_manager",
+         "lvs", "admin")
 
-# method, path ({id}: an access order submitted by `manager`, Myndighet Centrum), then one
-# expected status per role in the order of ROLES.
-TABLE: list[tuple[str, str, tuple[Any, ...]]] = [
-    # route                              anon   staff secr  mgr  other lvs  admin
-    ("GET", "/",                         (LOGIN, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/forms/access-order",       (LOGIN, 403, 403, 200, 200, 403, 403)),
-    ("GET", "/submissions/{id}",         (LOGIN, 404, 404, 200, 404, 200, 404)),
-    ("GET", "/submissions/{id}/pdf",     (LOGIN, 404, 404, 200, 404, 200, 404)),
-    ("GET", "/submissions/{id}/message", (LOGIN, 404, 404, 200, 404, 200, 404)),
-    ("GET", "/submissions/{id}.json",    (LOGIN, 404, 404, 200, 404, 200, 404)),
-    ("GET", "/lvs/queue",                (LOGIN, 403, 403, 403, 403, 200, 403)),
-    ("GET", "/lvs/queue.json",           (LOGIN, 403, 403, 403, 403, 200, 403)),
-    ("POST", "/lvs/submissions/{id}/done", (LOGIN, 403, 403, 403, 403, 303, 403)),
-    ("GET", "/register",                 (LOGIN, 403, 403, 200, 200, 200, 403)),
-    ("GET", "/audit",                    (LOGIN, 403, 403, 200, 200, 403, 200)),
-    ("GET", "/blank/access-order.pdf",   (LOGIN, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/healthz",                  (200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/login",                    (200, 302, 302, 302, 302, 302, 302)),
+PNR = "19121212-1212"  # Skatteverket's test number
+
+
+# --- valid posts, as the browser sends them --------------------------------------------------
+
+
+def actualisation_form(**overrides: Any) -> dict[str, str]:
+    """A valid actualisation request (§2.4) from `secretary` (Myndighet Centrum)."""
+    data = {
+        "receiving_unit": "Myndighet Centrum", "recipient": "Sara Socialsekreterare",
+        "recipient_position": "socialsekreterare", "activity": "ÄO", "personnummer": PNR,
+        "full_name": "Tolvan Tolvansson", "concerns": "Ansökan om hemtjänst",
+        "preliminary_case_type": "Hemtjänst", "kind": "ansökan",
+        "received_date": today().isoformat(), "arrival_method": "telefon",
+        "arrived_from": "den enskilde", "reporter_name": "", "reporter_contact": "",
+        "proposed_persons-0-full_name": "Anna Andersson",
+        "proposed_persons-0-username": "anna01",
+        "proposed_persons-0-position": "socialsekreterare",
+        "text": "Behöver hjälp med inköp och städning.",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def deviation_form(**overrides: Any) -> dict[str, str]:
+    """A valid deviation reserve report (§4.2) from `staff` (Hemtjänst Hisingen)."""
+    data = {
+        "event_date": today().isoformat(), "event_time": "07:45", "unit": "Hemtjänst Hisingen",
+        "fictional_name": "Gunnel Gran", "category": "fall",
+        "description": "Gunnel föll i badrummet vid morgonbesöket.",
+        "immediate_action": "Hjälpte upp henne.", "handed_to": "Hugo Hemtjänstchef",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def created_id(resp: Any, prefix: str) -> str:
+    assert resp.status_code == 303, resp.get_data(as_text=True)[:3000]
+    location = resp.headers["Location"]
+    assert location.startswith(prefix), location
+    return location[len(prefix):].split("/")[0]
+
+
+# --- the table -------------------------------------------------------------------------------
+
+# {order} an access order by `manager` (Myndighet Centrum, plain, LVS processes it);
+# {actualisation} an actualisation request by `secretary` (Myndighet Centrum, encrypted, LVS);
+# {deviation} a deviation report by `staff` (Hemtjänst Hisingen, encrypted, the unit's managers);
+# {file} a fictional file of Hemtjänst Hisingen with one note by `staff`.
+# {new_…}: a fresh one made for that one request (the request changes it: done, closed).
+# Optional 4th item: the form data posted.
+Row = tuple[Any, ...]
+TABLE: list[Row] = [
+    # route                                          anon staf secr mgr  hmgr othr lvs  admin
+    ("GET", "/",                                    (L,   200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/healthz",                             (200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/login",                               (200, 302, 302, 302, 302, 302, 302, 302)),
+    ("POST", "/login",                              (422, 302, 302, 302, 302, 302, 302, 302), {}),
+    ("POST", "/logout",                             (L,   303, 303, 303, 303, 303, 303, 303), {}),
+    ("GET", "/reauth",                              (L,   200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/reauth",                             (L,   422, 422, 422, 422, 422, 422, 422), {}),
+    # forms: GET the page; POST an empty form (422 where the role may, else 403)
+    ("GET", "/forms/access-order",                  (L,   403, 403, 200, 200, 200, 403, 403)),
+    ("POST", "/forms/access-order",                 (L,   403, 403, 422, 422, 422, 403, 403), {}),
+    ("GET", "/forms/actualisation",                 (L,   403, 200, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/actualisation",                (L,   403, 422, 403, 403, 403, 403, 403), {}),
+    ("GET", "/forms/checklist",                     (L,   403, 200, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/checklist",                    (L,   403, 422, 403, 403, 403, 403, 403), {}),
+    ("POST", "/forms/checklist/import",             (L,   403, 422, 403, 403, 403, 403, 403), {}),
+    ("GET", "/forms/deviation",                     (L,   200, 200, 200, 200, 200, 403, 403)),
+    ("POST", "/forms/deviation",                    (L,   422, 422, 422, 422, 422, 403, 403), {}),
+    ("GET", "/forms/fee-handler",                   (L,   403, 200, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/fee-handler",                  (L,   403, 422, 403, 403, 403, 403, 403), {}),
+    # BoSam units only (§6.1); no fixture user is in one (test_messages has a BoSam user).
+    ("GET", "/forms/fee-handler-contract",          (L,   403, 403, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/fee-handler-contract",         (L,   403, 403, 403, 403, 403, 403, 403), {}),
+    ("GET", "/forms/trygghetsjouren",               (L,   403, 200, 200, 200, 200, 403, 403)),
+    ("POST", "/forms/trygghetsjouren",              (L,   403, 422, 422, 422, 422, 403, 403), {}),
+    ("GET", "/forms/no-such-form",                  (L,   404, 404, 404, 404, 404, 404, 404)),
+    # an access order of Myndighet Centrum (plain): its orderer, its unit's managers and LVS
+    ("GET", "/submissions/{order}",                 (L,   404, 404, 200, 404, 404, 200, 404)),
+    ("GET", "/submissions/{order}/pdf",             (L,   404, 404, 200, 404, 404, 200, 404)),
+    ("GET", "/submissions/{order}/message",         (L,   404, 404, 200, 404, 404, 200, 404)),
+    ("GET", "/submissions/{order}.json",            (L,   404, 404, 200, 404, 404, 200, 404)),
+    ("POST", "/submissions/{new_order}/done",       (L,   404, 404, 404, 404, 404, 303, 404), {}),
+    ("POST", "/lvs/submissions/{new_order}/done",   (L,   403, 403, 403, 403, 403, 303, 403), {}),
+    # an actualisation request (encrypted): the secretary and her managers see that it exists
+    # (sealed: the content itself is 403), only LVS reads it
+    ("GET", "/submissions/{actualisation}",         (L,   404, 200, 200, 404, 404, 200, 404)),
+    ("GET", "/submissions/{actualisation}/pdf",     (L,   404, 403, 403, 404, 404, 200, 404)),
+    ("GET", "/submissions/{actualisation}/message", (L,   404, 403, 403, 404, 404, 200, 404)),
+    ("GET", "/submissions/{actualisation}.json",    (L,   404, 200, 200, 404, 404, 200, 404)),
+    ("POST", "/submissions/{new_actualisation}/done",(L,   404, 404, 404, 404, 404, 303, 404), {}),
+    ("POST", "/lvs/submissions/{new_actualisation}/done",
+                                                    (L,   403, 403, 403, 403, 403, 303, 403), {}),
+    # a deviation report of Hemtjänst Hisingen (encrypted): the reporter until it is registered,
+    # the managers of that unit; nobody else, not LVS
+    ("GET", "/submissions/{deviation}",             (L,   200, 404, 404, 200, 404, 404, 404)),
+    ("GET", "/submissions/{deviation}/pdf",         (L,   200, 404, 404, 200, 404, 404, 404)),
+    ("GET", "/submissions/{deviation}/message",     (L,   200, 404, 404, 200, 404, 404, 404)),
+    ("GET", "/submissions/{deviation}.json",        (L,   200, 404, 404, 200, 404, 404, 404)),
+    ("POST", "/submissions/{new_deviation}/done",   (L,   404, 404, 404, 303, 404, 404, 404), {}),
+    ("POST", "/lvs/submissions/{new_deviation}/done",(L,   403, 403, 403, 403, 403, 404, 403), {}),
+    ("GET", "/submissions/no-such-id-000000000000", (L,   404, 404, 404, 404, 404, 404, 404)),
+    # LVS
+    ("GET", "/lvs/queue",                           (L,   403, 403, 403, 403, 403, 200, 403)),
+    ("GET", "/lvs/queue.json",                      (L,   403, 403, 403, 403, 403, 200, 403)),
+    ("GET", "/register",                            (L,   403, 403, 200, 200, 200, 200, 403)),
+    ("GET", "/audit",                               (L,   403, 403, 200, 200, 200, 403, 200)),
+    ("GET", "/audit?page=2",                        (L,   403, 403, 200, 200, 200, 403, 200)),
+    # blank paper forms: every logged-in user
+    ("GET", "/blank/access-order.pdf",              (L,   200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/actualisation.pdf",             (L,   200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/checklist.pdf",                 (L,   200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/deviation.pdf",                 (L,   200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/day-notes.pdf",                 (L,   200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/access-order.pdf?fillable=1",   (L,   200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/no-such-form.pdf",              (L,   404, 404, 404, 404, 404, 404, 404)),
+    # day notes: staff and managers of the file's unit; managers of another unit 404
+    ("GET", "/day-notes/",                          (L,   200, 403, 200, 200, 200, 403, 403)),
+    ("POST", "/day-notes/",                         (L,   403, 403, 303, 303, 303, 403, 403),
+     {"fictional_name": "Kalle Katt"}),
+    ("GET", "/day-notes/{file}",                    (L,   200, 403, 404, 200, 404, 403, 403)),
+    ("POST", "/day-notes/{file}/notes",             (L,   303, 403, 404, 303, 404, 403, 403),
+     {"text": "Handlade mat, allt väl."}),
+    ("GET", "/day-notes/{file}/compile",            (L,   403, 403, 404, 200, 404, 403, 403)),
+    ("POST", "/day-notes/{file}/compile",           (L,   403, 403, 404, 303, 404, 403, 403), {}),
+    ("POST", "/day-notes/{new_file}/close",         (L,   403, 403, 404, 303, 404, 403, 403), {}),
+    ("GET", "/day-notes/{file}/sheet.pdf",          (L,   200, 403, 404, 200, 404, 403, 403)),
+    ("GET", "/day-notes/no-such-file-0000000000",   (L,   404, 403, 404, 404, 404, 403, 403)),
 ]
 
+
+def _row(row: Row) -> tuple[str, str, tuple[Any, ...], dict[str, str] | None]:
+    method, path, expected, *rest = row
+    return method, path, expected, (rest[0] if rest else None)
+
+
 CASES = [
-    pytest.param(method, path, role, expected[i], id=f"{method} {path} as {role}")
-    for method, path, expected in TABLE
+    pytest.param(method, path, role, expected[i], data, id=f"{method} {path} as {role}")
+    for method, path, expected, data in map(_row, TABLE)
     for i, role in enumerate(ROLES)
 ]
 
@@ -60,7 +183,7 @@ def password_hash() -> str:
 
 
 def order_by_manager(app: Flask) -> str:
-    """An access order submitted by `manager` (Myndighet Centrum), through the submission service."""
+    """An access order by `manager` (Myndighet Centrum), through the submission service."""
     day = today()
     data = {
         "case_number": "0655588", "city_district": "Centrum", "unit_type": "myndighet",
@@ -77,13 +200,15 @@ def order_by_manager(app: Flask) -> str:
 
 
 class Portal:
-    """One app for the whole table: the routes only read, except LVS marking the order done once
-    (its row comes after every row that reads the order, and reading a done order is allowed
-    to the same roles). Built like conftest's `app`, once, with one logged-in client per role."""
+    """One app for the whole table, with one logged-in client per role. The shared objects are
+    only read; a request that changes its object (marks it done, closes it) gets a fresh one."""
 
-    def __init__(self, app: Flask, public_id: str) -> None:
-        self.app, self.public_id = app, public_id
+    def __init__(self, app: Flask) -> None:
+        self.app = app
         self.clients: dict[str, FlaskClient] = {}
+        self.serial = 0
+        self.ids = {name: self.make(name)
+                    for name in ("order", "actualisation", "deviation", "file")}
 
     def client(self, role: str) -> FlaskClient:
         if role == "anonymous":
@@ -94,11 +219,47 @@ class Portal:
             self.clients[role] = c
         return self.clients[role]
 
+    def make(self, kind: str) -> str:
+        """A new object of `kind`, made the way its owner makes it: through the form."""
+        self.serial += 1
+        if kind == "order":  # a case number of its own, so that no order counts another's grants
+            resp = self.client("manager").post(
+                "/forms/access-order", data=order_form(case_number=f"07{self.serial:05d}"))
+            return created_id(resp, "/submissions/")
+        if kind == "actualisation":
+            resp = self.client("secretary").post("/forms/actualisation", data=actualisation_form())
+            return created_id(resp, "/submissions/")
+        if kind == "deviation":
+            resp = self.client("staff").post("/forms/deviation", data=deviation_form())
+            return created_id(resp, "/submissions/")
+        if kind == "file":
+            resp = self.client("hemtjanst_manager").post(
+                "/day-notes/", data={"fictional_name": f"Gunnel Gran {self.serial}"})
+            file_id = created_id(resp, "/day-notes/")
+            resp = self.client("staff").post(f"/day-notes/{file_id}/notes",
+                                             data={"text": "Hjälpte till med frukosten."})
+            assert resp.status_code == 303
+            return file_id
+        raise ValueError(kind)
 
-@pytest.fixture(scope="module")
-def portal(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path | None,
-           migrated_pg: str | None, password_hash: str) -> Iterator[Portal]:
-    tmp = tmp_path_factory.mktemp("routes")
+    def url(self, path: str) -> str:
+        def fill(m: re.Match[str]) -> str:
+            name = m.group(1)
+            return self.make(name[4:]) if name.startswith("new_") else self.ids[name]
+
+        return re.sub(r"\{(\w+)\}", fill, path)
+
+    def request(self, method: str, path: str, role: str, data: dict[str, str] | None) -> Any:
+        resp = self.client(role).open(self.url(path), method=method, data=data)
+        if path == "/logout":  # every session of the user is over: log in again next time
+            self.clients.pop(role, None)
+        return resp
+
+
+def make_portal(tmp: Path, migrated_sqlite: Path | None, migrated_pg: str | None,
+                password_hash: str, **config: Any) -> Iterator[Portal]:
+    """Built like conftest's `app`, once per module. The clients log in once and the table takes
+    a while, so re-authentication is set out of the way here (tests/test_reauth.py tests it)."""
     if migrated_pg:
         uri = migrated_pg
     else:
@@ -106,13 +267,14 @@ def portal(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path | Non
         shutil.copy(migrated_sqlite, tmp / "portal.db")
         uri = f"sqlite:///{tmp / 'portal.db'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-" + "x" * 20,
-                      "WTF_CSRF_ENABLED": False, "TESTING": True},
+                      "WTF_CSRF_ENABLED": False, "TESTING": True, "REAUTH_MINUTES": 24 * 60,
+                      **config},
                      instance_path=str(tmp / "instance"))
     with app.app_context():
         if migrated_pg:
             _truncate_pg()
         _seed(password_hash)
-    yield Portal(app, order_by_manager(app))
+    yield Portal(app)
     with app.app_context():
         db.session.remove()
         if migrated_pg:
@@ -120,17 +282,14 @@ def portal(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path | Non
         db.engine.dispose()
 
 
-def test_the_table_names_every_role_of_the_fixtures() -> None:
-    assert set(ROLES) - {"anonymous"} <= set(USERS)
-    assert all(len(expected) == len(ROLES) for _, _, expected in TABLE)
+@pytest.fixture(scope="module")
+def portal(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite: Path | None,
+           migrated_pg: str | None, password_hash: str) -> Iterator[Portal]:
+    yield from make_portal(tmp_path_factory.mktemp("routes"), migrated_sqlite, migrated_pg,
+                           password_hash)
 
 
-@pytest.mark.parametrize("method, path, role, expected", CASES)
-def test_route_by_role(portal: Portal, method: str, path: str, role: str, expected: Any) -> None:
-    client = portal.client(role)
-    url = path.format(id=portal.public_id)
-    data = {"reply": "", "version": "1"} if method == "POST" else None
-    resp = client.open(url, method=method, data=data)
+def check_status(resp: Any, expected: Any) -> None:
     if expected == LOGIN:
         assert resp.status_code == 302, resp.status
         assert resp.headers["Location"].split("?")[0].endswith("/login")
@@ -138,6 +297,71 @@ def test_route_by_role(portal: Portal, method: str, path: str, role: str, expect
         assert resp.status_code == expected, resp.status
         if expected == 302:  # a logged-in user asking for /login goes to the start page
             assert resp.headers["Location"].split("?")[0] in ("/", "http://localhost/")
+
+
+# --- the table covers the app -------------------------------------------------------------------
+
+
+def test_the_table_names_every_role_of_the_fixtures() -> None:
+    assert set(ROLES) - {"anonymous"} <= set(USERS)
+    assert all(len(expected) == len(ROLES) for _, _, expected, _ in map(_row, TABLE))
+
+
+def _covered(app: Flask) -> set[tuple[str, str]]:
+    adapter = app.url_map.bind("localhost")
+    out = set()
+    for method, path, _, _ in map(_row, TABLE):
+        concrete = re.sub(r"\{\w+\}", "x" * 22, path.split("?")[0])
+        rule, _args = adapter.match(concrete, method=method, return_rule=True)
+        out.add((rule.rule, method))
+    return out
+
+
+def missing_rows(app: Flask) -> list[tuple[str, str]]:
+    """(rule, method) of every route of `app` (static files aside) that no row of TABLE reaches."""
+    covered = _covered(app)
+    return sorted(
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules() if rule.endpoint != "static"
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})
+        if (rule.rule, method) not in covered
+    )
+
+
+def test_every_route_of_the_app_is_in_the_table(app: Flask) -> None:
+    """Deny by default is only as good as its test: a new route without a row fails here."""
+    assert not missing_rows(app), f"routes without a row in TABLE: {missing_rows(app)}"
+
+
+def test_a_new_route_without_a_row_is_found(app: Flask) -> None:
+    app.add_url_rule("/forms/<slug>/secret", "secret", lambda slug: "", methods=["GET", "PUT"])
+    app.add_url_rule("/day-notes/", "day_notes_delete", lambda: "", methods=["DELETE"])
+    assert missing_rows(app) == [("/day-notes/", "DELETE"), ("/forms/<slug>/secret", "GET"),
+                                 ("/forms/<slug>/secret", "PUT")]
+
+
+def test_every_form_blank_and_stored_form_type_has_its_rows() -> None:
+    paths = {(m, p) for m, p, _, _ in map(_row, TABLE)}
+    for slug in FORMS:
+        assert ("GET", f"/forms/{slug}") in paths and ("POST", f"/forms/{slug}") in paths, slug
+    for name in blanks():
+        assert ("GET", f"/blank/{name}.pdf") in paths, name
+    stored = {spec.key for spec in FORMS.values() if spec.storage != "none"}
+    assert stored == {"access_order", "actualisation", "deviation"}
+    for key in ("order", "actualisation", "deviation"):
+        for suffix in ("", "/pdf", "/message", ".json"):
+            assert ("GET", f"/submissions/{{{key}}}{suffix}") in paths
+        assert ("POST", f"/submissions/{{new_{key}}}/done") in paths
+        assert ("POST", f"/lvs/submissions/{{new_{key}}}/done") in paths
+
+
+@pytest.mark.parametrize("method, path, role, expected, data", CASES)
+def test_route_by_role(portal: Portal, method: str, path: str, role: str, expected: Any,
+                       data: dict[str, str] | None) -> None:
+    check_status(portal.request(method, path, role, data), expected)
+
+
+# --- objects: another unit's is 404, ids are not guessable ----------------------------------------
 
 
 def test_unknown_public_id_is_404(app: Flask) -> None:
@@ -167,3 +391,80 @@ def test_public_ids_are_random_and_not_the_database_id(app: Flask) -> None:
         first = db.session.scalar(select(Submission.id).order_by(Submission.id))
     assert client.get(f"/submissions/{first}").status_code == 404
     assert client.get(f"/submissions/{ids[0]}").status_code == 200
+
+
+def _file_with_note(client: FlaskClient) -> str:
+    file_id = created_id(client.post("/day-notes/", data={"fictional_name": "Gunnel Gran"}),
+                         "/day-notes/")
+    assert client.post(f"/day-notes/{file_id}/notes", data={"text": "Allt väl."}).status_code == 303
+    return file_id
+
+
+def test_fictional_file_ids_are_random_and_not_the_database_id(app: Flask, as_user) -> None:
+    client = as_user("hemtjanst_manager")
+    ids = [_file_with_note(client) for _ in range(3)]
+    assert len(set(ids)) == 3
+    with app.app_context():
+        files = db.session.scalars(select(FictionalFile).order_by(FictionalFile.id)).all()
+        notes = db.session.scalars(select(DayNote)).all()
+        for row in [*files, *notes]:
+            assert len(row.public_id) >= 20 and not row.public_id.isdigit()
+            assert row.public_id != str(row.id)
+        first = files[0].id
+    for path in (f"/day-notes/{first}", f"/day-notes/{first}/sheet.pdf",
+                 f"/day-notes/{first}/compile"):
+        assert client.get(path).status_code == 404
+    assert client.get(f"/day-notes/{ids[0]}").status_code == 200
+
+
+def test_another_units_fictional_file_is_404_and_nothing_changes(app: Flask, as_user) -> None:
+    file_id = _file_with_note(as_user("hemtjanst_manager"))
+    other = as_user("other_manager")
+    for path in ("", "/sheet.pdf", "/compile"):
+        assert other.get(f"/day-notes/{file_id}{path}").status_code == 404
+    assert other.post(f"/day-notes/{file_id}/notes", data={"text": "Inbrytning"}).status_code == 404
+    assert other.post(f"/day-notes/{file_id}/compile", data={}).status_code == 404
+    assert other.post(f"/day-notes/{file_id}/close", data={}).status_code == 404
+    assert "Gunnel" not in other.get("/day-notes/").get_data(as_text=True)
+    with app.app_context():
+        file = db.session.scalar(select(FictionalFile).where(FictionalFile.public_id == file_id))
+        assert file is not None and file.closed_at is None
+        notes = db.session.scalars(select(DayNote).where(DayNote.file_id == file.id)).all()
+        assert len(notes) == 1 and notes[0].compiled_at is None
+
+
+def test_another_units_submissions_are_404_and_not_processed(app: Flask, as_user) -> None:
+    deviation = created_id(as_user("staff").post("/forms/deviation", data=deviation_form()),
+                           "/submissions/")
+    other = as_user("other_manager")
+    for suffix in ("", "/pdf", "/message", ".json"):
+        assert other.get(f"/submissions/{deviation}{suffix}").status_code == 404
+    assert other.post(f"/submissions/{deviation}/done", data={}).status_code == 404
+    with app.app_context():
+        sub = db.session.scalar(select(Submission).where(Submission.public_id == deviation))
+        assert sub is not None and sub.status == "submitted" and sub.data_enc is not None
+
+
+def test_an_admin_reads_protected_content_only_when_also_lvs(app: Flask, password_hash: str,
+                                                             as_user) -> None:
+    """SPEC §2: the systemförvaltare cannot read protected content unless also `lvs`."""
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.name == "Systemförvaltning"))
+        assert unit is not None
+        db.session.add(User(username="admin_lvs", full_name="Alva Admin-LVS",
+                            email="admin_lvs@goteborg.se", unit_id=unit.id,
+                            password_hash=password_hash,
+                            role_rows=[UserRole(role="admin"), UserRole(role="lvs")]))
+        db.session.commit()
+    public_id = created_id(as_user("secretary").post("/forms/actualisation",
+                                                     data=actualisation_form()), "/submissions/")
+    admin, both = as_user("admin"), as_user("admin_lvs")
+    for suffix in ("", "/pdf", "/message", ".json"):
+        assert admin.get(f"/submissions/{public_id}{suffix}").status_code == 404
+        assert both.get(f"/submissions/{public_id}{suffix}").status_code == 200
+    assert PNR not in admin.get("/audit").get_data(as_text=True)
+    assert PNR in both.get(f"/submissions/{public_id}").get_data(as_text=True)
+    assert PNR in both.get(f"/submissions/{public_id}/message").get_data(as_text=True)
+    assert both.get(f"/submissions/{public_id}.json").get_json()["personnummer"] == PNR
+    assert admin.get("/lvs/queue").status_code == 403
+    assert both.get("/lvs/queue").status_code == 200

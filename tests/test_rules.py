@@ -608,3 +608,37 @@ def test_rules_never_raise_on_odd_text(text):
     check_no_fee_handler(text, [{"action": "add", "position": text, "username": text}], [text])
     check_person_limit([text], [text], [text], 1, text)
     check_local_protection(True, None, text, TODAY, text, False)
+
+
+# --- found by the property tests (tests/test_properties.py) --------------------------------------
+
+@pytest.mark.parametrize("broken", [5, date(2027, 1, 1), True, 1.5])
+def test_rules_never_raise_on_a_broken_list_argument(broken):
+    """A number or a date where a list belongs counts as an empty list (it used to raise)."""
+    assert check_subject("Ärende 0655588, Centrum", "f", broken) == []
+    assert codes(check_email_domain("anna@goteborg.se", broken, "f")) == {"R-EMAIL-DOMAIN"}
+    assert check_no_fee_handler("myndighet", broken, broken) == []
+    assert check_person_limit(broken, broken, broken, 3, "") == []
+    assert exceeds_person_limit(broken, ["anna01"], broken, 0)
+    violations = check_access_order(
+        order(persons=broken), today=TODAY, active_usernames=broken, person_limit=3,
+        allowed_domains=broken, case_number_pattern=r"\d{7}", orderer_is_myndighet_manager=True,
+        fee_handler_usernames=broken)
+    assert ("R-REQUIRED", "persons") in {(v.code, v.field) for v in violations}
+
+
+def test_one_string_given_as_a_list_is_one_item_not_its_letters():
+    """A client name passed on its own is still caught in the subject (letters were dropped)."""
+    assert codes(check_subject("Ärende 0655588 Anna Andersson", "f", "Anna Andersson")) == {
+        "R-PNR-SUBJECT"}
+    assert check_email_domain("anna@goteborg.se", "goteborg.se", "f") == []
+    assert codes(check_no_fee_handler("myndighet", [{"action": "add", "username": "frida"}],
+                                      "frida")) == {"R-NO-FEE-HANDLER"}
+
+
+@pytest.mark.parametrize("broken", ["20", None, True, 2.5])
+def test_person_limit_with_a_broken_minimum_asks_for_the_routines_20_characters(broken):
+    violations = check_person_limit(["a", "b", "c"], ["d"], [], 3, "för kort", broken)
+    assert codes(violations) == {"R-PERSON-LIMIT"}
+    assert "minst 20 tecken" in violations[0].message
+    assert check_person_limit(["a", "b", "c"], ["d"], [], 3, "x" * 20, broken) == []

@@ -205,7 +205,7 @@ def handle_rows(form: ActualisationForm) -> bool:
         return True
     if "remove_person" in request.form:
         raw = request.form["remove_person"]
-        if raw.isdigit() and len(entries) > 1 and int(raw) < len(entries):
+        if raw.isdigit() and len(raw) <= 3 and len(entries) > 1 and int(raw) < len(entries):
             kept = [e.data for i, e in enumerate(entries) if i != int(raw)]
             while form.proposed_persons.entries:
                 form.proposed_persons.pop_entry()

@@ -19,7 +19,8 @@ PAGE = 100
 @bp.route("/audit")
 @roles_required("admin", "unit_manager")
 def index() -> Any:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    # Bounded: an offset past what the database's integers hold is a 500, not an empty page.
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
     q = select(AuditEvent)
     if not current_user.has_role("admin"):
         q = q.where(AuditEvent.unit_id == current_user.unit_id)

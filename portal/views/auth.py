@@ -1,8 +1,11 @@
-"""Log in and out. A wrong name or password gets one generic message (nothing about which part)."""
+"""Log in and out, and re-authenticate. A wrong name or password gets one generic message (nothing
+about which part). Before LVS reads sealed content (an actualisation request's personnummer) it
+re-enters its password if it last authenticated more than REAUTH_MINUTES ago (ASVS V3.7.1)."""
 from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -28,6 +31,7 @@ from ..models import User, utcnow
 bp = Blueprint("auth", __name__)
 
 GENERIC_FAILURE = "Fel användarnamn eller lösenord."
+REAUTH_FAILURE = "Fel lösenord."
 LOCKED = "Kontot är tillfälligt låst efter för många misslyckade försök. Försök igen om en stund."
 
 
@@ -43,7 +47,8 @@ def _aware(value: Any) -> Any:
 
 
 def _failed(resp: Any) -> bool:
-    return resp.status_code != 303
+    # 303: logged in; 302: already logged in (sent to the start page). Neither is a failed login.
+    return resp.status_code not in (302, 303)
 
 
 def _account_key() -> str:
@@ -85,7 +90,7 @@ def login() -> Any:
     session.clear()  # a fresh session at login (no fixation)
     login_user(user)
     session.permanent = True
-    session["login_at"] = session["last_seen"] = time.time()
+    session["login_at"] = session["last_seen"] = session["auth_at"] = time.time()
     audit.record("login", user=user)
     db.session.commit()
     return redirect(url_for("main.start"), 303)
@@ -111,3 +116,69 @@ def logout() -> Any:
     return redirect(url_for("auth.login"), 303)
 
 
+# --- re-authentication (ASVS V3.7.1) -------------------------------------------------------------
+
+class ReauthForm(FlaskForm):
+    password = PasswordField("Lösenord", validators=[
+        InputRequired("Ange ditt lösenord."), Length(max=256)])
+
+
+def recently_authenticated() -> bool:
+    """The password was given (at login or /reauth) within the last REAUTH_MINUTES."""
+    at = session.get("auth_at")
+    limit = current_app.config["REAUTH_MINUTES"] * 60
+    return isinstance(at, int | float) and 0 <= time.time() - at <= limit
+
+
+def local_path(target: str | None) -> str:
+    """`target` if it is a path on this site, else the start page: never an open redirect."""
+    start = url_for("main.start")
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return start
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):  # browsers drop tabs and newlines
+        return start
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else start
+
+
+def reauth_redirect() -> Any:
+    """303 to /reauth, coming back to this page afterwards."""
+    here = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.reauth", next=here), 303)
+
+
+def _reauth_page(form: ReauthForm, target: str, status: int) -> Any:
+    return render_template("auth/reauth.html", form=form, target=target,
+                           minutes=current_app.config["REAUTH_MINUTES"]), status
+
+
+@bp.route("/reauth", methods=["GET", "POST"])
+@login_only
+def reauth() -> Any:
+    """The password once more. A wrong one counts as a failed login (lockout and audit alike)."""
+    form = ReauthForm()
+    target = local_path(request.args.get("next"))
+    if not form.validate_on_submit():
+        return _reauth_page(form, target, 422 if form.is_submitted() else 200)
+    cfg = current_app.config
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    now = utcnow()
+    if user.locked_until and _aware(user.locked_until) > now:
+        audit.record("login_failed", user=user, outcome="locked", detail="omautentisering")
+        db.session.commit()
+        form.password.errors = [LOCKED]
+        return _reauth_page(form, target, 429)
+    if not check_password(user, form.password.data):
+        user.failed_logins += 1
+        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
+            user.locked_until = now + cfg["LOGIN_LOCKOUT"]
+            user.failed_logins = 0
+        audit.record("login_failed", user=user, outcome="failed", detail="omautentisering")
+        db.session.commit()
+        form.password.errors = [REAUTH_FAILURE]
+        return _reauth_page(form, target, 422)
+    user.failed_logins = 0
+    session["auth_at"] = time.time()
+    audit.record("reauthenticated", user=user)
+    db.session.commit()
+    return redirect(target, 303)
