@@ -27,11 +27,16 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
-    babel.init_app(app)
+    from flask_babel import gettext
+
+    from .i18n import N_, select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Logga in för att fortsätta."
+    login_manager.login_message = N_("Logga in för att fortsätta.")
+    login_manager.localize_callback = gettext
     login_manager.session_protection = "strong"
 
     from .db_setup import configure_engine

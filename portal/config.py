@@ -33,6 +33,10 @@ class Defaults:
 
     BABEL_DEFAULT_LOCALE = "sv"
     BABEL_DEFAULT_TIMEZONE = "Europe/Stockholm"
+    # Source language is Swedish (msgids are the Swedish texts). Another language: add its catalogue
+    # under portal/translations and list it here; Accept-Language then picks among these.
+    BABEL_TRANSLATION_DIRECTORIES = str(Path(__file__).resolve().parent / "translations")
+    LANGUAGES = ["sv"]
 
     # The routine's organisation (SPEC §2).
     CITY_DISTRICTS = ["Centrum", "Hisingen", "Nordost", "Sydväst"]

@@ -5,6 +5,7 @@ import time
 from typing import Any
 
 from flask import Flask, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.wrappers import Response
@@ -28,9 +29,10 @@ def install(app: Flask) -> None:
             logout_user()
             session.clear()
             if now - started > absolute:
-                flash("Du har varit inloggad i 8 timmar och har loggats ut. Logga in igen.")
+                flash(_("Du har varit inloggad i 8 timmar och har loggats ut. Logga in igen."))
             else:
-                flash("Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in igen.")
+                flash(_("Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in "
+                        "igen."))
             return redirect(url_for("auth.login"))
         session["last_seen"] = now
         return None
@@ -56,23 +58,24 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(e: CSRFError) -> Any:
-        return page("errors/error.html", 400, title="Formuläret har gått ut",
-                    text="Sidan var för gammal eller saknade sin säkerhetskod. Ladda om sidan och försök igen.")
+        return page("errors/error.html", 400, title=_("Formuläret har gått ut"),
+                    text=_("Sidan var för gammal eller saknade sin säkerhetskod. Ladda om sidan "
+                           "och försök igen."))
 
     @app.errorhandler(403)
     def forbidden(e: Any) -> Any:
-        return page("errors/error.html", 403, title="Du saknar behörighet",
-                    text="Din roll får inte använda den här sidan.")
+        return page("errors/error.html", 403, title=_("Du saknar behörighet"),
+                    text=_("Din roll får inte använda den här sidan."))
 
     @app.errorhandler(404)
     def not_found(e: Any) -> Any:
-        return page("errors/error.html", 404, title="Sidan finns inte",
-                    text="Sidan finns inte, eller så har du inte tillgång till den.")
+        return page("errors/error.html", 404, title=_("Sidan finns inte"),
+                    text=_("Sidan finns inte, eller så har du inte tillgång till den."))
 
     @app.errorhandler(413)
     def too_large(e: Any) -> Any:
-        return page("errors/error.html", 413, title="För stort",
-                    text="Det du skickade är för stort.")
+        return page("errors/error.html", 413, title=_("För stort"),
+                    text=_("Det du skickade är för stort."))
 
     @app.errorhandler(429)
     def too_many(e: Any) -> Any:
@@ -80,10 +83,11 @@ def install(app: Flask) -> None:
             from .views.auth import locked_page
 
             return locked_page()
-        return page("errors/error.html", 429, title="För många försök",
-                    text="För många misslyckade inloggningar. Vänta en stund och försök igen.")
+        return page("errors/error.html", 429, title=_("För många försök"),
+                    text=_("För många misslyckade inloggningar. Vänta en stund och försök igen."))
 
     @app.errorhandler(500)
     def server_error(e: Any) -> Any:
-        return page("errors/error.html", 500, title="Något gick fel",
-                    text="Ett fel uppstod. Inget sparades. Försök igen, eller kontakta systemförvaltaren.")
+        return page("errors/error.html", 500, title=_("Något gick fel"),
+                    text=_("Ett fel uppstod. Inget sparades. Försök igen, eller kontakta "
+                           "systemförvaltaren."))

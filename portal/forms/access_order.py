@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import (
@@ -20,46 +21,48 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from .. import rules
 from ..extensions import db
+from ..i18n import N_, InputRequired, _l
 from ..models import Grant, LocalProtection, Submission, Unit, User, utcnow
 from .base import FormSpec
 
-DATE_MSG = "Ange datumet som ÅÅÅÅ-MM-DD."
+DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 ACTIONS = [("add", "Lägg till"), ("remove", "Ta bort")]
 
 
 class PersonForm(Form):
     """One person row: add or remove one member of staff."""
 
-    action = SelectField("Åtgärd", choices=ACTIONS, default="add")
-    full_name = StringField("Fullständigt namn", validators=[Length(max=120)])
-    username = StringField("Användarnamn (staden-konto)", validators=[Length(max=64)])
+    action = SelectField(_l("Åtgärd"), choices=ACTIONS, default="add")
+    full_name = StringField(_l("Fullständigt namn"), validators=[Length(max=120)])
+    username = StringField(_l("Användarnamn (staden-konto)"), validators=[Length(max=64)])
     email = StringField("E-postadress", validators=[Length(max=254)])
     position = StringField("Befattning", validators=[Length(max=64)])
 
 
 class AccessOrderForm(FlaskForm):
     case_number = StringField(
-        "Ärendenummer", validators=[InputRequired("Ange ärendenumret."), Length(max=32)]
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
     )
-    city_district = SelectField("Stadsområde", choices=[])
+    city_district = SelectField(_l("Stadsområde"), choices=[])
     unit_type = SelectField("Enhetstyp", choices=[])
     unit_name = StringField(
-        "Enhet", validators=[InputRequired("Ange den beställande enheten."), Length(max=120)]
+        "Enhet", validators=[InputRequired(_l("Ange den beställande enheten.")), Length(max=120)]
     )
     persons = FieldList(FormField(PersonForm), min_entries=1, max_entries=10)
-    valid_from = DateField("Giltig från", validators=[Optional()], format="%Y-%m-%d")
-    valid_to = DateField("Giltig till och med", validators=[Optional()], format="%Y-%m-%d")
-    local_protection = BooleanField("Lokalt skydd")
+    valid_from = DateField(_l("Giltig från"), validators=[Optional()], format="%Y-%m-%d")
+    valid_to = DateField(_l("Giltig till och med"), validators=[Optional()], format="%Y-%m-%d")
+    local_protection = BooleanField(_l("Lokalt skydd"))
     local_protection_until = DateField(
-        "Lokalt skydd till och med", validators=[Optional()], format="%Y-%m-%d"
+        _l("Lokalt skydd till och med"), validators=[Optional()], format="%Y-%m-%d"
     )
-    local_protection_reason = TextAreaField("Orsak till lokalt skydd", validators=[Length(max=1000)])
+    local_protection_reason = TextAreaField(_l("Orsak till lokalt "
+                                               "skydd"), validators=[Length(max=1000)])
     justification = TextAreaField(
-        "Motivering om fler personer än gränsen", validators=[Length(max=1000)]
+        _l("Motivering om fler personer än gränsen"), validators=[Length(max=1000)]
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -68,7 +71,7 @@ class AccessOrderForm(FlaskForm):
         self.city_district.choices = [(d, d) for d in cfg["CITY_DISTRICTS"]]
         self.unit_type.choices = list(cfg["UNIT_TYPES"].items())
         for f in (self.valid_from, self.valid_to, self.local_protection_until):
-            f.validators[0].message = DATE_MSG  # type: ignore[attr-defined]
+            f.validators[0].message = _(DATE_MSG)  # type: ignore[attr-defined]
         for f in (self.valid_from, self.valid_to, self.local_protection_until):
             f.render_kw = {"type": "date"}
 
@@ -185,7 +188,7 @@ def prefill(form: AccessOrderForm, user: User) -> None:
     form.city_district.data = user.unit.city_district
 
 
-NO_GRANTS_MSG = "Inga aktiva behörigheter för ärendet i din enhet."
+NO_GRANTS_MSG = N_("Inga aktiva behörigheter för ärendet i din enhet.")
 
 
 def grants_to_remove(case_number: str, unit_id: int, day: date) -> list[Grant]:
@@ -219,7 +222,7 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
         return
     grants = grants_to_remove(case, user.unit_id, day)
     if not grants:
-        form.case_number.errors = [NO_GRANTS_MSG]
+        form.case_number.errors = [_(NO_GRANTS_MSG)]
         return
     limit = form.persons.max_entries or len(grants)
     while form.persons.entries:

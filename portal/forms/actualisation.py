@@ -18,14 +18,15 @@ from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import DateField, FieldList, Form, FormField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from .. import audit, crypto, rules
 from ..extensions import db
+from ..i18n import N_, InputRequired, _l
 from ..models import Submission, Unit, User, utcnow
 from .base import FormSpec
 
-DATE_MSG = "Ange datumet som ÅÅÅÅ-MM-DD."
+DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 KINDS = [("anmälan", "Anmälan"), ("ansökan", "Ansökan")]
 ARRIVAL_METHODS = [("telefon", "Telefon"), ("brev", "Brev"), ("besök", "Besök"),
                    ("e-tjänst", "E-tjänst"), ("annat", "Annat")]
@@ -45,8 +46,8 @@ def _required(label: str) -> InputRequired:
 class ProposedPersonForm(Form):
     """A member of staff who should get access to the new case (§2.1)."""
 
-    full_name = StringField("Fullständigt namn", validators=[Length(max=120)])
-    username = StringField("Användarnamn (staden-konto)", validators=[Length(max=64)])
+    full_name = StringField(_l("Fullständigt namn"), validators=[Length(max=120)])
+    username = StringField(_l("Användarnamn (staden-konto)"), validators=[Length(max=64)])
     position = StringField("Befattning", validators=[Length(max=64)],
                            render_kw={"list": "positions"})
 
@@ -54,34 +55,38 @@ class ProposedPersonForm(Form):
 class ActualisationForm(FlaskForm):
     """The eleven points of §2.4 in the routine's order, then who should get access and the text."""
 
-    receiving_unit = StringField("1. Mottagande enhet",
+    receiving_unit = StringField(_l("1. Mottagande enhet"),
                                  validators=[_required("Mottagande enhet"), Length(max=120)])
-    recipient = StringField("2. Mottagare", validators=[_required("Mottagare"), Length(max=120)])
-    recipient_position = StringField("3. Befattning",
+    recipient = StringField(_l("2. "
+                               "Mottagare"), validators=[_required("Mottagare"), Length(max=120)])
+    recipient_position = StringField(_l("3. Befattning"),
                                      validators=[_required("Befattning"), Length(max=64)])
-    activity = StringField("4. Verksamhet", default="ÄO",
+    activity = StringField(_l("4. Verksamhet"), default="ÄO",
                            validators=[_required("Verksamhet"), Length(max=32)])
-    personnummer = StringField("5. Personnummer eller samordningsnummer",
+    personnummer = StringField(_l("5. Personnummer eller samordningsnummer"),
                                validators=[Length(max=20)])
-    full_name = StringField("5. Namn på den skyddade personen",
+    full_name = StringField(_l("5. Namn på den skyddade personen"),
                             validators=[_required("Namnet"), Length(max=120)])
-    concerns = StringField("6. Vad aktualiseringen avser",
+    concerns = StringField(_l("6. Vad aktualiseringen avser"),
                            validators=[_required("Vad aktualiseringen avser"), Length(max=200)])
     preliminary_case_type = StringField(
-        "7. Preliminär ärendetyp", validators=[_required("Preliminär ärendetyp"), Length(max=120)])
-    kind = RadioField("8. Avser", choices=[SelectChoice(v, label) for v, label in KINDS],
-                      invalid_choice_message="Välj anmälan eller ansökan.")
-    received_date = DateField("9. Mottaget datum", format="%Y-%m-%d",
-                              validators=[InputRequired(DATE_MSG)])
-    arrival_method = RadioField("10. Ankomstsätt",
+        _l("7. Preliminär "
+           "ärendetyp"), validators=[_required("Preliminär ärendetyp"), Length(max=120)])
+    kind = RadioField(_l("8. Avser"), choices=[SelectChoice(v, label) for v, label in KINDS],
+                      invalid_choice_message=N_("Välj anmälan eller ansökan."))
+    received_date = DateField(_l("9. Mottaget datum"), format="%Y-%m-%d",
+                              validators=[InputRequired(_l(DATE_MSG))])
+    arrival_method = RadioField(_l("10. Ankomstsätt"),
                                 choices=[SelectChoice(v, label) for v, label in ARRIVAL_METHODS],
-                                invalid_choice_message="Välj ankomstsätt.")
-    arrived_from = StringField("11. Ankom ifrån",
+                                invalid_choice_message=N_("Välj ankomstsätt."))
+    arrived_from = StringField(_l("11. Ankom ifrån"),
                                validators=[_required("Ankom ifrån"), Length(max=120)])
-    reporter_name = StringField("Anmälarens eller den sökandes namn", validators=[Length(max=120)])
-    reporter_contact = StringField("Kontaktuppgifter (valfritt)", validators=[Length(max=200)])
+    reporter_name = StringField(_l("Anmälarens eller den sökandes "
+                                   "namn"), validators=[Length(max=120)])
+    reporter_contact = StringField(_l("Kontaktuppgifter (valfritt)"), validators=[Length(max=200)])
     proposed_persons = FieldList(FormField(ProposedPersonForm), min_entries=1, max_entries=10)
-    text = TextAreaField("Text till Treservas textruta", validators=[Optional(), Length(max=4000)])
+    text = TextAreaField(_l("Text till Treservas "
+                            "textruta"), validators=[Optional(), Length(max=4000)])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

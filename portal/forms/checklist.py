@@ -62,6 +62,7 @@ from datetime import date
 from typing import Any, Literal
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
@@ -69,12 +70,13 @@ from wtforms.validators import Length, Optional
 
 from .. import audit, rules
 from ..extensions import db
+from ..i18n import N_, _l
 from .base import FormSpec
 from .base import today as today_in_sweden
 
 log = logging.getLogger(__name__)
 
-DATE_MSG = "Ange datumet som ÅÅÅÅ-MM-DD."
+DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 
 PROTECTION_KINDS = [
     ("skyddad_folkbokforing", "Skyddad folkbokföring (§1.1)"),
@@ -174,7 +176,7 @@ INFO_ITEMS = ("info_handling", "info_own_responsibility", "info_no_anonymity",
 
 
 def _max(n: int) -> Length:
-    return Length(max=n, message=f"Högst {n} tecken.")
+    return Length(max=n, message=_l("Högst %(n)s tecken.", n=n))
 
 
 def _text(label: str, n: int = 2000) -> TextAreaField:
@@ -188,7 +190,7 @@ class IsoDateField(DateField):
         try:
             super().process_formdata(valuelist)
         except ValueError as error:
-            raise ValueError(DATE_MSG) from error
+            raise ValueError(_(DATE_MSG)) from error
 
 
 def _date(label: str) -> IsoDateField:
@@ -204,83 +206,88 @@ def _radio(label: str, key: str) -> RadioField:
 class ChecklistForm(FlaskForm):
     """Checklista vid ärenden med skyddade personuppgifter: one field per point of the checklist."""
 
-    case_number = StringField("Ärendenummer i Treserva (frivilligt)", validators=[_max(32)])
+    case_number = StringField(_l("Ärendenummer i Treserva (frivilligt)"), validators=[_max(32)])
 
-    protection_kind = _radio("Vilken typ av skydd har den enskilde?", "protection_kind")
-    local_protection_until = _date("Lokalt skydd gäller till och med")
-    skatteverket_decision_date = _date("Datum för Skatteverkets beslut (om känt)")
+    protection_kind = _radio(_l("Vilken typ av skydd har den enskilde?"), "protection_kind")
+    local_protection_until = _date(_l("Lokalt skydd gäller till och med"))
+    skatteverket_decision_date = _date(_l("Datum för Skatteverkets beslut (om känt)"))
 
-    threat_picture = _text("Hotbild, så som ni kommit överens om att dokumentera den", 4000)
-    protected_from_relatives = BooleanField("Skyddet gäller även mot anhöriga")
-    protected_from_former_partner = BooleanField("Skyddet gäller även mot tidigare partner")
-    protected_from_note = _text("Mot vem skyddet gäller (utan namn och adress om möjligt)", 1000)
-    children_in_household = _radio("Finns det barn i hushållet?", "children_in_household")
-    children_note = _text("Om barnen", 1000)
+    threat_picture = _text(_l("Hotbild, så som ni kommit överens om att dokumentera den"), 4000)
+    protected_from_relatives = BooleanField(_l("Skyddet gäller även mot anhöriga"))
+    protected_from_former_partner = BooleanField(_l("Skyddet gäller även mot tidigare partner"))
+    protected_from_note = _text(_l("Mot vem skyddet gäller (utan namn och adress om "
+                                   "möjligt)"), 1000)
+    children_in_household = _radio(_l("Finns det barn i hushållet?"), "children_in_household")
+    children_note = _text(_l("Om barnen"), 1000)
 
-    info_handling = BooleanField("Hur ärenden för personer med skyddade personuppgifter hanteras")
-    info_handling_date = _date("Datum")
+    info_handling = BooleanField(_l("Hur ärenden för personer med skyddade personuppgifter "
+                                    "hanteras"))
+    info_handling_date = _date(_l("Datum"))
     info_own_responsibility = BooleanField(
-        "Eget ansvar att själv berätta om skyddet för myndigheter, organisationer och företag")
-    info_own_responsibility_date = _date("Datum")
-    info_no_anonymity = BooleanField("Ingen rätt till anonymitet i det egna ärendet")
-    info_no_anonymity_date = _date("Datum")
+        _l("Eget ansvar att själv berätta om skyddet för myndigheter, organisationer och företag"))
+    info_own_responsibility_date = _date(_l("Datum"))
+    info_no_anonymity = BooleanField(_l("Ingen rätt till anonymitet i det egna ärendet"))
+    info_no_anonymity_date = _date(_l("Datum"))
     info_care_meaning = BooleanField(
-        "Vad skyddet innebär i hemtjänst eller på vård- och omsorgsboende")
-    info_care_meaning_date = _date("Datum")
-    info_documented = BooleanField("Att informationen getts är dokumenterat i journalen")
-    info_documented_date = _date("Datum")
+        _l("Vad skyddet innebär i hemtjänst eller på vård- och omsorgsboende"))
+    info_care_meaning_date = _date(_l("Datum"))
+    info_documented = BooleanField(_l("Att informationen getts är dokumenterat i journalen"))
+    info_documented_date = _date(_l("Datum"))
 
-    fictional_name_agreed = _radio("Har ni kommit överens om ett fiktivt namn?",
+    fictional_name_agreed = _radio(_l("Har ni kommit överens om ett fiktivt namn?"),
                                    "fictional_name_agreed")
-    fictional_name = StringField("Fiktivt namn", validators=[_max(120)])
+    fictional_name = StringField(_l("Fiktivt namn"), validators=[_max(120)])
 
-    post_route = _radio("Post till den enskilde skickas", "post_route")
-    post_note = _text("Övrigt om post (skriv aldrig bostadsadressen)", 1000)
-    digital_mailbox = _radio("Har den enskilde en digital brevlåda (Mina meddelanden)?",
+    post_route = _radio(_l("Post till den enskilde skickas"), "post_route")
+    post_note = _text(_l("Övrigt om post (skriv aldrig bostadsadressen)"), 1000)
+    digital_mailbox = _radio(_l("Har den enskilde en digital brevlåda (Mina meddelanden)?"),
                              "digital_mailbox")
-    email_agreed = _radio("Får e-post användas?", "email_agreed")
-    email_client_wants = BooleanField("Den enskilde vill själv att e-post används")
-    email_risks_explained = BooleanField("Riskerna med e-post är förklarade")
-    email_encrypted = BooleanField("E-post krypteras alltid, inga personuppgifter i ämnesraden")
+    email_agreed = _radio(_l("Får e-post användas?"), "email_agreed")
+    email_client_wants = BooleanField(_l("Den enskilde vill själv att e-post används"))
+    email_risks_explained = BooleanField(_l("Riskerna med e-post är förklarade"))
+    email_encrypted = BooleanField(_l("E-post krypteras alltid, inga personuppgifter i ämnesraden"))
     phone_call_back = BooleanField(
-        "Telefon: vi ringer alltid tillbaka och kontrollerar vem som ringer innan något lämnas ut")
-    phone_code = StringField("Överenskommen telefonkod", validators=[_max(60)])
-    visit_identity_check = BooleanField("Besök: identiteten kontrolleras med legitimation")
-    communication_note = _text("Övrigt om kommunikationen", 2000)
+        _l("Telefon: vi ringer alltid tillbaka och kontrollerar vem som ringer innan något lämnas "
+           "ut"))
+    phone_code = StringField(_l("Överenskommen telefonkod"), validators=[_max(60)])
+    visit_identity_check = BooleanField(_l("Besök: identiteten kontrolleras med legitimation"))
+    communication_note = _text(_l("Övrigt om kommunikationen"), 2000)
 
-    consent_performer = BooleanField("Utföraren (hemtjänst, boende, Trygghetsjouren)")
-    consent_health_care = BooleanField("Hälso- och sjukvården")
-    consent_relatives = BooleanField("Anhöriga")
-    consent_others = BooleanField("Andra")
-    consent_others_text = StringField("Vilka andra", validators=[_max(500)])
+    consent_performer = BooleanField(_l("Utföraren (hemtjänst, boende, Trygghetsjouren)"))
+    consent_health_care = BooleanField(_l("Hälso- och sjukvården"))
+    consent_relatives = BooleanField(_l("Anhöriga"))
+    consent_others = BooleanField(_l("Andra"))
+    consent_others_text = StringField(_l("Vilka andra"), validators=[_max(500)])
 
-    myndighet_contact = _text("Utförarens kontakt på Myndighet", 1000)
-    performer_communication = _text("Så kommunicerar handläggare och utförare med varandra", 2000)
+    myndighet_contact = _text(_l("Utförarens kontakt på Myndighet"), 1000)
+    performer_communication = _text(_l("Så kommunicerar handläggare och utförare med "
+                                       "varandra"), 2000)
 
-    home_visits = _text("Besök i hemmet", 2000)
-    outings = _text("Utflykter och aktiviteter utanför hemmet", 2000)
+    home_visits = _text(_l("Besök i hemmet"), 2000)
+    outings = _text(_l("Utflykter och aktiviteter utanför hemmet"), 2000)
     photography = _text("Fotografering", 1000)
-    acute_situations = _text("Agerande vid akuta situationer", 2000)
+    acute_situations = _text(_l("Agerande vid akuta situationer"), 2000)
     key_handling = _text("Nycklar", 1000)
-    safety_alarm = BooleanField("Den enskilde har eller ska få trygghetslarm")
+    safety_alarm = BooleanField(_l("Den enskilde har eller ska få trygghetslarm"))
     safety_alarm_by_phone = BooleanField(
-        "Larm ringes alltid ut via telefon till den som ska åtgärda larmet, aldrig via LarmAppen")
-    chilled_food = BooleanField("Matleverans som kyld mat")
-    food_delivery_note = _text("Så levereras maten", 1000)
+        _l("Larm ringes alltid ut via telefon till den som ska åtgärda larmet, aldrig via "
+           "LarmAppen"))
+    chilled_food = BooleanField(_l("Matleverans som kyld mat"))
+    food_delivery_note = _text(_l("Så levereras maten"), 1000)
     no_subcontractors = BooleanField(
-        "Inga underleverantörer: alla insatser utförs av egen personal")
+        _l("Inga underleverantörer: alla insatser utförs av egen personal"))
     private_funds = BooleanField(
-        "Privata medel hanteras (planering enligt rutinen 'Privata medel')")
-    private_funds_note = _text("Om privata medel", 1000)
+        _l("Privata medel hanteras (planering enligt rutinen 'Privata medel')"))
+    private_funds_note = _text(_l("Om privata medel"), 1000)
     samsa = _radio("SAMSA", "samsa")
-    practice_note = _text("Övriga överenskommelser", 2000)
+    practice_note = _text(_l("Övriga överenskommelser"), 2000)
 
-    next_follow_up = _date("Nästa uppföljning av checklistan")
-    copy_offered = BooleanField("Den enskilde har erbjudits en kopia av checklistan")
+    next_follow_up = _date(_l("Nästa uppföljning av checklistan"))
+    copy_offered = BooleanField(_l("Den enskilde har erbjudits en kopia av checklistan"))
     version = StringField("Versionsnummer", validators=[_max(6)],
                           render_kw={"inputmode": "numeric"})
-    version_date = _date("Versionens datum")
-    filled_in_by = StringField("Ifylld av", validators=[_max(120)])
+    version_date = _date(_l("Versionens datum"))
+    filled_in_by = StringField(_l("Ifylld av"), validators=[_max(120)])
 
 
 # --- form <-> data ------------------------------------------------------------------------------
@@ -513,12 +520,12 @@ class ImportRefused(Exception):
         self.message = message
 
 
-MSG_MISSING = "Välj PDF-filen för den tidigare checklistan."
+MSG_MISSING = N_("Välj PDF-filen för den tidigare checklistan.")
 MSG_TOO_LARGE = ("Filen är större än 5 MB. En checklista från Skyddsportalen är mycket mindre – "
                  "kontrollera att du valt rätt fil.")
 MSG_NOT_PDF = ("Filen är inte en PDF. Välj PDF-filen för en checklista som skapats i "
                "Skyddsportalen.")
-MSG_MALFORMED = "Filen går inte att läsa. Den kan vara skadad. Fyll i checklistan på nytt."
+MSG_MALFORMED = N_("Filen går inte att läsa. Den kan vara skadad. Fyll i checklistan på nytt.")
 MSG_FOREIGN = ("PDF-filen är inte en checklista från Skyddsportalen (checklistans uppgifter "
                "finns inte i filen). Fyll i checklistan på nytt.")
 MSG_ALTERED = ("Checklistans uppgifter i filen har ändrats efter att PDF:en skapades, eller så "
@@ -543,10 +550,10 @@ def unseal(raw: bytes, secret_key: str | bytes) -> dict[str, Any]:
     try:
         content = json.loads(payload)
     except ValueError as error:  # signed by us, so never; but refuse rather than crash
-        raise ImportRefused("malformed", MSG_MALFORMED) from error
+        raise ImportRefused("malformed", _(MSG_MALFORMED)) from error
     if (not isinstance(content, dict) or content.get("form") != "checklist"
             or content.get("format") != FORMAT or not isinstance(content.get("data"), dict)):
-        raise ImportRefused("malformed", MSG_MALFORMED)
+        raise ImportRefused("malformed", _(MSG_MALFORMED))
     return _validated(content["data"])
 
 
@@ -563,7 +570,7 @@ def _validated(data: Mapping[str, Any]) -> dict[str, Any]:
             "int": value is None or (isinstance(value, int) and not isinstance(value, bool)),
         }[kind]
         if not ok:
-            raise ImportRefused("malformed", MSG_MALFORMED)
+            raise ImportRefused("malformed", _(MSG_MALFORMED))
         out[name] = value
     return out
 
@@ -582,7 +589,7 @@ def attachments(data: dict[str, Any]) -> list[Any]:
 def read_pdf(raw: bytes, secret_key: str | bytes, max_bytes: int) -> dict[str, Any]:
     """The checklist data inside an uploaded PDF. Judges the content, never the file name."""
     if not raw:
-        raise ImportRefused("missing", MSG_MISSING)
+        raise ImportRefused("missing", _(MSG_MISSING))
     if len(raw) > max_bytes:
         raise ImportRefused("too_large", MSG_TOO_LARGE)
     if b"%PDF-" not in raw[:1024]:
@@ -594,7 +601,7 @@ def read_pdf(raw: bytes, secret_key: str | bytes, max_bytes: int) -> dict[str, A
         found = [f.content for f in reader.attachment_list if f.name == ATTACHMENT_NAME]
     except Exception as error:  # noqa: BLE001 - any parser failure means a broken file
         log.info("checklist import: unreadable PDF (%s)", type(error).__name__)
-        raise ImportRefused("malformed", MSG_MALFORMED) from error
+        raise ImportRefused("malformed", _(MSG_MALFORMED)) from error
     if not found:
         raise ImportRefused("foreign", MSG_FOREIGN)
     if len(found) > 1 or len(found[0]) > MAX_ATTACHMENT_BYTES:

@@ -8,7 +8,7 @@ encoding asks; the stored data also carries `event_at` ("YYYY-MM-DD HH:MM") for 
 `reported_by` comes from the login, never from the form."""
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -17,10 +17,11 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField, TimeField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length
+from wtforms.validators import Length
 
 from .. import rules
 from ..extensions import db
+from ..i18n import DataRequired, InputRequired, _l
 from ..models import Submission, Unit, User, utcnow
 from .base import FormSpec
 
@@ -32,20 +33,21 @@ def _strip_filter(value: str | None) -> str | None:
 
 
 class DeviationForm(FlaskForm):
-    event_date = DateField("Datum för händelsen",
-                           validators=[InputRequired("Ange datumet (ÅÅÅÅ-MM-DD).")],
+    event_date = DateField(_l("Datum för händelsen"),
+                           validators=[InputRequired(_l("Ange datumet (ÅÅÅÅ-MM-DD)."))],
                            format="%Y-%m-%d", render_kw={"type": "date"})
-    event_time = TimeField("Klockslag", validators=[InputRequired("Ange klockslaget (TT:MM).")],
+    event_time = TimeField("Klockslag", validators=[InputRequired(_l("Ange klockslaget (TT:MM)."))],
                            format="%H:%M", render_kw={"type": "time"})
-    unit = SelectField("Enhet där det hände", choices=[])
-    fictional_name = StringField("Fiktivt namn", validators=[Length(max=120)])
-    no_person = BooleanField("Ej person – avvikelsen gäller ingen enskild person")
-    category = SelectField("Typ av avvikelse", choices=[])
-    description = TextAreaField("Vad hände?", filters=[_strip_filter], validators=[
-        DataRequired("Beskriv vad som hände."), Length(max=4000)])
-    immediate_action = TextAreaField("Vad gjordes direkt?", validators=[Length(max=2000)])
-    handed_to = StringField("Lämnad till", filters=[_strip_filter], validators=[
-        DataRequired("Ange vem med behörighet som ska registrera avvikelsen."), Length(max=120)])
+    unit = SelectField(_l("Enhet där det hände"), choices=[])
+    fictional_name = StringField(_l("Fiktivt namn"), validators=[Length(max=120)])
+    no_person = BooleanField(_l("Ej person – avvikelsen gäller ingen enskild person"))
+    category = SelectField(_l("Typ av avvikelse"), choices=[])
+    description = TextAreaField(_l("Vad hände?"), filters=[_strip_filter], validators=[
+        DataRequired(_l("Beskriv vad som hände.")), Length(max=4000)])
+    immediate_action = TextAreaField(_l("Vad gjordes direkt?"), validators=[Length(max=2000)])
+    handed_to = StringField(_l("Lämnad till"), filters=[_strip_filter], validators=[
+        DataRequired(_l("Ange vem med behörighet som ska registrera "
+                        "avvikelsen.")), Length(max=120)])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -117,7 +119,7 @@ def on_done(sub: Submission, manager: User, day: date) -> None:
 
 
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def unregistered(unit_id: int, now: datetime | None = None) -> list[tuple[Submission, int, bool]]:

@@ -20,15 +20,17 @@ from datetime import date
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import Length, Optional
 
 from .. import rules
+from ..i18n import N_, InputRequired, _l
 from ..models import User
 from .base import FormSpec
 
-DATE_MSG = "Ange datumet som ÅÅÅÅ-MM-DD."
+DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 MSG_PNR_IN_MESSAGE = ("Skriv inte personnummer eller samordningsnummer i meddelandet. "
                       "Avgiftshandläggaren behöver bara namn och postadress (§5.9).")
 
@@ -44,7 +46,7 @@ def _iso(value: date | None) -> str | None:
 def _date_fields(form: FlaskForm, *names: str) -> None:
     for name in names:
         f = form[name]
-        f.validators[0].message = DATE_MSG  # type: ignore[attr-defined]
+        f.validators[0].message = _(DATE_MSG)  # type: ignore[attr-defined]
         f.render_kw = {"type": "date"}
 
 
@@ -81,24 +83,26 @@ HOME_CARE_SUBJECT = {"start": "start", "change": "ändrad tid", "end": "avslut"}
 class FeeHandlerForm(FlaskForm):
     """Meddelande till avgiftshandläggare om hemtjänst (§5.9)."""
 
-    kind = RadioField("Meddelandet gäller", choices=HOME_CARE_KINDS, default="start")
+    kind = RadioField(_l("Meddelandet gäller"), choices=HOME_CARE_KINDS, default="start")
     case_number = StringField(
-        "Ärendenummer", validators=[InputRequired("Ange ärendenumret."), Length(max=32)])
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)])
     full_name = StringField(
-        "Vem ärendet gäller (för- och efternamn)",
-        validators=[InputRequired("Ange den enskildes för- och efternamn."), Length(max=120)])
+        _l("Vem ärendet gäller (för- och efternamn)"),
+        validators=[InputRequired(_l("Ange den enskildes för- och efternamn.")), Length(max=120)])
     postal_address = TextAreaField(
-        "Adress dit den enskildes post ska skickas",
-        validators=[InputRequired("Ange adressen dit fakturor och inkomstförfrågan ska skickas."),
+        _l("Adress dit den enskildes post ska skickas"),
+        validators=[InputRequired(_l("Ange adressen dit fakturor och inkomstförfrågan ska "
+                                     "skickas.")),
                     Length(max=400)])
-    start_date = DateField("Startdatum för hemtjänstinsatsen", validators=[Optional()],
+    start_date = DateField(_l("Startdatum för hemtjänstinsatsen"), validators=[Optional()],
                            format="%Y-%m-%d")
     safety_alarm = BooleanField("Trygghetslarm")
     food_delivery = BooleanField("Matleverans")
-    granted_time = StringField("Beviljad tid", validators=[Length(max=120)])
-    change_date = DateField("Ändrad tid från och med", validators=[Optional()], format="%Y-%m-%d")
-    changed_time = StringField("Förändrad tid", validators=[Length(max=120)])
-    end_date = DateField("Insatsen avslutas från och med", validators=[Optional()],
+    granted_time = StringField(_l("Beviljad tid"), validators=[Length(max=120)])
+    change_date = DateField(_l("Ändrad tid från och "
+                               "med"), validators=[Optional()], format="%Y-%m-%d")
+    changed_time = StringField(_l("Förändrad tid"), validators=[Length(max=120)])
+    end_date = DateField(_l("Insatsen avslutas från och med"), validators=[Optional()],
                          format="%Y-%m-%d")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -174,17 +178,17 @@ class ContractForm(FlaskForm):
     """Meddelande till avgiftshandläggare om hyreskontrakt på privat boende (§6.1)."""
 
     case_number = StringField(
-        "Ärendenummer", validators=[InputRequired("Ange ärendenumret."), Length(max=32)])
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)])
     full_name = StringField(
-        "Vem ärendet gäller (för- och efternamn)",
-        validators=[InputRequired("Ange den enskildes för- och efternamn."), Length(max=120)])
+        _l("Vem ärendet gäller (för- och efternamn)"),
+        validators=[InputRequired(_l("Ange den enskildes för- och efternamn.")), Length(max=120)])
     postal_address = TextAreaField(
-        "Adress dit den enskildes post ska skickas",
-        validators=[InputRequired("Ange adressen dit den enskildes post ska skickas."),
+        _l("Adress dit den enskildes post ska skickas"),
+        validators=[InputRequired(_l("Ange adressen dit den enskildes post ska skickas.")),
                     Length(max=400)])
     residence = StringField(
-        "Vilket privat boende det gäller",
-        validators=[InputRequired("Ange vilket privat boende det gäller."), Length(max=160)])
+        _l("Vilket privat boende det gäller"),
+        validators=[InputRequired(_l("Ange vilket privat boende det gäller.")), Length(max=160)])
     move_in_date = DateField("Inflyttningsdatum", validators=[Optional()], format="%Y-%m-%d")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -278,12 +282,12 @@ _PURPOSE = {code: (subject, text) for code, _label, subject, text in TRYGGHETSJO
 class TrygghetsjourenForm(FlaskForm):
     """Meddelande till Trygghetsjouren: bara ärendenumret (§8.5, §9.2)."""
 
-    purpose = RadioField("Meddelandet gäller",
+    purpose = RadioField(_l("Meddelandet gäller"),
                          choices=[(c, label) for c, label, _s, _t in TRYGGHETSJOUREN_PURPOSES],
                          default="assignment_sent")
     case_number = StringField(
-        "Ärendenummer", validators=[InputRequired("Ange ärendenumret."), Length(max=32)])
-    city_district = SelectField("Stadsområde", choices=[])
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)])
+    city_district = SelectField(_l("Stadsområde"), choices=[])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

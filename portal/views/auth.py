@@ -4,6 +4,7 @@ re-enters its password if it last authenticated more than REAUTH_MINUTES ago (AS
 from __future__ import annotations
 
 import time
+from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,33 +18,37 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import PasswordField, StringField
-from wtforms.validators import InputRequired, Length
+from wtforms.validators import Length
 
 from .. import audit
 from ..auth import check_password, login_only
 from ..extensions import db, limiter
+from ..i18n import N_, InputRequired, _l
 from ..models import User, utcnow
 
 bp = Blueprint("auth", __name__)
 
-GENERIC_FAILURE = "Fel användarnamn eller lösenord."
-REAUTH_FAILURE = "Fel lösenord."
-LOCKED = "Kontot är tillfälligt låst efter för många misslyckade försök. Försök igen om en stund."
+GENERIC_FAILURE = N_("Fel användarnamn eller lösenord.")
+REAUTH_FAILURE = N_("Fel lösenord.")
+LOCKED = N_("Kontot är tillfälligt låst efter för många misslyckade försök. Försök igen om en "
+            "stund.")
 
 
 class LoginForm(FlaskForm):
-    username = StringField("Användarnamn", validators=[InputRequired("Ange ditt användarnamn."), Length(max=64)])
-    password = PasswordField("Lösenord", validators=[InputRequired("Ange ditt lösenord."), Length(max=256)])
+    username = StringField(_l("Användarnamn"), validators=[InputRequired(_l("Ange ditt "
+                                                                            "användarnamn.")), Length(max=64)])
+    password = PasswordField(_l("Lösenord"), validators=[InputRequired(_l("Ange ditt "
+                                                                          "lösenord.")), Length(max=256)])
 
 
 def _aware(value: Any) -> Any:
-    from datetime import timezone
 
-    return value.replace(tzinfo=timezone.utc) if value is not None and value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _failed(resp: Any) -> bool:
@@ -83,7 +88,7 @@ def login() -> Any:
         audit.record("login_failed", user=user, outcome="failed",
                      detail=None if user else "okänt användarnamn")
         db.session.commit()
-        form.password.errors = [GENERIC_FAILURE]
+        form.password.errors = [_(GENERIC_FAILURE)]
         return render_template("auth/login.html", form=form), 422
     user.failed_logins = 0
     user.locked_until = None
@@ -99,7 +104,7 @@ def login() -> Any:
 def locked_page(form: LoginForm | None = None) -> Any:
     """The same answer for a locked account and for too many tries at any name (429)."""
     form = form or LoginForm()
-    form.password.errors = [LOCKED]
+    form.password.errors = [_(LOCKED)]
     return render_template("auth/login.html", form=form), 429
 
 
@@ -112,15 +117,15 @@ def logout() -> Any:
     db.session.commit()
     logout_user()
     session.clear()
-    flash("Du är utloggad.")
+    flash(_("Du är utloggad."))
     return redirect(url_for("auth.login"), 303)
 
 
 # --- re-authentication (ASVS V3.7.1) -------------------------------------------------------------
 
 class ReauthForm(FlaskForm):
-    password = PasswordField("Lösenord", validators=[
-        InputRequired("Ange ditt lösenord."), Length(max=256)])
+    password = PasswordField(_l("Lösenord"), validators=[
+        InputRequired(_l("Ange ditt lösenord.")), Length(max=256)])
 
 
 def recently_authenticated() -> bool:
@@ -166,7 +171,7 @@ def reauth() -> Any:
     if user.locked_until and _aware(user.locked_until) > now:
         audit.record("login_failed", user=user, outcome="locked", detail="omautentisering")
         db.session.commit()
-        form.password.errors = [LOCKED]
+        form.password.errors = [_(LOCKED)]
         return _reauth_page(form, target, 429)
     if not check_password(user, form.password.data):
         user.failed_logins += 1
@@ -175,7 +180,7 @@ def reauth() -> Any:
             user.failed_logins = 0
         audit.record("login_failed", user=user, outcome="failed", detail="omautentisering")
         db.session.commit()
-        form.password.errors = [REAUTH_FAILURE]
+        form.password.errors = [_(REAUTH_FAILURE)]
         return _reauth_page(form, target, 422)
     user.failed_logins = 0
     session["auth_at"] = time.time()

@@ -10,7 +10,7 @@ Notes are deleted two calendar months after they were written, compiled or not (
 Note text is stored encrypted (portal.crypto, AES-GCM bound to the note's public id)."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -24,16 +24,19 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import Length
 
 from .. import audit, crypto, rules
 from ..auth import roles_required
 from ..extensions import db
 from ..forms.base import attach_violations, error_summary
+from ..i18n import DataRequired, _l
 from ..models import DayNote, FictionalFile, new_public_id, utcnow
 from ..render.pdf import render_pdf
 from ..submissions import local
@@ -50,16 +53,16 @@ def strip(value: str | None) -> str | None:
 class FileForm(FlaskForm):
     """A manager opens a fictional file (§8.2: fictional name, see the checklist)."""
 
-    fictional_name = StringField("Fiktivt namn", filters=[strip], validators=[
-        DataRequired("Ange det fiktiva namnet."), Length(max=120)])
-    case_number = StringField("Ärendenummer i Treserva (valfritt)", filters=[strip],
+    fictional_name = StringField(_l("Fiktivt namn"), filters=[strip], validators=[
+        DataRequired(_l("Ange det fiktiva namnet.")), Length(max=120)])
+    case_number = StringField(_l("Ärendenummer i Treserva (valfritt)"), filters=[strip],
                               validators=[Length(max=32)])
 
 
 class NoteForm(FlaskForm):
-    text = TextAreaField("Anteckning", filters=[strip], validators=[
-        DataRequired("Skriv anteckningen."),
-        Length(max=NOTE_MAX, message=f"Högst {NOTE_MAX} tecken.")])
+    text = TextAreaField(_l("Anteckning"), filters=[strip], validators=[
+        DataRequired(_l("Skriv anteckningen.")),
+        Length(max=NOTE_MAX, message=_l("Högst %(n)s tecken.", n=NOTE_MAX))])
 
 
 # --- note text: encrypted at rest ----------------------------------------------------------------
@@ -96,7 +99,7 @@ def _notes(file: FictionalFile, uncompiled_only: bool = False) -> list[DayNote]:
 
 
 def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 def uncompiled_summary(unit_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
@@ -179,7 +182,7 @@ def create_file() -> Any:
     db.session.flush()
     _record("fictional_file_created", file)
     db.session.commit()
-    flash("Den fiktiva akten är skapad.")
+    flash(_("Den fiktiva akten är skapad."))
     return redirect(url_for("day_notes.show", file_id=file.public_id), 303)
 
 
@@ -204,7 +207,7 @@ def add_note(file_id: str) -> Any:
     file = _file_or_404(file_id)
     form = NoteForm()
     if file.closed_at is not None:
-        form.form_errors.append("Akten är stängd. Nya anteckningar kan inte skrivas i den.")
+        form.form_errors.append(_("Akten är stängd. Nya anteckningar kan inte skrivas i den."))
         return _show_page(file, form, 409)
     form.validate()
     text = (form.text.data or "").strip()
@@ -218,7 +221,7 @@ def add_note(file_id: str) -> Any:
     db.session.flush()
     _record("day_note_added", file, detail=f"anteckning {note.public_id}")
     db.session.commit()
-    flash("Anteckningen är sparad.")
+    flash(_("Anteckningen är sparad."))
     return redirect(url_for("day_notes.show", file_id=file.public_id), 303)
 
 
@@ -247,8 +250,8 @@ def compile_done(file_id: str) -> Any:
             count += 1
     _record("day_notes_compiled", file, detail=f"antal: {count}")
     db.session.commit()
-    flash(f"{count} {'anteckning är markerad' if count == 1 else 'anteckningar är markerade'} "
-          "som sammanställd i journalen.")
+    flash(ngettext("%(num)d anteckning är markerad som sammanställd i journalen.",
+                   "%(num)d anteckningar är markerade som sammanställd i journalen.", count))
     return redirect(url_for("day_notes.show", file_id=file.public_id), 303)
 
 
@@ -261,7 +264,7 @@ def close(file_id: str) -> Any:
         file.closed_at = utcnow()
         _record("fictional_file_closed", file)
         db.session.commit()
-        flash("Akten är stängd.")
+        flash(_("Akten är stängd."))
     return redirect(url_for("day_notes.show", file_id=file.public_id), 303)
 
 

@@ -1,0 +1,64 @@
+"""Translation helpers. Source language is Swedish: the msgids are the Swedish texts, and the sv
+catalogue (portal/translations/sv) maps each to itself; another language is a new catalogue."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, has_request_context, request
+from flask_babel import gettext
+from flask_babel.speaklater import LazyString
+from markupsafe import escape
+from wtforms import validators
+from wtforms.validators import StopValidation
+
+
+def N_(text: str) -> str:  # noqa: N802  (the conventional gettext_noop name)
+    """Mark a module-level text for extraction; translate it where it is shown (gettext(CONST))."""
+    return text
+
+
+def select_locale() -> str:
+    """Swedish, unless config LANGUAGES lists more and the browser's Accept-Language prefers one."""
+    languages = current_app.config.get("LANGUAGES") or ["sv"]
+    default = current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")
+    if len(languages) < 2 or not has_request_context():
+        return default
+    return request.accept_languages.best_match(languages) or default
+
+
+def _plain(error: StopValidation) -> StopValidation:
+    # A lazy message (lazy_gettext) is raised as str: views and templates keep only str errors.
+    return StopValidation(*(str(a) if a is not None else a for a in error.args))
+
+
+class InputRequired(validators.InputRequired):
+    """wtforms' InputRequired with a lazily translated message, raised as str."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            super().__call__(form, field)
+        except StopValidation as error:
+            raise _plain(error) from None
+
+
+class DataRequired(validators.DataRequired):
+    """wtforms' DataRequired with a lazily translated message, raised as str."""
+
+    def __call__(self, form: Any, field: Any) -> None:
+        try:
+            super().__call__(form, field)
+        except StopValidation as error:
+            raise _plain(error) from None
+
+
+class LazyText(LazyString):
+    """A lazily translated plain text: escaped in HTML like any str (flask_babel's LazyString
+    passes through unescaped, which would change labels containing quotes)."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def _l(text: str, **variables: Any) -> LazyText:
+    """lazy_gettext for class-level texts (labels, validator messages)."""
+    return LazyText(gettext, text, **variables)
