@@ -1,4 +1,5 @@
 """Skyddsportalen: the forms of ÄVO's routine for protected personal data (skyddade personuppgifter)."""
+
 from __future__ import annotations
 
 from pathlib import Path

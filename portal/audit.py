@@ -5,12 +5,13 @@ Each event carries the SHA-256 of its own fields and of the previous event's has
 removing a row breaks the chain from there on; `flask audit-verify` finds the first break. Events
 are added to the caller's transaction: the change and its audit event commit together or not at all.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import has_request_context, request
 from flask_login import current_user
@@ -26,14 +27,24 @@ _PG_LOCK_KEY = 0x5C7D_0001
 
 def _ts(value: datetime) -> str:
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(UTC).replace(tzinfo=None)
     return value.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def event_hash(ev: AuditEvent) -> str:
     payload = [
-        ev.seq, _ts(ev.created_at), ev.user_id, ev.username, ev.action, ev.object_type,
-        ev.object_id, ev.unit_id, ev.case_number, ev.outcome, ev.detail, ev.remote_addr,
+        ev.seq,
+        _ts(ev.created_at),
+        ev.user_id,
+        ev.username,
+        ev.action,
+        ev.object_type,
+        ev.object_id,
+        ev.unit_id,
+        ev.case_number,
+        ev.outcome,
+        ev.detail,
+        ev.remote_addr,
         ev.prev_hash,
     ]
     raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
@@ -96,7 +107,10 @@ def verify(batch: int = 5000) -> VerifyResult:
     last_seq = 0
     while True:
         rows = db.session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
+            select(AuditEvent)
+            .where(AuditEvent.seq > last_seq)
+            .order_by(AuditEvent.seq)
+            .limit(batch)
         ).all()
         if not rows:
             break
@@ -104,7 +118,9 @@ def verify(batch: int = 5000) -> VerifyResult:
             if ev.seq != expected_seq:
                 return VerifyResult(False, checked, expected_seq, "händelse saknas (borttagen)")
             if ev.prev_hash != prev:
-                return VerifyResult(False, checked, ev.seq, "kedjan bruten (föregående hash stämmer inte)")
+                return VerifyResult(
+                    False, checked, ev.seq, "kedjan bruten (föregående hash stämmer inte)"
+                )
             if event_hash(ev) != ev.hash:
                 return VerifyResult(False, checked, ev.seq, "innehållet ändrat (hash stämmer inte)")
             prev, expected_seq, last_seq = ev.hash, ev.seq + 1, ev.seq

@@ -1,4 +1,5 @@
 """Passwords (argon2id) and access control: deny by default, each view names the roles it admits."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -28,7 +29,10 @@ def hash_password(password: str) -> str:
 
 def check_password(user: User | None, password: str) -> bool:
     try:
-        return _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None
+        return (
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            and user is not None
+        )
     except (VerificationError, InvalidHashError):
         return False
 

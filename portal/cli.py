@@ -1,4 +1,5 @@
 """`flask --app portal …` commands of SPEC §6."""
+
 from __future__ import annotations
 
 import os
@@ -34,9 +35,13 @@ DEMO_USERS = [
 def _create_unit(name: str, unit_type: str, district: str) -> Unit:
     cfg = current_app.config
     if unit_type not in cfg["UNIT_TYPES"]:
-        raise click.BadParameter(f"okänd enhetstyp {unit_type!r}; välj bland {', '.join(cfg['UNIT_TYPES'])}")
+        raise click.BadParameter(
+            f"okänd enhetstyp {unit_type!r}; välj bland {', '.join(cfg['UNIT_TYPES'])}"
+        )
     if district not in cfg["CITY_DISTRICTS"]:
-        raise click.BadParameter(f"okänt stadsområde {district!r}; välj bland {', '.join(cfg['CITY_DISTRICTS'])}")
+        raise click.BadParameter(
+            f"okänt stadsområde {district!r}; välj bland {', '.join(cfg['CITY_DISTRICTS'])}"
+        )
     if db.session.scalar(select(Unit).where(Unit.name == name)):
         raise click.ClickException(f"enheten {name!r} finns redan")
     unit = Unit(name=name, unit_type=unit_type, city_district=district)
@@ -46,23 +51,35 @@ def _create_unit(name: str, unit_type: str, district: str) -> Unit:
     return unit
 
 
-def _create_user(username: str, full_name: str, email: str, unit_name: str,
-                 roles: list[str], password: str) -> User:
+def _create_user(
+    username: str, full_name: str, email: str, unit_name: str, roles: list[str], password: str
+) -> User:
     if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
         raise click.ClickException(
-            f"lösenordet måste ha minst {current_app.config['PASSWORD_MIN_LENGTH']} tecken")
+            f"lösenordet måste ha minst {current_app.config['PASSWORD_MIN_LENGTH']} tecken"
+        )
     unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
     if unit is None:
         raise click.ClickException(f"enheten {unit_name!r} finns inte")
     if db.session.scalar(select(User).where(User.username == username)):
         raise click.ClickException(f"användaren {username!r} finns redan")
-    user = User(username=username, full_name=full_name, email=email, unit_id=unit.id,
-                password_hash=hash_password(password),
-                role_rows=[UserRole(role=r) for r in dict.fromkeys(roles)])
+    user = User(
+        username=username,
+        full_name=full_name,
+        email=email,
+        unit_id=unit.id,
+        password_hash=hash_password(password),
+        role_rows=[UserRole(role=r) for r in dict.fromkeys(roles)],
+    )
     db.session.add(user)
     db.session.flush()
-    audit.record("user_created", object_type="user", object_id=user.public_id, unit_id=unit.id,
-                 detail="roller: " + ",".join(roles))
+    audit.record(
+        "user_created",
+        object_type="user",
+        object_id=user.public_id,
+        unit_id=unit.id,
+        detail="roller: " + ",".join(roles),
+    )
     return user
 
 
@@ -86,8 +103,10 @@ def _new_private_file(path: Path) -> int:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         fd = os.open(path, flags, 0o600)
     except FileExistsError:
-        raise BackupRefused(f"Filen {path} finns redan. Välj ett nytt filnamn; "
-                            "en säkerhetskopia skriver aldrig över en fil.") from None
+        raise BackupRefused(
+            f"Filen {path} finns redan. Välj ett nytt filnamn; "
+            "en säkerhetskopia skriver aldrig över en fil."
+        ) from None
     except OSError as exc:
         raise BackupRefused(f"Kan inte skapa {path}: {exc.strerror}.") from None
     os.fchmod(fd, 0o600)  # whatever the umask
@@ -134,13 +153,15 @@ def _backup_postgres(path: Path) -> str:
         where += ["--username", url.username]
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
-        shown = " ".join(["pg_dump", "--format=custom", "--file", str(path), *where,
-                          url.database or ""])
+        shown = " ".join(
+            ["pg_dump", "--format=custom", "--file", str(path), *where, url.database or ""]
+        )
         raise BackupRefused(
             "PostgreSQL säkerhetskopieras med pg_dump, som inte finns installerat här. Kör:\n"
             f"  {shown}\n"
             "med lösenordet i miljövariabeln PGPASSWORD eller i ~/.pgpass "
-            "(aldrig på kommandoraden).")
+            "(aldrig på kommandoraden)."
+        )
     env = dict(os.environ)
     if url.password:
         env["PGPASSWORD"] = str(url.password)
@@ -150,10 +171,21 @@ def _backup_postgres(path: Path) -> str:
     fd = _new_private_file(path)
     try:
         with os.fdopen(fd, "wb") as out:
-            done = subprocess.run(
-                [pg_dump, "--format=custom", "--no-password", *where,
-                 "--dbname", url.database or ""],
-                stdout=out, stderr=subprocess.PIPE, env=env, check=False)
+            # Fixed argv from pg_dump on PATH and the configured URL; no shell, password in env.
+            done = subprocess.run(  # noqa: S603
+                [
+                    pg_dump,
+                    "--format=custom",
+                    "--no-password",
+                    *where,
+                    "--dbname",
+                    url.database or "",
+                ],
+                stdout=out,
+                stderr=subprocess.PIPE,
+                env=env,
+                check=False,
+            )
     except BaseException:
         path.unlink(missing_ok=True)
         raise
@@ -199,8 +231,14 @@ def register_cli(app: Flask) -> None:
     @click.option("--unit", "unit_name", required=True)
     @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
     @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-    def users_create(username: str, full_name: str, email: str, unit_name: str,
-                     roles: tuple[str, ...], password_stdin: bool) -> None:
+    def users_create(
+        username: str,
+        full_name: str,
+        email: str,
+        unit_name: str,
+        roles: tuple[str, ...],
+        password_stdin: bool,
+    ) -> None:
         if not password_stdin:
             raise click.UsageError("ange --password-stdin och skicka lösenordet på standard input")
         password = sys.stdin.readline().rstrip("\r\n")
@@ -253,7 +291,10 @@ def register_cli(app: Flask) -> None:
         if result.ok:
             click.echo(f"Granskningsloggen är hel: {result.checked} händelser kontrollerade.")
             return
-        click.echo(f"Granskningsloggen är bruten vid händelse {result.broken_seq}: {result.reason}", err=True)
+        click.echo(
+            f"Granskningsloggen är bruten vid händelse {result.broken_seq}: {result.reason}",
+            err=True,
+        )
         sys.exit(1)
 
     @app.cli.command("backup")
@@ -271,21 +312,33 @@ def register_cli(app: Flask) -> None:
         click.echo(f"Säkerhetskopian är sparad i {path} (endast läsbar för dig).")
 
     @app.cli.command("rotate-keys")
-    @click.option("--no-new-key", is_flag=True,
-                  help="Re-encrypt under the current key only (FIELD_KEYS: put the new key first).")
-    @click.option("--remove-old", is_flag=True,
-                  help="Delete key files no stored value uses (old backups become unreadable).")
+    @click.option(
+        "--no-new-key",
+        is_flag=True,
+        help="Re-encrypt under the current key only (FIELD_KEYS: put the new key first).",
+    )
+    @click.option(
+        "--remove-old",
+        is_flag=True,
+        help="Delete key files no stored value uses (old backups become unreadable).",
+    )
     def rotate_keys(no_new_key: bool, remove_old: bool) -> None:
         """Make a new current field key and re-encrypt every stored value; print counts only."""
         from . import crypto
 
         result = crypto.rotate(make_new_key=not no_new_key, remove_old=remove_old)
-        audit.record("keys_rotated", object_type="key", object_id=result.current,
-                     detail=f"omkrypterade: {result.reencrypted}, misslyckade: {result.failed}")
+        audit.record(
+            "keys_rotated",
+            object_type="key",
+            object_id=result.current,
+            detail=f"omkrypterade: {result.reencrypted}, misslyckade: {result.failed}",
+        )
         db.session.commit()
         if not no_new_key and not result.new_key:
-            click.echo("Nycklarna kommer från FIELD_KEYS: lägg den nya nyckeln först där; "
-                       "värdena krypteras om till den första nyckeln.")
+            click.echo(
+                "Nycklarna kommer från FIELD_KEYS: lägg den nya nyckeln först där; "
+                "värdena krypteras om till den första nyckeln."
+            )
         click.echo(f"Aktuell nyckel: {result.current}")
         click.echo(f"Omkrypterade: {result.reencrypted}")
         click.echo(f"Redan under aktuell nyckel: {result.already_current}")

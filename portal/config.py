@@ -3,6 +3,7 @@
 Everything a municipality may want to change is data here, never a literal in a view:
 distribution lists, districts, person limits, retention periods, e-mail domains.
 """
+
 from __future__ import annotations
 
 import os
@@ -134,8 +135,14 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
-ENV_KEYS = ("SECRET_KEY", "DATABASE_URL", "PRODUCTION", "SESSION_COOKIE_SECURE", "FIELD_KEYS",
-            "FIELD_KEYS_DIR")
+ENV_KEYS = (
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "PRODUCTION",
+    "SESSION_COOKIE_SECURE",
+    "FIELD_KEYS",
+    "FIELD_KEYS_DIR",
+)
 
 
 def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
@@ -171,5 +178,5 @@ def _normalise_db_url(url: str) -> str:
     """Accept postgres:// and postgresql:// and use the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url

@@ -10,6 +10,7 @@ ciphertext to its row (the submission's public id): copied to another row, it do
 Stored value: 1 format byte, 12 bytes nonce, ciphertext with its 16-byte tag. Nothing here logs
 a key or a plaintext; errors name the key id at most.
 """
+
 from __future__ import annotations
 
 import base64
@@ -61,8 +62,9 @@ class Keyring:
 
 def _decode_key(kid: str, text: str) -> bytes:
     if not KID_PATTERN.fullmatch(kid):
-        raise CryptoError("en nyckels id får bara innehålla A–Z, a–z, 0–9, _ och - "
-                          "(högst 32 tecken)")
+        raise CryptoError(
+            "en nyckels id får bara innehålla A–Z, a–z, 0–9, _ och - (högst 32 tecken)"
+        )
     try:
         key = base64.b64decode(text.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
@@ -166,8 +168,10 @@ def _stamp(directory: Path) -> tuple[Any, ...]:
     """What the key folder holds now: a new or removed key file gives a new stamp."""
     try:
         with os.scandir(directory) as entries:
-            return (str(directory), *sorted(
-                (e.name, e.stat().st_mtime_ns) for e in entries if e.name.endswith(".key")))
+            return (
+                str(directory),
+                *sorted((e.name, e.stat().st_mtime_ns) for e in entries if e.name.endswith(".key")),
+            )
     except FileNotFoundError:
         return (str(directory),)
 
@@ -196,12 +200,14 @@ def keyring() -> Keyring:
 
 # --- encrypt and decrypt --------------------------------------------------------------------------
 
+
 def _aad(associated: str | bytes) -> bytes:
     return associated.encode("utf-8") if isinstance(associated, str) else associated
 
 
-def encrypt(plaintext: bytes, associated: str | bytes,
-            ring: Keyring | None = None) -> tuple[str, bytes]:
+def encrypt(
+    plaintext: bytes, associated: str | bytes, ring: Keyring | None = None
+) -> tuple[str, bytes]:
     """(key id, stored value) under the current key, bound to `associated` (the row's public id)."""
     ring = ring or keyring()
     nonce = secrets.token_bytes(NONCE_BYTES)
@@ -209,8 +215,9 @@ def encrypt(plaintext: bytes, associated: str | bytes,
     return ring.current, FORMAT + nonce + body
 
 
-def decrypt(value: bytes, kid: str | None, associated: str | bytes,
-            ring: Keyring | None = None) -> bytes:
+def decrypt(
+    value: bytes, kid: str | None, associated: str | bytes, ring: Keyring | None = None
+) -> bytes:
     """The plaintext, or CryptoError when the key is unknown, the value altered, or it belongs
     to another row."""
     ring = ring or keyring()
@@ -221,21 +228,23 @@ def decrypt(value: bytes, kid: str | None, associated: str | bytes,
     value = bytes(value)
     if len(value) < 1 + NONCE_BYTES + 16 or value[:1] != FORMAT:
         raise CryptoError("okänt format på krypterat värde")
-    nonce, body = value[1:1 + NONCE_BYTES], value[1 + NONCE_BYTES:]
+    nonce, body = value[1 : 1 + NONCE_BYTES], value[1 + NONCE_BYTES :]
     try:
         return ring.cipher(kid).decrypt(nonce, body, _aad(associated))
     except InvalidTag as exc:
         raise CryptoError("det krypterade värdet är ändrat eller hör till en annan rad") from exc
 
 
-def encrypt_json(data: dict[str, Any], associated: str | bytes,
-                 ring: Keyring | None = None) -> tuple[str, bytes]:
+def encrypt_json(
+    data: dict[str, Any], associated: str | bytes, ring: Keyring | None = None
+) -> tuple[str, bytes]:
     raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
     return encrypt(raw.encode("utf-8"), associated, ring)
 
 
-def decrypt_json(value: bytes, kid: str | None, associated: str | bytes,
-                 ring: Keyring | None = None) -> dict[str, Any]:
+def decrypt_json(
+    value: bytes, kid: str | None, associated: str | bytes, ring: Keyring | None = None
+) -> dict[str, Any]:
     data = json.loads(decrypt(value, kid, associated, ring).decode("utf-8"))
     if not isinstance(data, dict):
         raise CryptoError("okänt innehåll i krypterat värde")
@@ -243,6 +252,7 @@ def decrypt_json(value: bytes, kid: str | None, associated: str | bytes,
 
 
 # --- rotation ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class EncryptedColumn:
@@ -276,9 +286,15 @@ def key_usage() -> dict[str, int]:
     used: dict[str, int] = {}
     for col in encrypted_columns():
         m = col.model
-        rows = db.session.execute(
-            select(m.key_id, func.count()).where(getattr(m, col.name).is_not(None))
-            .group_by(m.key_id)).tuples().all()
+        rows = (
+            db.session.execute(
+                select(m.key_id, func.count())
+                .where(getattr(m, col.name).is_not(None))
+                .group_by(m.key_id)
+            )
+            .tuples()
+            .all()
+        )
         for kid, n in rows:
             used[kid or "?"] = used.get(kid or "?", 0) + n
     return used
@@ -311,7 +327,8 @@ def rotate(make_new_key: bool = True, remove_old: bool = False, batch: int = 200
     ring = keyring()
     made = False
     if make_new_key and ring.source == "files":
-        assert ring.directory is not None
+        if ring.directory is None:
+            raise CryptoError("nyckelkatalogen saknas")
         create_file_key(ring.directory)
         ring = load_files(ring.directory, create=False)
         made = True
@@ -322,7 +339,9 @@ def rotate(make_new_key: bool = True, remove_old: bool = False, batch: int = 200
         while True:
             rows = db.session.execute(
                 select(m.id, m.public_id, m.key_id, column)
-                .where(column.is_not(None), m.id > last_id).order_by(m.id).limit(batch)
+                .where(column.is_not(None), m.id > last_id)
+                .order_by(m.id)
+                .limit(batch)
             ).all()
             if not rows:
                 break
@@ -339,7 +358,8 @@ def rotate(make_new_key: bool = True, remove_old: bool = False, batch: int = 200
                 new_kid, new_value = encrypt(plain, public_id, ring)
                 del plain
                 done = db.session.execute(
-                    update(m).where(m.id == row_id, column == value, m.key_id == kid)
+                    update(m)
+                    .where(m.id == row_id, column == value, m.key_id == kid)
                     .values({col.name: new_value, "key_id": new_kid})
                     .execution_options(synchronize_session=False)
                 ).rowcount  # type: ignore[attr-defined]

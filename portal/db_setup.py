@@ -1,4 +1,5 @@
 """Engine settings per database."""
+
 from __future__ import annotations
 
 from typing import Any

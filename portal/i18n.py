@@ -1,5 +1,6 @@
 """Translation helpers. Source language is Swedish: the msgids are the Swedish texts, and the sv
 catalogue (portal/translations/sv) maps each to itself; another language is a new catalogue."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,6 +1,7 @@
 """Application logs: request id, user id and action — never personnummer, names or form content.
 
 Lines name the endpoint (not the path or query) and the status; views log actions by code name only."""
+
 from __future__ import annotations
 
 import logging
@@ -40,8 +41,11 @@ def withheld_traceback(exc_info: ExcInfo) -> str:
             lines.append(CONTEXT)
         lines.append("Traceback (most recent call last):\n")
         lines.extend(traceback.format_tb(exc.__traceback__))
-        codes = [c for c in (getattr(exc, "sqlstate", None), getattr(exc, "sqlite_errorname", None))
-                 if isinstance(c, str)]
+        codes = [
+            c
+            for c in (getattr(exc, "sqlstate", None), getattr(exc, "sqlite_errorname", None))
+            if isinstance(c, str)
+        ]
         name = f"{type(exc).__module__}.{type(exc).__qualname__}"
         code = f" [{', '.join(codes)}]" if codes else ""
         lines.append(f"{name}{code}: (message withheld: it may quote personal data)\n")
@@ -62,7 +66,7 @@ class RequestContextFilter(logging.Filter):
             try:
                 if current_user and current_user.is_authenticated:
                     record.user_id = str(current_user.id)
-            except Exception:  # noqa: BLE001 - logging must never fail a request
+            except Exception:  # noqa: S110 - logging must never fail a request
                 pass
         return True
 

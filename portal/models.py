@@ -1,9 +1,10 @@
 """The portal's tables. No client-identifying data in plain text: what the routine lets us keep is
 case numbers, staff data, fictional names, timestamps and who did what (SPEC §1.1)."""
+
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask_login import UserMixin
@@ -35,7 +36,7 @@ ROLE_LABELS = {
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def new_public_id() -> str:
@@ -73,9 +74,7 @@ class User(UserMixin, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     unit: Mapped[Unit] = relationship(back_populates="users")
-    role_rows: Mapped[list[UserRole]] = relationship(
-        cascade="all, delete-orphan", lazy="selectin"
-    )
+    role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
     def roles(self) -> frozenset[str]:
@@ -94,7 +93,9 @@ class User(UserMixin, db.Model):
 
 class UserRole(db.Model):
     __tablename__ = "user_roles"
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
@@ -113,7 +114,9 @@ class Submission(db.Model):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
     submitted_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     processed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     purged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     case_number: Mapped[str | None] = mapped_column(String(32), index=True)
@@ -137,8 +140,9 @@ class Grant(db.Model):
 
     __tablename__ = "grants"
     # The access register: not revoked, in case order, a page at a time (migration 0003).
-    __table_args__ = (Index("ix_grants_revoked_at_case_number", "revoked_at", "case_number",
-                            "valid_to", "id"),)
+    __table_args__ = (
+        Index("ix_grants_revoked_at_case_number", "revoked_at", "case_number", "valid_to", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     case_number: Mapped[str] = mapped_column(String(32), index=True)
@@ -186,7 +190,10 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_events"
     # A unit's audit page: its newest events by seq (migration 0003; replaces an index on unit_id).
-    __table_args__ = (UniqueConstraint("seq"), Index("ix_audit_events_unit_id_seq", "unit_id", "seq"))
+    __table_args__ = (
+        UniqueConstraint("seq"),
+        Index("ix_audit_events_unit_id_seq", "unit_id", "seq"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
@@ -229,9 +236,12 @@ class DayNote(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
     file_id: Mapped[int] = mapped_column(
-        ForeignKey("fictional_files.id", ondelete="CASCADE"), index=True)
+        ForeignKey("fictional_files.id", ondelete="CASCADE"), index=True
+    )
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    written_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    written_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
     text: Mapped[str | None] = mapped_column(Text)
     text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str | None] = mapped_column(String(32))

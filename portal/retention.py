@@ -4,10 +4,11 @@ Each rule is a function `(now) -> int` (how many it purged) registered in RULES.
 them in one transaction each and writes one audit event per rule with its count; `flask purge` and
 the scheduler call it. Every rule is idempotent (it selects only what is still to purge), so two
 instances running it at once purge nothing twice."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
 
@@ -34,7 +35,9 @@ def run_all(now: datetime | None = None) -> dict[str, int]:
     for name, fn in RULES.items():
         try:
             counts[name] = fn(now)
-            audit.record("purge", object_type="retention", object_id=name, detail=f"antal: {counts[name]}")
+            audit.record(
+                "purge", object_type="retention", object_id=name, detail=f"antal: {counts[name]}"
+            )
             db.session.commit()
         except Exception:
             db.session.rollback()
@@ -46,6 +49,7 @@ def run_all(now: datetime | None = None) -> dict[str, int]:
 
 
 # --- day notes (§8.6; SPEC §3.5) ------------------------------------------------------------------
+
 
 def day_notes_last_purged_date(today: date, months: int) -> date:
     """The latest written date whose notes are purged on `today`.
@@ -67,14 +71,17 @@ def purge_day_notes(now: datetime) -> int:
     from .forms.base import STOCKHOLM
     from .models import DayNote
 
-    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
-    last = day_notes_last_purged_date(now.astimezone(STOCKHOLM).date(),
-                                      current_app.config["RETENTION_DAY_NOTES_MONTHS"])
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    last = day_notes_last_purged_date(
+        now.astimezone(STOCKHOLM).date(), current_app.config["RETENTION_DAY_NOTES_MONTHS"]
+    )
     # Everything written before the start (Stockholm time) of the day after `last`, as UTC.
     before = datetime.combine(last + timedelta(days=1), time.min, tzinfo=STOCKHOLM)
     result = db.session.execute(
-        delete(DayNote).where(DayNote.written_at < before.astimezone(timezone.utc))
-        .execution_options(synchronize_session=False))
+        delete(DayNote)
+        .where(DayNote.written_at < before.astimezone(UTC))
+        .execution_options(synchronize_session=False)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -86,8 +93,10 @@ def purge_closed_fictional_files(now: datetime) -> int:
 
     has_notes = select(DayNote.id).where(DayNote.file_id == FictionalFile.id).exists()
     result = db.session.execute(
-        delete(FictionalFile).where(FictionalFile.closed_at.is_not(None), ~has_notes)
-        .execution_options(synchronize_session=False))
+        delete(FictionalFile)
+        .where(FictionalFile.closed_at.is_not(None), ~has_notes)
+        .execution_options(synchronize_session=False)
+    )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -101,16 +110,23 @@ def purge_unprocessed_actualisations(now: datetime) -> int:
     from .forms.actualisation import purge
     from .models import Submission
 
-    now = now if now.tzinfo else now.replace(tzinfo=timezone.utc)
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
     cutoff = now - timedelta(days=current_app.config["RETENTION_ACTUALISATION_DAYS"])
     expired = db.session.scalars(
-        select(Submission).where(Submission.form == "actualisation",
-                                 Submission.status == "submitted",
-                                 Submission.purged_at.is_(None),
-                                 Submission.created_at <= cutoff)
+        select(Submission).where(
+            Submission.form == "actualisation",
+            Submission.status == "submitted",
+            Submission.purged_at.is_(None),
+            Submission.created_at <= cutoff,
+        )
     ).all()
     for sub in expired:
         purge(sub, "expired")
-        audit.record("protected_content_purged", object_type=sub.form, object_id=sub.public_id,
-                     unit_id=sub.unit_id, detail="ej hanterad inom gallringstiden")
+        audit.record(
+            "protected_content_purged",
+            object_type=sub.form,
+            object_id=sub.public_id,
+            unit_id=sub.unit_id,
+            detail="ej hanterad inom gallringstiden",
+        )
     return len(expired)

@@ -3,6 +3,7 @@
 Each worker process starts one daemon thread on its first request. With several instances they may
 all wake up: on PostgreSQL a session-level advisory lock lets one purge at a time, and every rule is
 idempotent anyway (it selects only what is still to purge), so nothing is purged twice."""
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,9 @@ def run_once(app: Flask) -> dict[str, int] | None:
     with app.app_context():
         pg = db.engine.dialect.name == "postgresql"
         if pg:
-            got = db.session.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_PURGE_LOCK}).scalar()
+            got = db.session.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_PURGE_LOCK}
+            ).scalar()
             if not got:
                 db.session.rollback()
                 return None
@@ -62,5 +65,7 @@ def install(app: Flask) -> None:
             return
         with _lock:
             if not _started:
-                threading.Thread(target=_loop, args=(app, interval), name="purge", daemon=True).start()
+                threading.Thread(
+                    target=_loop, args=(app, interval), name="purge", daemon=True
+                ).start()
                 _started = True

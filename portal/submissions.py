@@ -1,8 +1,9 @@
 """The submission service: store, show to whom it may be shown, process, render. One transaction
 per call, the audit event inside it."""
+
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, current_app
@@ -16,8 +17,12 @@ from .forms import BY_KEY
 from .forms.base import STOCKHOLM, FormSpec, today
 from .models import Submission, User, new_public_id, utcnow  # noqa: F401 (utcnow: views)
 
-STATUS_LABELS = {"submitted": "Väntar på LVS", "done": "Klar", "purged": "Klar, innehållet raderat",
-                 "expired": "Raderad efter 30 dagar utan hantering"}
+STATUS_LABELS = {
+    "submitted": "Väntar på LVS",
+    "done": "Klar",
+    "purged": "Klar, innehållet raderat",
+    "expired": "Raderad efter 30 dagar utan hantering",
+}
 
 
 def status_label(sub: Submission) -> str:
@@ -101,8 +106,14 @@ def load_data(sub: Submission, user: User) -> dict[str, Any] | None:
         if sub.data_enc is None or not (own or may_process(sub, user)):
             return None
         data = crypto.decrypt_json(sub.data_enc, sub.key_id, sub.public_id)
-        audit.record("protected_content_read", user=user, object_type=sub.form,
-                     object_id=sub.public_id, unit_id=sub.unit_id, case_number=sub.case_number)
+        audit.record(
+            "protected_content_read",
+            user=user,
+            object_type=sub.form,
+            object_id=sub.public_id,
+            unit_id=sub.unit_id,
+            case_number=sub.case_number,
+        )
         db.session.commit()
         return data
     return sub.data
@@ -112,16 +123,27 @@ def get_visible(public_id: str, user: User) -> Submission:
     """404 for an id that does not exist or is not the user's to see."""
     sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
     if sub is None or not may_see(sub, user):
-        audit.record("submission_denied", user=user, object_type="submission", object_id=None,
-                     outcome="denied")
+        audit.record(
+            "submission_denied",
+            user=user,
+            object_type="submission",
+            object_id=None,
+            outcome="denied",
+        )
         db.session.commit()
         abort(404)
     return sub
 
 
 def log_view(sub: Submission, user: User, what: str) -> None:
-    audit.record(what, user=user, object_type=sub.form, object_id=sub.public_id,
-                 unit_id=sub.unit_id, case_number=sub.case_number)
+    audit.record(
+        what,
+        user=user,
+        object_type=sub.form,
+        object_id=sub.public_id,
+        unit_id=sub.unit_id,
+        case_number=sub.case_number,
+    )
     db.session.commit()
 
 
@@ -134,21 +156,22 @@ def meta(sub: Submission) -> dict[str, Any]:
         "processed_by": sub.processed_by.full_name if sub.processed_by else "",
         "reference": sub.public_id[:8],
         "status": status_label(sub),
-        "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec_of(sub).distribution_list],
+        "distribution_list": current_app.config["DISTRIBUTION_LISTS"][
+            spec_of(sub).distribution_list
+        ],
         "reply": sub.reply or "",
     }
 
 
 def local(value: datetime) -> str:
     if value.tzinfo is None:
-        from datetime import timezone
-
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
-def queue(process_role: str, user: User | None = None, *, offset: int = 0,
-          limit: int | None = None) -> list[Submission]:
+def queue(
+    process_role: str, user: User | None = None, *, offset: int = 0, limit: int | None = None
+) -> list[Submission]:
     """Unprocessed submissions of the forms this role processes, oldest first; forms processed
     per unit only for the user's own unit. `offset`/`limit` give one page of it."""
     specs = [s for s in BY_KEY.values() if process_role in s.process_roles]
@@ -164,7 +187,8 @@ def queue(process_role: str, user: User | None = None, *, offset: int = 0,
             .order_by(Submission.created_at, Submission.id)
             # The queue shows each row's unit: one query, not one per unit (bench/README.md).
             .options(joinedload(Submission.unit))
-            .offset(offset).limit(limit)
+            .offset(offset)
+            .limit(limit)
         )
     )
 
@@ -174,7 +198,9 @@ def mark_done(sub: Submission, user: User, reply: str, expected_version: int | N
     spec = spec_of(sub)
     if not may_process(sub, user):
         abort(404)
-    if sub.status != "submitted" or (expected_version is not None and sub.version != expected_version):
+    if sub.status != "submitted" or (
+        expected_version is not None and sub.version != expected_version
+    ):
         raise AlreadyProcessed
     try:
         sub.status = "done"
@@ -183,8 +209,14 @@ def mark_done(sub: Submission, user: User, reply: str, expected_version: int | N
         sub.reply = reply.strip() or None
         if spec.on_done:
             spec.on_done(sub, user, today())
-        audit.record("submission_processed", user=user, object_type=spec.key,
-                     object_id=sub.public_id, unit_id=sub.unit_id, case_number=sub.case_number)
+        audit.record(
+            "submission_processed",
+            user=user,
+            object_type=spec.key,
+            object_id=sub.public_id,
+            unit_id=sub.unit_id,
+            case_number=sub.case_number,
+        )
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()

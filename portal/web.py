@@ -1,4 +1,5 @@
 """Request-wide behaviour: security headers, idle and absolute session timeouts, error pages."""
+
 from __future__ import annotations
 
 import time
@@ -31,8 +32,12 @@ def install(app: Flask) -> None:
             if now - started > absolute:
                 flash(_("Du har varit inloggad i 8 timmar och har loggats ut. Logga in igen."))
             else:
-                flash(_("Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in "
-                        "igen."))
+                flash(
+                    _(
+                        "Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in "
+                        "igen."
+                    )
+                )
             return redirect(url_for("auth.login"))
         session["last_seen"] = now
         return None
@@ -58,24 +63,39 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(e: CSRFError) -> Any:
-        return page("errors/error.html", 400, title=_("Formuläret har gått ut"),
-                    text=_("Sidan var för gammal eller saknade sin säkerhetskod. Ladda om sidan "
-                           "och försök igen."))
+        return page(
+            "errors/error.html",
+            400,
+            title=_("Formuläret har gått ut"),
+            text=_(
+                "Sidan var för gammal eller saknade sin säkerhetskod. Ladda om sidan "
+                "och försök igen."
+            ),
+        )
 
     @app.errorhandler(403)
     def forbidden(e: Any) -> Any:
-        return page("errors/error.html", 403, title=_("Du saknar behörighet"),
-                    text=_("Din roll får inte använda den här sidan."))
+        return page(
+            "errors/error.html",
+            403,
+            title=_("Du saknar behörighet"),
+            text=_("Din roll får inte använda den här sidan."),
+        )
 
     @app.errorhandler(404)
     def not_found(e: Any) -> Any:
-        return page("errors/error.html", 404, title=_("Sidan finns inte"),
-                    text=_("Sidan finns inte, eller så har du inte tillgång till den."))
+        return page(
+            "errors/error.html",
+            404,
+            title=_("Sidan finns inte"),
+            text=_("Sidan finns inte, eller så har du inte tillgång till den."),
+        )
 
     @app.errorhandler(413)
     def too_large(e: Any) -> Any:
-        return page("errors/error.html", 413, title=_("För stort"),
-                    text=_("Det du skickade är för stort."))
+        return page(
+            "errors/error.html", 413, title=_("För stort"), text=_("Det du skickade är för stort.")
+        )
 
     @app.errorhandler(429)
     def too_many(e: Any) -> Any:
@@ -83,11 +103,20 @@ def install(app: Flask) -> None:
             from .views.auth import locked_page
 
             return locked_page()
-        return page("errors/error.html", 429, title=_("För många försök"),
-                    text=_("För många misslyckade inloggningar. Vänta en stund och försök igen."))
+        return page(
+            "errors/error.html",
+            429,
+            title=_("För många försök"),
+            text=_("För många misslyckade inloggningar. Vänta en stund och försök igen."),
+        )
 
     @app.errorhandler(500)
     def server_error(e: Any) -> Any:
-        return page("errors/error.html", 500, title=_("Något gick fel"),
-                    text=_("Ett fel uppstod. Inget sparades. Försök igen, eller kontakta "
-                           "systemförvaltaren."))
+        return page(
+            "errors/error.html",
+            500,
+            title=_("Något gick fel"),
+            text=_(
+                "Ett fel uppstod. Inget sparades. Försök igen, eller kontakta systemförvaltaren."
+            ),
+        )

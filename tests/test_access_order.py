@@ -56,7 +56,7 @@ def person(i: int, name: str, username: str, action: str = "add") -> dict[str, s
 
 def three_persons() -> dict[str, str]:
     rows: dict[str, str] = {}
-    for i, (name, user) in enumerate(zip(PERSONNAMES[:3], ["anna01", "bengt02", "cecilia03"])):
+    for i, (name, user) in enumerate(zip(PERSONNAMES[:3], ["anna01", "bengt02", "cecilia03"], strict=True)):
         rows.update(person(i, name, user))
     return rows
 

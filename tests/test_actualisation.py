@@ -8,7 +8,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -490,7 +490,7 @@ def _db_bytes(app: Flask) -> bytes:
 
 def _assert_not_in_db(app: Flask) -> None:
     raw = _db_bytes(app)
-    assert "Sara Socialsekreterare".encode() in raw  # the search sees plain text where it is
+    assert b"Sara Socialsekreterare" in raw  # the search sees plain text where it is
     found = [n for n in _needles() if n in raw]
     assert found == [], f"found in the database file: {found}"
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
@@ -513,7 +513,7 @@ def test_the_database_file_never_holds_the_personnummer_or_the_name(app: Flask, 
     _assert_not_in_db(app)
     assert mark_done(lvs, public_id).status_code == 303
     _assert_not_in_db(app)
-    with freeze_time(datetime.now(timezone.utc) + timedelta(days=31)):
+    with freeze_time(datetime.now(UTC) + timedelta(days=31)):
         with app.app_context():
             assert retention.run_all()["actualisation_unprocessed"] == 1
     _assert_not_in_db(app)
@@ -525,7 +525,7 @@ def test_the_database_file_never_holds_the_personnummer_or_the_name(app: Flask, 
 @pytest.mark.parametrize("days, purged", [(29, False), (30, True), (31, True)])
 def test_an_unhandled_request_is_purged_after_30_days(
         app: Flask, as_user, days: int, purged: bool) -> None:
-    created = datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc)
+    created = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
     with freeze_time(created):  # logged in then too: a session signed "in the future" is refused
         client = app.test_client()
         assert login(client, "secretary").status_code == 303
@@ -554,7 +554,7 @@ def test_an_unhandled_request_is_purged_after_30_days(
 def test_handled_requests_are_not_touched_by_the_retention_rule(app: Flask, as_user) -> None:
     public_id = submit(as_user("secretary"))
     mark_done(as_user("lvs"), public_id)
-    with freeze_time(datetime.now(timezone.utc) + timedelta(days=60)):
+    with freeze_time(datetime.now(UTC) + timedelta(days=60)):
         with app.app_context():
             assert retention.run_all()["actualisation_unprocessed"] == 0
     assert sub_row(app, public_id).status == "purged"

@@ -22,6 +22,7 @@ from portal.extensions import db
 from portal.forms import BY_KEY
 from portal.models import AuditEvent, Submission, Unit, User
 
+
 def run(app: Flask, *args: str) -> Any:
     return app.test_cli_runner().invoke(args=list(args))
 

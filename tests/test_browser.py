@@ -5,7 +5,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-
 from browser_support import browser, live_server, needs_browser, page, shot  # noqa: F401
 from conftest import PASSWORD
 

@@ -414,7 +414,7 @@ def _only_error(resp: Any, message: str) -> None:
     """422, the message at the file field, and no other error on the page."""
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
-    assert f'<p class="error-message" id="file-error" role="alert">' in html
+    assert '<p class="error-message" id="file-error" role="alert">' in html
     assert message.replace("'", "&#39;") in html
     assert html.count('class="error-message"') == 1
     assert "error-summary" not in html

@@ -1,9 +1,9 @@
 """The confirmation page: the message exactly as it will be sent, before anything is stored."""
 from __future__ import annotations
 
+from conftest import order_form
 from sqlalchemy import func, select
 
-from conftest import order_form
 from portal.extensions import db
 from portal.models import Submission
 

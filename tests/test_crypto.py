@@ -133,10 +133,10 @@ def test_a_new_key_file_becomes_current_without_a_restart(app: Flask) -> None:
 
 def test_rotation_with_field_keys_reencrypts_to_the_first_key(app: Flask, as_user) -> None:
     from sqlalchemy import select
+    from test_actualisation import form, submit
 
     from portal.extensions import db
     from portal.models import Submission
-    from test_actualisation import form, submit
 
     app.config["FIELD_KEYS"] = f"a:{b64(K1)}"
     public_id = submit(as_user("secretary"), form())
@@ -153,10 +153,10 @@ def test_rotation_with_field_keys_reencrypts_to_the_first_key(app: Flask, as_use
 
 def test_rotation_counts_a_value_it_cannot_decrypt_and_exits_1(app: Flask, as_user) -> None:
     from sqlalchemy import update
+    from test_actualisation import form, submit
 
     from portal.extensions import db
     from portal.models import Submission
-    from test_actualisation import form, submit
 
     submit(as_user("secretary"), form())
     with app.app_context():

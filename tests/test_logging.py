@@ -339,7 +339,6 @@ def test_a_server_error_while_storing_logs_a_traceback_without_form_content(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """A database error in the middle of a submit: SQLAlchemy's message would quote the SQL
     parameters — the form's content — into the traceback; it must not reach the log."""
-    app = errors_as_pages
     manager = as_user("manager")
     day = today()
     # The local protection's reason comes last in the stored JSON: SQLAlchemy quotes the end of a

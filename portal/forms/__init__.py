@@ -1,4 +1,5 @@
 """The registry of forms: each module describes one form of the routine (STYLE.md)."""
+
 from __future__ import annotations
 
 from . import access_order, actualisation, checklist, deviation

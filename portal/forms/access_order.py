@@ -2,6 +2,7 @@
 
 Holds no client data (case number, staff, period), so it is stored plain and kept as the order behind
 each row of the access register."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -59,8 +60,9 @@ class AccessOrderForm(FlaskForm):
     local_protection_until = DateField(
         _l("Lokalt skydd till och med"), validators=[Optional()], format="%Y-%m-%d"
     )
-    local_protection_reason = TextAreaField(_l("Orsak till lokalt "
-                                               "skydd"), validators=[Length(max=1000)])
+    local_protection_reason = TextAreaField(
+        _l("Orsak till lokalt skydd"), validators=[Length(max=1000)]
+    )
     justification = TextAreaField(
         _l("Motivering om fler personer än gränsen"), validators=[Length(max=1000)]
     )
@@ -87,7 +89,10 @@ def _date(value: str | None) -> date | None:
 def to_data(form: AccessOrderForm) -> dict[str, Any]:
     persons = []
     for entry in form.persons.entries:
-        row = {k: (entry.form[k].data or "").strip() for k in ("full_name", "username", "email", "position")}
+        row = {
+            k: (entry.form[k].data or "").strip()
+            for k in ("full_name", "username", "email", "position")
+        }
         if not any(row.values()):
             continue  # a blank row the user added and left empty
         persons.append({"action": entry.form.action.data or "add", **row})
@@ -142,9 +147,7 @@ def active_usernames(case_number: str, unit_id: int, day: date) -> list[str]:
 
 def _fee_handler_usernames() -> list[str]:
     return list(
-        db.session.scalars(
-            select(User.username).join(Unit).where(Unit.unit_type == "avgift")
-        )
+        db.session.scalars(select(User.username).join(Unit).where(Unit.unit_type == "avgift"))
     )
 
 
@@ -196,8 +199,12 @@ def grants_to_remove(case_number: str, unit_id: int, day: date) -> list[Grant]:
     run and those that start later. When a case closes, all of them go (§5.13, §7.7, §8.10)."""
     grants = db.session.scalars(
         select(Grant)
-        .where(Grant.case_number == case_number, Grant.unit_id == unit_id,
-               Grant.revoked_at.is_(None), Grant.valid_to >= day)
+        .where(
+            Grant.case_number == case_number,
+            Grant.unit_id == unit_id,
+            Grant.revoked_at.is_(None),
+            Grant.valid_to >= day,
+        )
         .order_by(Grant.valid_from, Grant.id)
     ).all()
     seen: set[str] = set()
@@ -228,13 +235,20 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
     while form.persons.entries:
         form.persons.pop_entry()
     for g in grants[:limit]:
-        form.persons.append_entry({"action": "remove", "full_name": g.full_name,
-                                   "username": g.username, "email": g.email,
-                                   "position": g.position})
+        form.persons.append_entry(
+            {
+                "action": "remove",
+                "full_name": g.full_name,
+                "username": g.username,
+                "email": g.email,
+                "position": g.position,
+            }
+        )
     if len(grants) > limit:
         form.form_errors.append(
             f"Ärendet har {len(grants)} aktiva behörigheter i din enhet; de första {limit} är "
-            "ifyllda. Skicka beställningen och hämta sedan resten i en ny.")
+            "ifyllda. Skicka beställningen och hämta sedan resten i en ny."
+        )
     # on_done matches grants by the order's unit name: use the one the grants were given under.
     form.unit_name.data = grants[0].unit_name
     form.unit_type.data = grants[0].unit_type
@@ -340,4 +354,3 @@ SPEC = FormSpec(
     handle_rows=handle_rows,
     extra={"done_flash": "Markerad som klar. Behörighetsregistret är uppdaterat."},
 )
-

@@ -6,6 +6,7 @@ Holds the personnummer and name, so it is stored encrypted and read by LVS only,
 audited (SPEC §1.1, §1.4). When LVS marks it done, the content is purged and a tombstone stays
 with the case number LVS created; unprocessed, it is purged after RETENTION_ACTUALISATION_DAYS
 (portal/retention.py) and the secretary sees that on her start page."""
+
 from __future__ import annotations
 
 import re
@@ -28,15 +29,30 @@ from .base import FormSpec
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 KINDS = [("anmälan", "Anmälan"), ("ansökan", "Ansökan")]
-ARRIVAL_METHODS = [("telefon", "Telefon"), ("brev", "Brev"), ("besök", "Besök"),
-                   ("e-tjänst", "E-tjänst"), ("annat", "Annat")]
+ARRIVAL_METHODS = [
+    ("telefon", "Telefon"),
+    ("brev", "Brev"),
+    ("besök", "Besök"),
+    ("e-tjänst", "E-tjänst"),
+    ("annat", "Annat"),
+]
 # Suggestions for point 11; any other text (e.g. "anhörig") means "from someone else" (§2.4 p. 11).
 ARRIVED_FROM = ["den enskilde", "annan"]
 INDIVIDUAL = "den enskilde"
 DEFAULT_UNIT_TYPE = "myndighet"  # the social secretary's own kind of unit (§2.1)
-TEXT_FIELDS = ("receiving_unit", "recipient", "recipient_position", "activity", "full_name",
-               "concerns", "preliminary_case_type", "arrived_from", "reporter_name",
-               "reporter_contact", "text")
+TEXT_FIELDS = (
+    "receiving_unit",
+    "recipient",
+    "recipient_position",
+    "activity",
+    "full_name",
+    "concerns",
+    "preliminary_case_type",
+    "arrived_from",
+    "reporter_name",
+    "reporter_contact",
+    "text",
+)
 
 
 def _required(label: str) -> InputRequired:
@@ -48,51 +64,73 @@ class ProposedPersonForm(Form):
 
     full_name = StringField(_l("Fullständigt namn"), validators=[Length(max=120)])
     username = StringField(_l("Användarnamn (staden-konto)"), validators=[Length(max=64)])
-    position = StringField("Befattning", validators=[Length(max=64)],
-                           render_kw={"list": "positions"})
+    position = StringField(
+        "Befattning", validators=[Length(max=64)], render_kw={"list": "positions"}
+    )
 
 
 class ActualisationForm(FlaskForm):
     """The eleven points of §2.4 in the routine's order, then who should get access and the text."""
 
-    receiving_unit = StringField(_l("1. Mottagande enhet"),
-                                 validators=[_required("Mottagande enhet"), Length(max=120)])
-    recipient = StringField(_l("2. "
-                               "Mottagare"), validators=[_required("Mottagare"), Length(max=120)])
-    recipient_position = StringField(_l("3. Befattning"),
-                                     validators=[_required("Befattning"), Length(max=64)])
-    activity = StringField(_l("4. Verksamhet"), default="ÄO",
-                           validators=[_required("Verksamhet"), Length(max=32)])
-    personnummer = StringField(_l("5. Personnummer eller samordningsnummer"),
-                               validators=[Length(max=20)])
-    full_name = StringField(_l("5. Namn på den skyddade personen"),
-                            validators=[_required("Namnet"), Length(max=120)])
-    concerns = StringField(_l("6. Vad aktualiseringen avser"),
-                           validators=[_required("Vad aktualiseringen avser"), Length(max=200)])
+    receiving_unit = StringField(
+        _l("1. Mottagande enhet"), validators=[_required("Mottagande enhet"), Length(max=120)]
+    )
+    recipient = StringField(
+        _l("2. Mottagare"), validators=[_required("Mottagare"), Length(max=120)]
+    )
+    recipient_position = StringField(
+        _l("3. Befattning"), validators=[_required("Befattning"), Length(max=64)]
+    )
+    activity = StringField(
+        _l("4. Verksamhet"), default="ÄO", validators=[_required("Verksamhet"), Length(max=32)]
+    )
+    personnummer = StringField(
+        _l("5. Personnummer eller samordningsnummer"), validators=[Length(max=20)]
+    )
+    full_name = StringField(
+        _l("5. Namn på den skyddade personen"), validators=[_required("Namnet"), Length(max=120)]
+    )
+    concerns = StringField(
+        _l("6. Vad aktualiseringen avser"),
+        validators=[_required("Vad aktualiseringen avser"), Length(max=200)],
+    )
     preliminary_case_type = StringField(
-        _l("7. Preliminär "
-           "ärendetyp"), validators=[_required("Preliminär ärendetyp"), Length(max=120)])
-    kind = RadioField(_l("8. Avser"), choices=[SelectChoice(v, label) for v, label in KINDS],
-                      invalid_choice_message=N_("Välj anmälan eller ansökan."))
-    received_date = DateField(_l("9. Mottaget datum"), format="%Y-%m-%d",
-                              validators=[InputRequired(_l(DATE_MSG))])
-    arrival_method = RadioField(_l("10. Ankomstsätt"),
-                                choices=[SelectChoice(v, label) for v, label in ARRIVAL_METHODS],
-                                invalid_choice_message=N_("Välj ankomstsätt."))
-    arrived_from = StringField(_l("11. Ankom ifrån"),
-                               validators=[_required("Ankom ifrån"), Length(max=120)])
-    reporter_name = StringField(_l("Anmälarens eller den sökandes "
-                                   "namn"), validators=[Length(max=120)])
+        _l("7. Preliminär ärendetyp"),
+        validators=[_required("Preliminär ärendetyp"), Length(max=120)],
+    )
+    kind = RadioField(
+        _l("8. Avser"),
+        choices=[SelectChoice(v, label) for v, label in KINDS],
+        invalid_choice_message=N_("Välj anmälan eller ansökan."),
+    )
+    received_date = DateField(
+        _l("9. Mottaget datum"), format="%Y-%m-%d", validators=[InputRequired(_l(DATE_MSG))]
+    )
+    arrival_method = RadioField(
+        _l("10. Ankomstsätt"),
+        choices=[SelectChoice(v, label) for v, label in ARRIVAL_METHODS],
+        invalid_choice_message=N_("Välj ankomstsätt."),
+    )
+    arrived_from = StringField(
+        _l("11. Ankom ifrån"), validators=[_required("Ankom ifrån"), Length(max=120)]
+    )
+    reporter_name = StringField(
+        _l("Anmälarens eller den sökandes namn"), validators=[Length(max=120)]
+    )
     reporter_contact = StringField(_l("Kontaktuppgifter (valfritt)"), validators=[Length(max=200)])
     proposed_persons = FieldList(FormField(ProposedPersonForm), min_entries=1, max_entries=10)
-    text = TextAreaField(_l("Text till Treservas "
-                            "textruta"), validators=[Optional(), Length(max=4000)])
+    text = TextAreaField(
+        _l("Text till Treservas textruta"), validators=[Optional(), Length(max=4000)]
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.received_date.render_kw = {"type": "date"}
-        self.personnummer.render_kw = {"autocomplete": "off", "inputmode": "numeric",
-                                       "spellcheck": "false"}
+        self.personnummer.render_kw = {
+            "autocomplete": "off",
+            "inputmode": "numeric",
+            "spellcheck": "false",
+        }
         self.full_name.render_kw = {"autocomplete": "off", "spellcheck": "false"}
         self.receiving_unit.render_kw = {"list": "units"}
         self.recipient_position.render_kw = {"list": "positions"}
@@ -108,7 +146,8 @@ class ActualisationForm(FlaskForm):
 def receiving_unit_type(name: str) -> str:
     """The unit type of the receiving unit when it is a unit we know, else Myndighet's."""
     unit_type = db.session.scalar(
-        select(Unit.unit_type).where(func.lower(Unit.name) == (name or "").strip().lower()))
+        select(Unit.unit_type).where(func.lower(Unit.name) == (name or "").strip().lower())
+    )
     return unit_type or DEFAULT_UNIT_TYPE
 
 
@@ -162,35 +201,52 @@ def subject(data: dict[str, Any]) -> str:
 def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
     out = rules.check_personnummer(data["personnummer"], "personnummer")
     if data["received_date"]:
-        out += rules.check_date_not_future(date.fromisoformat(data["received_date"]), day,
-                                           "received_date")
+        out += rules.check_date_not_future(
+            date.fromisoformat(data["received_date"]), day, "received_date"
+        )
     out += rules.check_reporter(data["kind"], data["arrived_from"], data["reporter_name"])
     out += rules.check_subject(subject(data), "full_name", forbidden_names=[data["full_name"]])
     persons = data["proposed_persons"]
     for i, p in enumerate(persons):
         for key, label in (("full_name", "Fullständigt namn"), ("username", "Användarnamn")):
             if not p[key]:
-                out.append(rules.Violation("R-REQUIRED", f"proposed_persons-{i}-{key}",
-                                           f"{label} måste fyllas i för den föreslagna personen."))
+                out.append(
+                    rules.Violation(
+                        "R-REQUIRED",
+                        f"proposed_persons-{i}-{key}",
+                        f"{label} måste fyllas i för den föreslagna personen.",
+                    )
+                )
     out += _no_fee_handler(data)
     limit = person_limit(data["receiving_unit"])
     if len(persons) > limit:
-        out.append(rules.Violation(
-            "R-PERSON-LIMIT", "proposed_persons",
-            f"Högst {limit} personer kan föreslås för den mottagande enhetens enhetstyp. "
-            "Begränsa antalet till ett minimum (§2.1)."))
+        out.append(
+            rules.Violation(
+                "R-PERSON-LIMIT",
+                "proposed_persons",
+                f"Högst {limit} personer kan föreslås för den mottagande enhetens enhetstyp. "
+                "Begränsa antalet till ett minimum (§2.1).",
+            )
+        )
     return out
 
 
 def _no_fee_handler(data: dict[str, Any]) -> list[rules.Violation]:
     """R-NO-FEE-HANDLER: nobody in a fee-handling unit is proposed for access (§7.2)."""
     fee_handlers = db.session.scalars(
-        select(User.username).join(Unit).where(Unit.unit_type == "avgift"))
+        select(User.username).join(Unit).where(Unit.unit_type == "avgift")
+    )
     found = rules.check_no_fee_handler(
         receiving_unit_type(data["receiving_unit"]),
-        [{"action": "add", **p} for p in data["proposed_persons"]], list(fee_handlers))
-    return [rules.Violation(v.code, "receiving_unit" if v.field == "unit_type"
-                            else "proposed_" + v.field, v.message) for v in found]
+        [{"action": "add", **p} for p in data["proposed_persons"]],
+        list(fee_handlers),
+    )
+    return [
+        rules.Violation(
+            v.code, "receiving_unit" if v.field == "unit_type" else "proposed_" + v.field, v.message
+        )
+        for v in found
+    ]
 
 
 def prefill(form: ActualisationForm, user: User) -> None:
@@ -250,9 +306,15 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
         name = crypto.decrypt_json(sub.data_enc, sub.key_id, sub.public_id).get("full_name", "")
         sub.reply = without_name(sub.reply, name)
     purge(sub, "purged")
-    audit.record("protected_content_purged", user=lvs_user, object_type=sub.form,
-                 object_id=sub.public_id, unit_id=sub.unit_id, case_number=sub.case_number,
-                 detail="hanterad av LVS")
+    audit.record(
+        "protected_content_purged",
+        user=lvs_user,
+        object_type=sub.form,
+        object_id=sub.public_id,
+        unit_id=sub.unit_id,
+        case_number=sub.case_number,
+        detail="hanterad av LVS",
+    )
 
 
 SPEC = FormSpec(
@@ -277,13 +339,17 @@ SPEC = FormSpec(
     done_label="Markera som klar och radera innehållet",
     extra={
         "done_case_number": True,
-        "done_hint": ("Gör kontrollerna i rutinen §2.5 och skapa aktualiseringen i Treserva. "
-                      "Skriv det nya ärendenumret nedan och markera som klar: personnummer, namn "
-                      "och all annan text raderas då ur portalen. Kvar finns bara att begäran "
-                      "fanns, vem som skickade och hanterade den, när, och ärendenumret."),
+        "done_hint": (
+            "Gör kontrollerna i rutinen §2.5 och skapa aktualiseringen i Treserva. "
+            "Skriv det nya ärendenumret nedan och markera som klar: personnummer, namn "
+            "och all annan text raderas då ur portalen. Kvar finns bara att begäran "
+            "fanns, vem som skickade och hanterade den, när, och ärendenumret."
+        ),
         "done_flash": "Markerad som klar. Innehållet är raderat; ärendenumret finns kvar.",
-        "sealed_text": ("Innehållet är krypterat och kan bara läsas av LVS. Det raderas när LVS "
-                        "har skapat aktualiseringen i Treserva, eller efter {days} dagar om "
-                        "ingen har hanterat begäran."),
+        "sealed_text": (
+            "Innehållet är krypterat och kan bara läsas av LVS. Det raderas när LVS "
+            "har skapat aktualiseringen i Treserva, eller efter {days} dagar om "
+            "ingen har hanterat begäran."
+        ),
     },
 )

@@ -1,5 +1,6 @@
 """The one machine every form runs through. A form module describes itself with a FormSpec:
 its WTForms class, who may submit and process it, how it is stored, checked, worded and printed."""
+
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator

@@ -49,6 +49,7 @@ Field names (HTML names, JSON keys in the attachment, keys of ``data``), by sect
 - follow-up: ``next_follow_up``, ``copy_offered`` (§7.3), ``version``, ``version_date``,
   ``filled_in_by`` (§5.12).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -87,8 +88,11 @@ YES_NO = [("yes", "Ja"), ("no", "Nej")]
 POST_ROUTES = [
     ("forwarding_service", "Via Skatteverkets förmedlingsuppdrag (§3.1)"),
     ("special_address", "Till en särskild förmedlingsadress som Skatteverket meddelat (§3.1)"),
-    ("own_address", "Till en adress som myndigheten har, med den enskildes godkännande "
-                    "(inte vid skyddad folkbokföring)"),
+    (
+        "own_address",
+        "Till en adress som myndigheten har, med den enskildes godkännande "
+        "(inte vid skyddad folkbokföring)",
+    ),
 ]
 SAMSA_CHOICES = [
     ("not_registered", "Inte registrerad i SAMSA – registreras inte (§3.6)"),
@@ -171,8 +175,13 @@ CHOICES: dict[str, list[tuple[str, str]]] = {
 }
 
 # Each piece of information given to the client: the tick and its date (§5.3).
-INFO_ITEMS = ("info_handling", "info_own_responsibility", "info_no_anonymity",
-              "info_care_meaning", "info_documented")
+INFO_ITEMS = (
+    "info_handling",
+    "info_own_responsibility",
+    "info_no_anonymity",
+    "info_care_meaning",
+    "info_documented",
+)
 
 
 def _max(n: int) -> Length:
@@ -194,8 +203,9 @@ class IsoDateField(DateField):
 
 
 def _date(label: str) -> IsoDateField:
-    return IsoDateField(label, validators=[Optional()], format="%Y-%m-%d",
-                        render_kw={"type": "date"})
+    return IsoDateField(
+        label, validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
+    )
 
 
 def _radio(label: str, key: str) -> RadioField:
@@ -215,40 +225,49 @@ class ChecklistForm(FlaskForm):
     threat_picture = _text(_l("Hotbild, så som ni kommit överens om att dokumentera den"), 4000)
     protected_from_relatives = BooleanField(_l("Skyddet gäller även mot anhöriga"))
     protected_from_former_partner = BooleanField(_l("Skyddet gäller även mot tidigare partner"))
-    protected_from_note = _text(_l("Mot vem skyddet gäller (utan namn och adress om "
-                                   "möjligt)"), 1000)
+    protected_from_note = _text(
+        _l("Mot vem skyddet gäller (utan namn och adress om möjligt)"), 1000
+    )
     children_in_household = _radio(_l("Finns det barn i hushållet?"), "children_in_household")
     children_note = _text(_l("Om barnen"), 1000)
 
-    info_handling = BooleanField(_l("Hur ärenden för personer med skyddade personuppgifter "
-                                    "hanteras"))
+    info_handling = BooleanField(
+        _l("Hur ärenden för personer med skyddade personuppgifter hanteras")
+    )
     info_handling_date = _date(_l("Datum"))
     info_own_responsibility = BooleanField(
-        _l("Eget ansvar att själv berätta om skyddet för myndigheter, organisationer och företag"))
+        _l("Eget ansvar att själv berätta om skyddet för myndigheter, organisationer och företag")
+    )
     info_own_responsibility_date = _date(_l("Datum"))
     info_no_anonymity = BooleanField(_l("Ingen rätt till anonymitet i det egna ärendet"))
     info_no_anonymity_date = _date(_l("Datum"))
     info_care_meaning = BooleanField(
-        _l("Vad skyddet innebär i hemtjänst eller på vård- och omsorgsboende"))
+        _l("Vad skyddet innebär i hemtjänst eller på vård- och omsorgsboende")
+    )
     info_care_meaning_date = _date(_l("Datum"))
     info_documented = BooleanField(_l("Att informationen getts är dokumenterat i journalen"))
     info_documented_date = _date(_l("Datum"))
 
-    fictional_name_agreed = _radio(_l("Har ni kommit överens om ett fiktivt namn?"),
-                                   "fictional_name_agreed")
+    fictional_name_agreed = _radio(
+        _l("Har ni kommit överens om ett fiktivt namn?"), "fictional_name_agreed"
+    )
     fictional_name = StringField(_l("Fiktivt namn"), validators=[_max(120)])
 
     post_route = _radio(_l("Post till den enskilde skickas"), "post_route")
     post_note = _text(_l("Övrigt om post (skriv aldrig bostadsadressen)"), 1000)
-    digital_mailbox = _radio(_l("Har den enskilde en digital brevlåda (Mina meddelanden)?"),
-                             "digital_mailbox")
+    digital_mailbox = _radio(
+        _l("Har den enskilde en digital brevlåda (Mina meddelanden)?"), "digital_mailbox"
+    )
     email_agreed = _radio(_l("Får e-post användas?"), "email_agreed")
     email_client_wants = BooleanField(_l("Den enskilde vill själv att e-post används"))
     email_risks_explained = BooleanField(_l("Riskerna med e-post är förklarade"))
     email_encrypted = BooleanField(_l("E-post krypteras alltid, inga personuppgifter i ämnesraden"))
     phone_call_back = BooleanField(
-        _l("Telefon: vi ringer alltid tillbaka och kontrollerar vem som ringer innan något lämnas "
-           "ut"))
+        _l(
+            "Telefon: vi ringer alltid tillbaka och kontrollerar vem som ringer innan något lämnas "
+            "ut"
+        )
+    )
     phone_code = StringField(_l("Överenskommen telefonkod"), validators=[_max(60)])
     visit_identity_check = BooleanField(_l("Besök: identiteten kontrolleras med legitimation"))
     communication_note = _text(_l("Övrigt om kommunikationen"), 2000)
@@ -260,8 +279,9 @@ class ChecklistForm(FlaskForm):
     consent_others_text = StringField(_l("Vilka andra"), validators=[_max(500)])
 
     myndighet_contact = _text(_l("Utförarens kontakt på Myndighet"), 1000)
-    performer_communication = _text(_l("Så kommunicerar handläggare och utförare med "
-                                       "varandra"), 2000)
+    performer_communication = _text(
+        _l("Så kommunicerar handläggare och utförare med varandra"), 2000
+    )
 
     home_visits = _text(_l("Besök i hemmet"), 2000)
     outings = _text(_l("Utflykter och aktiviteter utanför hemmet"), 2000)
@@ -270,22 +290,28 @@ class ChecklistForm(FlaskForm):
     key_handling = _text("Nycklar", 1000)
     safety_alarm = BooleanField(_l("Den enskilde har eller ska få trygghetslarm"))
     safety_alarm_by_phone = BooleanField(
-        _l("Larm ringes alltid ut via telefon till den som ska åtgärda larmet, aldrig via "
-           "LarmAppen"))
+        _l(
+            "Larm ringes alltid ut via telefon till den som ska åtgärda larmet, aldrig via "
+            "LarmAppen"
+        )
+    )
     chilled_food = BooleanField(_l("Matleverans som kyld mat"))
     food_delivery_note = _text(_l("Så levereras maten"), 1000)
     no_subcontractors = BooleanField(
-        _l("Inga underleverantörer: alla insatser utförs av egen personal"))
+        _l("Inga underleverantörer: alla insatser utförs av egen personal")
+    )
     private_funds = BooleanField(
-        _l("Privata medel hanteras (planering enligt rutinen 'Privata medel')"))
+        _l("Privata medel hanteras (planering enligt rutinen 'Privata medel')")
+    )
     private_funds_note = _text(_l("Om privata medel"), 1000)
     samsa = _radio("SAMSA", "samsa")
     practice_note = _text(_l("Övriga överenskommelser"), 2000)
 
     next_follow_up = _date(_l("Nästa uppföljning av checklistan"))
     copy_offered = BooleanField(_l("Den enskilde har erbjudits en kopia av checklistan"))
-    version = StringField("Versionsnummer", validators=[_max(6)],
-                          render_kw={"inputmode": "numeric"})
+    version = StringField(
+        "Versionsnummer", validators=[_max(6)], render_kw={"inputmode": "numeric"}
+    )
     version_date = _date(_l("Versionens datum"))
     filled_in_by = StringField(_l("Ifylld av"), validators=[_max(120)])
 
@@ -350,8 +376,9 @@ def _required(field: str, message: str) -> rules.Violation:
     return rules.Violation("R-REQUIRED", field, message)
 
 
-def check_checklist(data: Mapping[str, Any], today: date,
-                    case_number_pattern: str = r"\d{7}") -> list[rules.Violation]:
+def check_checklist(
+    data: Mapping[str, Any], today: date, case_number_pattern: str = r"\d{7}"
+) -> list[rules.Violation]:
     """Every rule of the checklist, on plain values (no Flask): required answers, lokalt skydd at
     most three months (§1.3), no future dates, a date for each piece of information given (§5.3),
     e-mail only on the client's terms (§3.2), alarm by phone (§9.4), a follow-up date (§5.12)."""
@@ -368,27 +395,46 @@ def check_checklist(data: Mapping[str, Any], today: date,
         until = _day(get("local_protection_until"))
         limit = rules.add_months(today, 3)
         if until is None:
-            out.append(rules.Violation("R-LOCAL-MAX", "local_protection_until",
-                                       "Ange till vilket datum det lokala skyddet gäller."))
+            out.append(
+                rules.Violation(
+                    "R-LOCAL-MAX",
+                    "local_protection_until",
+                    "Ange till vilket datum det lokala skyddet gäller.",
+                )
+            )
         elif until <= today:
-            out.append(rules.Violation("R-LOCAL-MAX", "local_protection_until",
-                                       "Det lokala skyddet måste gälla efter dagens datum. Har "
-                                       "Skatteverket beslutat? Välj då den typen av skydd."))
+            out.append(
+                rules.Violation(
+                    "R-LOCAL-MAX",
+                    "local_protection_until",
+                    "Det lokala skyddet måste gälla efter dagens datum. Har "
+                    "Skatteverket beslutat? Välj då den typen av skydd.",
+                )
+            )
         elif until > limit:
-            out.append(rules.Violation("R-LOCAL-MAX", "local_protection_until",
-                                       "Lokalt skydd gäller högst tre månader (§1.3). Sista "
-                                       f"möjliga datum är {limit.isoformat()}."))
-    out += rules.check_date_not_future(_day(get("skatteverket_decision_date")), today,
-                                       "skatteverket_decision_date")
+            out.append(
+                rules.Violation(
+                    "R-LOCAL-MAX",
+                    "local_protection_until",
+                    "Lokalt skydd gäller högst tre månader (§1.3). Sista "
+                    f"möjliga datum är {limit.isoformat()}.",
+                )
+            )
+    out += rules.check_date_not_future(
+        _day(get("skatteverket_decision_date")), today, "skatteverket_decision_date"
+    )
 
     # Threat picture (§5.9, `001` §5.2).
     if not str(get("threat_picture") or "").strip():
-        out.append(_required("threat_picture",
-                             "Beskriv hotbilden så som ni kommit överens om att dokumentera den, "
-                             "eller skriv att den enskilde inte vill att den dokumenteras."))
+        out.append(
+            _required(
+                "threat_picture",
+                "Beskriv hotbilden så som ni kommit överens om att dokumentera den, "
+                "eller skriv att den enskilde inte vill att den dokumenteras.",
+            )
+        )
     if get("children_in_household") not in ("yes", "no"):
-        out.append(_required("children_in_household",
-                             "Svara på om det finns barn i hushållet."))
+        out.append(_required("children_in_household", "Svara på om det finns barn i hushållet."))
 
     # Information given: each tick has its date, each date its tick (§5.3).
     for item in INFO_ITEMS:
@@ -396,15 +442,17 @@ def check_checklist(data: Mapping[str, Any], today: date,
         if ticked and day is None:
             out.append(_required(f"{item}_date", "Ange datum då informationen gavs."))
         elif day is not None and not ticked:
-            out.append(_required(item, "Kryssa i rutan om informationen har getts, "
-                                       "eller ta bort datumet."))
+            out.append(
+                _required(item, "Kryssa i rutan om informationen har getts, eller ta bort datumet.")
+            )
         out += rules.check_date_not_future(day, today, f"{item}_date")
 
     # Fictional name (§7.5, §8.2).
     agreed = get("fictional_name_agreed")
     if agreed not in ("yes", "no"):
-        out.append(_required("fictional_name_agreed",
-                             "Svara på om ni kommit överens om ett fiktivt namn."))
+        out.append(
+            _required("fictional_name_agreed", "Svara på om ni kommit överens om ett fiktivt namn.")
+        )
     if agreed == "yes" and not str(get("fictional_name") or "").strip():
         out.append(_required("fictional_name", "Skriv det fiktiva namnet."))
     out += rules.check_note_text(str(get("fictional_name") or ""), "fictional_name")
@@ -414,12 +462,18 @@ def check_checklist(data: Mapping[str, Any], today: date,
     if route not in dict(POST_ROUTES):
         out.append(_required("post_route", "Välj hur post ska skickas till den enskilde."))
     elif route == "own_address" and kind == "skyddad_folkbokforing":
-        out.append(rules.Violation("R-CHECKLIST-POST", "post_route",
-                                   "Vid skyddad folkbokföring skickas post via Skatteverket "
-                                   "(förmedlingsuppdrag eller särskild förmedlingsadress, §3.1)."))
+        out.append(
+            rules.Violation(
+                "R-CHECKLIST-POST",
+                "post_route",
+                "Vid skyddad folkbokföring skickas post via Skatteverket "
+                "(förmedlingsuppdrag eller särskild förmedlingsadress, §3.1).",
+            )
+        )
     if get("digital_mailbox") not in ("yes", "no"):
-        out.append(_required("digital_mailbox",
-                             "Svara på om den enskilde har en digital brevlåda."))
+        out.append(
+            _required("digital_mailbox", "Svara på om den enskilde har en digital brevlåda.")
+        )
     email = get("email_agreed")
     if email not in ("yes", "no"):
         out.append(_required("email_agreed", "Svara på om e-post får användas."))
@@ -438,10 +492,15 @@ def check_checklist(data: Mapping[str, Any], today: date,
 
     # Protection in practice.
     if get("safety_alarm") and not get("safety_alarm_by_phone"):
-        out.append(rules.Violation("R-CHECKLIST-ALARM", "safety_alarm_by_phone",
-                                   "Larm från personer med skyddade personuppgifter ringes alltid "
-                                   "ut via telefon, aldrig via LarmAppen (§9.4). Kryssa i rutan "
-                                   "när det är överenskommet."))
+        out.append(
+            rules.Violation(
+                "R-CHECKLIST-ALARM",
+                "safety_alarm_by_phone",
+                "Larm från personer med skyddade personuppgifter ringes alltid "
+                "ut via telefon, aldrig via LarmAppen (§9.4). Kryssa i rutan "
+                "när det är överenskommet.",
+            )
+        )
     if get("samsa") not in dict(SAMSA_CHOICES):
         out.append(_required("samsa", "Svara på hur det är med SAMSA (§3.6)."))
 
@@ -455,17 +514,27 @@ def check_checklist(data: Mapping[str, Any], today: date,
     out += rules.check_date_not_future(version_day, today, "version_date")
     follow_up = _day(get("next_follow_up"))
     if follow_up is None:
-        out.append(_required("next_follow_up",
-                             "Ange när checklistan ska följas upp nästa gång (§5.12)."))
+        out.append(
+            _required("next_follow_up", "Ange när checklistan ska följas upp nästa gång (§5.12).")
+        )
     elif follow_up <= max(today, version_day or today):
-        out.append(rules.Violation("R-CHECKLIST-FOLLOWUP", "next_follow_up",
-                                   "Nästa uppföljning måste ligga efter dagens datum."))
+        out.append(
+            rules.Violation(
+                "R-CHECKLIST-FOLLOWUP",
+                "next_follow_up",
+                "Nästa uppföljning måste ligga efter dagens datum.",
+            )
+        )
     elif kind == "lokalt_skydd":
         until = _day(get("local_protection_until"))
         if until is not None and follow_up > until:
-            out.append(rules.Violation("R-CHECKLIST-FOLLOWUP", "next_follow_up",
-                                       "Följ upp senast när det lokala skyddet upphör "
-                                       f"({until.isoformat()}, §1.3)."))
+            out.append(
+                rules.Violation(
+                    "R-CHECKLIST-FOLLOWUP",
+                    "next_follow_up",
+                    f"Följ upp senast när det lokala skyddet upphör ({until.isoformat()}, §1.3).",
+                )
+            )
     if not str(get("filled_in_by") or "").strip():
         out.append(_required("filled_in_by", "Skriv vem som fyllde i checklistan."))
     return list(dict.fromkeys(out))
@@ -503,8 +572,12 @@ def _mac_key(secret_key: str | bytes) -> bytes:
 
 def seal(data: Mapping[str, Any], secret_key: str | bytes) -> bytes:
     """The attachment: the data as a JSON string and the HMAC-SHA256 of exactly those bytes."""
-    payload = json.dumps({"form": "checklist", "format": FORMAT, "data": dict(data)},
-                         ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    payload = json.dumps(
+        {"form": "checklist", "format": FORMAT, "data": dict(data)},
+        ensure_ascii=False,
+        sort_keys=True,
+        separators=(",", ":"),
+    )
     mac = hmac.new(_mac_key(secret_key), payload.encode("utf-8"), hashlib.sha256).hexdigest()
     envelope = {"envelope": ENVELOPE, "format": FORMAT, "payload": payload, "hmac_sha256": mac}
     return json.dumps(envelope, ensure_ascii=False, indent=1).encode("utf-8")
@@ -521,16 +594,21 @@ class ImportRefused(Exception):
 
 
 MSG_MISSING = N_("Välj PDF-filen för den tidigare checklistan.")
-MSG_TOO_LARGE = ("Filen är större än 5 MB. En checklista från Skyddsportalen är mycket mindre – "
-                 "kontrollera att du valt rätt fil.")
-MSG_NOT_PDF = ("Filen är inte en PDF. Välj PDF-filen för en checklista som skapats i "
-               "Skyddsportalen.")
+MSG_TOO_LARGE = (
+    "Filen är större än 5 MB. En checklista från Skyddsportalen är mycket mindre – "
+    "kontrollera att du valt rätt fil."
+)
+MSG_NOT_PDF = "Filen är inte en PDF. Välj PDF-filen för en checklista som skapats i Skyddsportalen."
 MSG_MALFORMED = N_("Filen går inte att läsa. Den kan vara skadad. Fyll i checklistan på nytt.")
-MSG_FOREIGN = ("PDF-filen är inte en checklista från Skyddsportalen (checklistans uppgifter "
-               "finns inte i filen). Fyll i checklistan på nytt.")
-MSG_ALTERED = ("Checklistans uppgifter i filen har ändrats efter att PDF:en skapades, eller så "
-               "kommer filen från en annan portal. Den kan inte läsas in. Fyll i checklistan på "
-               "nytt utifrån den utskrivna versionen.")
+MSG_FOREIGN = (
+    "PDF-filen är inte en checklista från Skyddsportalen (checklistans uppgifter "
+    "finns inte i filen). Fyll i checklistan på nytt."
+)
+MSG_ALTERED = (
+    "Checklistans uppgifter i filen har ändrats efter att PDF:en skapades, eller så "
+    "kommer filen från en annan portal. Den kan inte läsas in. Fyll i checklistan på "
+    "nytt utifrån den utskrivna versionen."
+)
 
 
 def unseal(raw: bytes, secret_key: str | bytes) -> dict[str, Any]:
@@ -551,8 +629,12 @@ def unseal(raw: bytes, secret_key: str | bytes) -> dict[str, Any]:
         content = json.loads(payload)
     except ValueError as error:  # signed by us, so never; but refuse rather than crash
         raise ImportRefused("malformed", _(MSG_MALFORMED)) from error
-    if (not isinstance(content, dict) or content.get("form") != "checklist"
-            or content.get("format") != FORMAT or not isinstance(content.get("data"), dict)):
+    if (
+        not isinstance(content, dict)
+        or content.get("form") != "checklist"
+        or content.get("format") != FORMAT
+        or not isinstance(content.get("data"), dict)
+    ):
         raise ImportRefused("malformed", _(MSG_MALFORMED))
     return _validated(content["data"])
 
@@ -578,12 +660,21 @@ def _validated(data: Mapping[str, Any]) -> dict[str, Any]:
 def attachments(data: dict[str, Any]) -> list[Any]:
     """The PDF's embedded, signed data; called only when the checklist's PDF is made, so this is
     where that version is audited (who, when, version number, case number — no content)."""
-    audit.record("checklist_version", object_type="checklist",
-                 unit_id=current_user.unit_id, case_number=data.get("case_number") or None,
-                 detail=f"version {data.get('version')}")
+    audit.record(
+        "checklist_version",
+        object_type="checklist",
+        unit_id=current_user.unit_id,
+        case_number=data.get("case_number") or None,
+        detail=f"version {data.get('version')}",
+    )
     db.session.commit()
-    return [(ATTACHMENT_NAME, seal(data, current_app.config["SECRET_KEY"]),
-             "Checklistans uppgifter, signerade, för nästa version (Skyddsportalen)")]
+    return [
+        (
+            ATTACHMENT_NAME,
+            seal(data, current_app.config["SECRET_KEY"]),
+            "Checklistans uppgifter, signerade, för nästa version (Skyddsportalen)",
+        )
+    ]
 
 
 def read_pdf(raw: bytes, secret_key: str | bytes, max_bytes: int) -> dict[str, Any]:

@@ -6,6 +6,7 @@ here the content is purged: only a tombstone (who, when, which unit) stays.
 Event time: two fields, `event_date` (YYYY-MM-DD) and `event_time` (HH:MM), as the spec's form
 encoding asks; the stored data also carries `event_at` ("YYYY-MM-DD HH:MM") for the message.
 `reported_by` comes from the login, never from the form."""
+
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
@@ -33,21 +34,36 @@ def _strip_filter(value: str | None) -> str | None:
 
 
 class DeviationForm(FlaskForm):
-    event_date = DateField(_l("Datum för händelsen"),
-                           validators=[InputRequired(_l("Ange datumet (ÅÅÅÅ-MM-DD)."))],
-                           format="%Y-%m-%d", render_kw={"type": "date"})
-    event_time = TimeField("Klockslag", validators=[InputRequired(_l("Ange klockslaget (TT:MM)."))],
-                           format="%H:%M", render_kw={"type": "time"})
+    event_date = DateField(
+        _l("Datum för händelsen"),
+        validators=[InputRequired(_l("Ange datumet (ÅÅÅÅ-MM-DD)."))],
+        format="%Y-%m-%d",
+        render_kw={"type": "date"},
+    )
+    event_time = TimeField(
+        "Klockslag",
+        validators=[InputRequired(_l("Ange klockslaget (TT:MM)."))],
+        format="%H:%M",
+        render_kw={"type": "time"},
+    )
     unit = SelectField(_l("Enhet där det hände"), choices=[])
     fictional_name = StringField(_l("Fiktivt namn"), validators=[Length(max=120)])
     no_person = BooleanField(_l("Ej person – avvikelsen gäller ingen enskild person"))
     category = SelectField(_l("Typ av avvikelse"), choices=[])
-    description = TextAreaField(_l("Vad hände?"), filters=[_strip_filter], validators=[
-        DataRequired(_l("Beskriv vad som hände.")), Length(max=4000)])
+    description = TextAreaField(
+        _l("Vad hände?"),
+        filters=[_strip_filter],
+        validators=[DataRequired(_l("Beskriv vad som hände.")), Length(max=4000)],
+    )
     immediate_action = TextAreaField(_l("Vad gjordes direkt?"), validators=[Length(max=2000)])
-    handed_to = StringField(_l("Lämnad till"), filters=[_strip_filter], validators=[
-        DataRequired(_l("Ange vem med behörighet som ska registrera "
-                        "avvikelsen.")), Length(max=120)])
+    handed_to = StringField(
+        _l("Lämnad till"),
+        filters=[_strip_filter],
+        validators=[
+            DataRequired(_l("Ange vem med behörighet som ska registrera avvikelsen.")),
+            Length(max=120),
+        ],
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -55,7 +71,8 @@ class DeviationForm(FlaskForm):
         self.unit.choices = [SelectChoice(name) for name in units]
         self.category.choices = [SelectChoice("", "Välj typ")] + [
             SelectChoice(code, label)
-            for code, label in current_app.config["DEVIATION_CATEGORIES"].items()]
+            for code, label in current_app.config["DEVIATION_CATEGORIES"].items()
+        ]
 
 
 def _strip(value: str | None) -> str:
@@ -85,12 +102,17 @@ def to_data(form: DeviationForm) -> dict[str, Any]:
 def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
     out: list[rules.Violation] = []
     if data["event_date"]:
-        out += rules.check_date_not_future(date.fromisoformat(data["event_date"]), day,
-                                           "event_date")
+        out += rules.check_date_not_future(
+            date.fromisoformat(data["event_date"]), day, "event_date"
+        )
     if not data["no_person"] and not data["fictional_name"]:
-        out.append(rules.Violation(
-            "R-REQUIRED", "fictional_name",
-            "Skriv det fiktiva namnet, eller kryssa i ”Ej person” (§4.2). Aldrig det riktiga namnet."))
+        out.append(
+            rules.Violation(
+                "R-REQUIRED",
+                "fictional_name",
+                "Skriv det fiktiva namnet, eller kryssa i ”Ej person” (§4.2). Aldrig det riktiga namnet.",
+            )
+        )
     if data["category"] not in current_app.config["DEVIATION_CATEGORIES"]:
         out.append(rules.Violation("R-REQUIRED", "category", "Välj typ av avvikelse."))
     for name in FREE_TEXT_FIELDS:  # R-NOTE-PNR: the fictional name only, never a personnummer
@@ -129,9 +151,13 @@ def unregistered(unit_id: int, now: datetime | None = None) -> list[tuple[Submis
     limit = timedelta(days=current_app.config["DEVIATION_FLAG_DAYS"])
     subs = db.session.scalars(
         select(Submission)
-        .where(Submission.form == SPEC.key, Submission.unit_id == unit_id,
-               Submission.status == "submitted")
-        .order_by(Submission.created_at, Submission.id))
+        .where(
+            Submission.form == SPEC.key,
+            Submission.unit_id == unit_id,
+            Submission.status == "submitted",
+        )
+        .order_by(Submission.created_at, Submission.id)
+    )
     out = []
     for sub in subs:
         age = now - _aware(sub.created_at)
@@ -161,17 +187,19 @@ SPEC = FormSpec(
     prefill=prefill,
     done_label="Registrerad i Treserva",
     extra={
-        "status_labels": {"submitted": "Väntar på registrering hos enhetschefen",
-                          "purged": "Registrerad i Treserva, innehållet raderat"},
+        "status_labels": {
+            "submitted": "Väntar på registrering hos enhetschefen",
+            "purged": "Registrerad i Treserva, innehållet raderat",
+        },
         # Registering throws any reply away with the content: no reply box (show.html).
         "reply": False,
         # The reporter reads their own report until it is registered (submissions.load_data).
         "submitter_reads": True,
         "sealed_text": "Rapporten är skickad till enhetschefen på din enhet. Innehållet är krypterat "
-                       "och raderas när avvikelsen är registrerad i Treserva (§4.2).",
+        "och raderas när avvikelsen är registrerad i Treserva (§4.2).",
         "done_flash": "Avvikelsen är markerad som registrerad i Treserva. Innehållet är raderat "
-                      "här; förstör pappersblanketten i sekretessåtervinningen (§4.2).",
+        "här; förstör pappersblanketten i sekretessåtervinningen (§4.2).",
         "done_hint": "Registrera avvikelsen på personen i Treservas avvikelsemodul. Markera sedan "
-                     "här: innehållet raderas och bara uppgiften att rapporten fanns sparas (§4.2).",
+        "här: innehållet raderas och bara uppgiften att rapporten fanns sparas (§4.2).",
     },
 )

@@ -14,6 +14,7 @@ made which kind of message for which case (forms view `_render_only`).
 
 The checks are plain functions of the form's data (no Flask, no database), like portal/rules.py.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -31,8 +32,10 @@ from ..models import User
 from .base import FormSpec
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
-MSG_PNR_IN_MESSAGE = ("Skriv inte personnummer eller samordningsnummer i meddelandet. "
-                      "Avgiftshandläggaren behöver bara namn och postadress (§5.9).")
+MSG_PNR_IN_MESSAGE = (
+    "Skriv inte personnummer eller samordningsnummer i meddelandet. "
+    "Avgiftshandläggaren behöver bara namn och postadress (§5.9)."
+)
 
 
 def _text(form: Any, name: str) -> str:
@@ -57,12 +60,16 @@ def required(data: dict[str, Any], field: str, message: str) -> list[rules.Viola
 def no_personnummer(data: dict[str, Any], fields: tuple[str, ...]) -> list[rules.Violation]:
     """Data minimisation (SPEC §1.1): the message carries what the routine lists, never a
     personnummer."""
-    return [rules.Violation("R-PNR-MESSAGE", f, MSG_PNR_IN_MESSAGE)
-            for f in fields if rules.contains_personnummer(data.get(f) or "")]
+    return [
+        rules.Violation("R-PNR-MESSAGE", f, MSG_PNR_IN_MESSAGE)
+        for f in fields
+        if rules.contains_personnummer(data.get(f) or "")
+    ]
 
 
-def case_subject_rules(data: dict[str, Any], subject: str, pattern: str,
-                       names: tuple[str, ...] = ()) -> list[rules.Violation]:
+def case_subject_rules(
+    data: dict[str, Any], subject: str, pattern: str, names: tuple[str, ...] = ()
+) -> list[rules.Violation]:
     """The case number goes into the subject line: digits only, and no personnummer or client name
     in the subject (§2.2, §5.9: "Inga personuppgifter får förekomma i ämnesraden")."""
     out = rules.check_case_number(data["case_number"], "case_number", pattern)
@@ -85,25 +92,32 @@ class FeeHandlerForm(FlaskForm):
 
     kind = RadioField(_l("Meddelandet gäller"), choices=HOME_CARE_KINDS, default="start")
     case_number = StringField(
-        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)])
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
+    )
     full_name = StringField(
         _l("Vem ärendet gäller (för- och efternamn)"),
-        validators=[InputRequired(_l("Ange den enskildes för- och efternamn.")), Length(max=120)])
+        validators=[InputRequired(_l("Ange den enskildes för- och efternamn.")), Length(max=120)],
+    )
     postal_address = TextAreaField(
         _l("Adress dit den enskildes post ska skickas"),
-        validators=[InputRequired(_l("Ange adressen dit fakturor och inkomstförfrågan ska "
-                                     "skickas.")),
-                    Length(max=400)])
-    start_date = DateField(_l("Startdatum för hemtjänstinsatsen"), validators=[Optional()],
-                           format="%Y-%m-%d")
+        validators=[
+            InputRequired(_l("Ange adressen dit fakturor och inkomstförfrågan ska skickas.")),
+            Length(max=400),
+        ],
+    )
+    start_date = DateField(
+        _l("Startdatum för hemtjänstinsatsen"), validators=[Optional()], format="%Y-%m-%d"
+    )
     safety_alarm = BooleanField("Trygghetslarm")
     food_delivery = BooleanField("Matleverans")
     granted_time = StringField(_l("Beviljad tid"), validators=[Length(max=120)])
-    change_date = DateField(_l("Ändrad tid från och "
-                               "med"), validators=[Optional()], format="%Y-%m-%d")
+    change_date = DateField(
+        _l("Ändrad tid från och med"), validators=[Optional()], format="%Y-%m-%d"
+    )
     changed_time = StringField(_l("Förändrad tid"), validators=[Length(max=120)])
-    end_date = DateField(_l("Insatsen avslutas från och med"), validators=[Optional()],
-                         format="%Y-%m-%d")
+    end_date = DateField(
+        _l("Insatsen avslutas från och med"), validators=[Optional()], format="%Y-%m-%d"
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -139,12 +153,16 @@ def check_fee_handler(data: dict[str, Any], pattern: str) -> list[rules.Violatio
     kind = data["kind"]
     if kind == "start":
         out += required(data, "start_date", "Ange startdatum för hemtjänstinsatsen (ÅÅÅÅ-MM-DD).")
-        out += required(data, "granted_time", "Ange beviljad tid, så att avgiften debiteras "
-                                              "utifrån rätt nivå (§5.9).")
+        out += required(
+            data,
+            "granted_time",
+            "Ange beviljad tid, så att avgiften debiteras utifrån rätt nivå (§5.9).",
+        )
     elif kind == "change":
         out += required(data, "change_date", "Ange från vilket datum tiden ändras (ÅÅÅÅ-MM-DD).")
-        out += required(data, "changed_time", "Ange den förändrade tiden, så att avgiften kan "
-                                              "justeras (§5.9).")
+        out += required(
+            data, "changed_time", "Ange den förändrade tiden, så att avgiften kan justeras (§5.9)."
+        )
     elif kind == "end":
         out += required(data, "end_date", "Ange datumet då insatsen avslutas (ÅÅÅÅ-MM-DD).")
     out += no_personnummer(data, ("full_name", "postal_address", "granted_time", "changed_time"))
@@ -162,7 +180,8 @@ FEE_HANDLER = FormSpec(
     distribution_list="fee_handler",
     to_data=fee_handler_data,
     check=lambda data, user, day: check_fee_handler(
-        data, current_app.config["CASE_NUMBER_PATTERN"]),
+        data, current_app.config["CASE_NUMBER_PATTERN"]
+    ),
     subject=fee_handler_subject,
     page_template="forms/fee_handler.html",
     message_template="messages/fee_handler.txt",
@@ -174,21 +193,28 @@ FEE_HANDLER = FormSpec(
 
 # --- from BoSam to the fee handler: private-residence contract (§6.1) ----------------------------
 
+
 class ContractForm(FlaskForm):
     """Meddelande till avgiftshandläggare om hyreskontrakt på privat boende (§6.1)."""
 
     case_number = StringField(
-        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)])
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
+    )
     full_name = StringField(
         _l("Vem ärendet gäller (för- och efternamn)"),
-        validators=[InputRequired(_l("Ange den enskildes för- och efternamn.")), Length(max=120)])
+        validators=[InputRequired(_l("Ange den enskildes för- och efternamn.")), Length(max=120)],
+    )
     postal_address = TextAreaField(
         _l("Adress dit den enskildes post ska skickas"),
-        validators=[InputRequired(_l("Ange adressen dit den enskildes post ska skickas.")),
-                    Length(max=400)])
+        validators=[
+            InputRequired(_l("Ange adressen dit den enskildes post ska skickas.")),
+            Length(max=400),
+        ],
+    )
     residence = StringField(
         _l("Vilket privat boende det gäller"),
-        validators=[InputRequired(_l("Ange vilket privat boende det gäller.")), Length(max=160)])
+        validators=[InputRequired(_l("Ange vilket privat boende det gäller.")), Length(max=160)],
+    )
     move_in_date = DateField("Inflyttningsdatum", validators=[Optional()], format="%Y-%m-%d")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -258,23 +284,29 @@ CONTRACT = FormSpec(
 
 # (code, choice label, subject opening, fixed body text)
 TRYGGHETSJOUREN_PURPOSES: list[tuple[str, str, str, str]] = [
-    ("assignment_sent",
-     "Uppdraget är skickat (socialsekreterare, §9.2)",
-     "Uppdrag trygghetslarm skickat",
-     "Uppdraget om trygghetslarm eller trygghetskamera är skickat till Trygghetsjouren i Treserva. "
-     "Ärendenumret behövs för att Trygghetsjouren ska kunna beställa behörighet till ärendet "
-     "(§9.2)."),
-    ("keys_collected",
-     "Nycklarna är hämtade (planerare hemtjänst, §8.5)",
-     "Nycklar hämtade",
-     "Nycklarna är hämtade. Trygghetsjouren kan boka tid för installation av trygghetslarmet "
-     "(§8.5, §9.3)."),
-    ("alarm_returned",
-     "Trygghetslarmet är återlämnat och ska avslutas "
-     "(planerare hemtjänst natt och larm, §8.10, §9.5)",
-     "Trygghetslarm återlämnat",
-     "Trygghetslarmet är återlämnat och ska avslutas. Avsluta abonnemanget och radera larmkod och "
-     "larmsändare i larmmottagningssystemet (§8.10, §9.5)."),
+    (
+        "assignment_sent",
+        "Uppdraget är skickat (socialsekreterare, §9.2)",
+        "Uppdrag trygghetslarm skickat",
+        "Uppdraget om trygghetslarm eller trygghetskamera är skickat till Trygghetsjouren i Treserva. "
+        "Ärendenumret behövs för att Trygghetsjouren ska kunna beställa behörighet till ärendet "
+        "(§9.2).",
+    ),
+    (
+        "keys_collected",
+        "Nycklarna är hämtade (planerare hemtjänst, §8.5)",
+        "Nycklar hämtade",
+        "Nycklarna är hämtade. Trygghetsjouren kan boka tid för installation av trygghetslarmet "
+        "(§8.5, §9.3).",
+    ),
+    (
+        "alarm_returned",
+        "Trygghetslarmet är återlämnat och ska avslutas "
+        "(planerare hemtjänst natt och larm, §8.10, §9.5)",
+        "Trygghetslarm återlämnat",
+        "Trygghetslarmet är återlämnat och ska avslutas. Avsluta abonnemanget och radera larmkod och "
+        "larmsändare i larmmottagningssystemet (§8.10, §9.5).",
+    ),
 ]
 _PURPOSE = {code: (subject, text) for code, _label, subject, text in TRYGGHETSJOUREN_PURPOSES}
 
@@ -282,11 +314,14 @@ _PURPOSE = {code: (subject, text) for code, _label, subject, text in TRYGGHETSJO
 class TrygghetsjourenForm(FlaskForm):
     """Meddelande till Trygghetsjouren: bara ärendenumret (§8.5, §9.2)."""
 
-    purpose = RadioField(_l("Meddelandet gäller"),
-                         choices=[(c, label) for c, label, _s, _t in TRYGGHETSJOUREN_PURPOSES],
-                         default="assignment_sent")
+    purpose = RadioField(
+        _l("Meddelandet gäller"),
+        choices=[(c, label) for c, label, _s, _t in TRYGGHETSJOUREN_PURPOSES],
+        default="assignment_sent",
+    )
     case_number = StringField(
-        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)])
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
+    )
     city_district = SelectField(_l("Stadsområde"), choices=[])
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -332,7 +367,8 @@ TRYGGHETSJOUREN = FormSpec(
     distribution_list="trygghetsjouren",
     to_data=trygghetsjouren_data,
     check=lambda data, user, day: check_trygghetsjouren(
-        data, current_app.config["CASE_NUMBER_PATTERN"]),
+        data, current_app.config["CASE_NUMBER_PATTERN"]
+    ),
     subject=trygghetsjouren_subject,
     page_template="forms/trygghetsjouren.html",
     message_template="messages/trygghetsjouren.txt",

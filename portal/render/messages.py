@@ -1,4 +1,5 @@
 """Pre-formatted messages for Treserva's message function: distribution list, subject, body (SPEC §5)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

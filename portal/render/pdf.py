@@ -239,15 +239,23 @@ def html_to_pdf(
     font_config = _get_font_config()
     with _render_lock:
         pdf = document.write_pdf(font_config=font_config, **options)
-    assert isinstance(pdf, bytes)
+    if not isinstance(pdf, bytes):  # write_pdf() without a target returns the bytes
+        raise TypeError("WeasyPrint returned no PDF bytes")
     return pdf
 
 
-def render_pdf(template: str, *, attachments: list[Any] | None = None, forms: bool = False,
-               variant: str | None = "pdf/ua-1", **context: Any) -> bytes:
+def render_pdf(
+    template: str,
+    *,
+    attachments: list[Any] | None = None,
+    forms: bool = False,
+    variant: str | None = "pdf/ua-1",
+    **context: Any,
+) -> bytes:
     """Render a print template with ``context`` to PDF (PDF/UA-1 unless another variant is named)."""
-    return html_to_pdf(render_html(template, **context), attachments=attachments, forms=forms,
-                       variant=variant)
+    return html_to_pdf(
+        render_html(template, **context), attachments=attachments, forms=forms, variant=variant
+    )
 
 
 def _templates_fingerprint() -> tuple[tuple[str, int, int], ...]:

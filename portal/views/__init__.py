@@ -1,4 +1,5 @@
 """Blueprints. Every view declares the roles it admits (portal.auth.roles_required)."""
+
 from __future__ import annotations
 
 from flask import Flask

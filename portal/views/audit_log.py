@@ -1,4 +1,5 @@
 """The audit trail: admins see all, a unit manager their own unit's events."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -27,5 +28,6 @@ def index() -> Any:
     events = db.session.scalars(
         q.order_by(AuditEvent.seq.desc()).offset((page - 1) * PAGE).limit(PAGE + 1)
     ).all()
-    return render_template("audit/index.html", events=events[:PAGE], more=len(events) > PAGE,
-                           page=page, local=local)
+    return render_template(
+        "audit/index.html", events=events[:PAGE], more=len(events) > PAGE, page=page, local=local
+    )

@@ -1,6 +1,7 @@
 """Log in and out, and re-authenticate. A wrong name or password gets one generic message (nothing
 about which part). Before LVS reads sealed content (an actualisation request's personnummer) it
 re-enters its password if it last authenticated more than REAUTH_MINUTES ago (ASVS V3.7.1)."""
+
 from __future__ import annotations
 
 import time
@@ -35,15 +36,19 @@ bp = Blueprint("auth", __name__)
 
 GENERIC_FAILURE = N_("Fel användarnamn eller lösenord.")
 REAUTH_FAILURE = N_("Fel lösenord.")
-LOCKED = N_("Kontot är tillfälligt låst efter för många misslyckade försök. Försök igen om en "
-            "stund.")
+LOCKED = N_(
+    "Kontot är tillfälligt låst efter för många misslyckade försök. Försök igen om en stund."
+)
 
 
 class LoginForm(FlaskForm):
-    username = StringField(_l("Användarnamn"), validators=[InputRequired(_l("Ange ditt "
-                                                                            "användarnamn.")), Length(max=64)])
-    password = PasswordField(_l("Lösenord"), validators=[InputRequired(_l("Ange ditt "
-                                                                          "lösenord.")), Length(max=256)])
+    username = StringField(
+        _l("Användarnamn"),
+        validators=[InputRequired(_l("Ange ditt användarnamn.")), Length(max=64)],
+    )
+    password = PasswordField(
+        _l("Lösenord"), validators=[InputRequired(_l("Ange ditt lösenord.")), Length(max=256)]
+    )
 
 
 def _aware(value: Any) -> Any:
@@ -61,10 +66,15 @@ def _account_key() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_PER_ADDRESS"], methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_PER_ACCOUNT"], methods=["POST"],
-               key_func=_account_key, deduct_when=_failed)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
+)
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_account_key,
+    deduct_when=_failed,
+)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.start"))
@@ -85,8 +95,12 @@ def login() -> Any:
             if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
                 user.locked_until = now + cfg["LOGIN_LOCKOUT"]
                 user.failed_logins = 0
-        audit.record("login_failed", user=user, outcome="failed",
-                     detail=None if user else "okänt användarnamn")
+        audit.record(
+            "login_failed",
+            user=user,
+            outcome="failed",
+            detail=None if user else "okänt användarnamn",
+        )
         db.session.commit()
         form.password.errors = [_(GENERIC_FAILURE)]
         return render_template("auth/login.html", form=form), 422
@@ -123,9 +137,11 @@ def logout() -> Any:
 
 # --- re-authentication (ASVS V3.7.1) -------------------------------------------------------------
 
+
 class ReauthForm(FlaskForm):
-    password = PasswordField(_l("Lösenord"), validators=[
-        InputRequired(_l("Ange ditt lösenord.")), Length(max=256)])
+    password = PasswordField(
+        _l("Lösenord"), validators=[InputRequired(_l("Ange ditt lösenord.")), Length(max=256)]
+    )
 
 
 def recently_authenticated() -> bool:
@@ -153,8 +169,9 @@ def reauth_redirect() -> Any:
 
 
 def _reauth_page(form: ReauthForm, target: str, status: int) -> Any:
-    return render_template("auth/reauth.html", form=form, target=target,
-                           minutes=current_app.config["REAUTH_MINUTES"]), status
+    return render_template(
+        "auth/reauth.html", form=form, target=target, minutes=current_app.config["REAUTH_MINUTES"]
+    ), status
 
 
 @bp.route("/reauth", methods=["GET", "POST"])

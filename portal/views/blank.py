@@ -1,5 +1,6 @@
 """Blank paper forms: the same bytes until a template changes, so rendered once per process.
 `?fillable=1` gives a variant with PDF form fields, for filling in on screen before printing."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -17,7 +18,10 @@ EXTRA_BLANKS: dict[str, str] = {"day-notes": "day_notes.html"}  # §7.5, §8.6
 
 
 def blanks() -> dict[str, str]:
-    return {**{s.slug: s.blank_template for s in FORMS.values() if s.blank_template}, **EXTRA_BLANKS}
+    return {
+        **{s.slug: s.blank_template for s in FORMS.values() if s.blank_template},
+        **EXTRA_BLANKS,
+    }
 
 
 @bp.route("/<name>.pdf")
@@ -28,5 +32,8 @@ def pdf(name: str) -> Any:
         abort(404)
     fillable = request.args.get("fillable") == "1"
     suffix = "-ifyllbar" if fillable else ""
-    return Response(blank_pdf(template, forms=fillable), mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="blankett-{name}{suffix}.pdf"'})
+    return Response(
+        blank_pdf(template, forms=fillable),
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="blankett-{name}{suffix}.pdf"'},
+    )

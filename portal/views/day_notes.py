@@ -8,6 +8,7 @@ print, note, compilation and closing is audited, without the note text or the fi
 Notes are deleted two calendar months after they were written, compiled or not (portal.retention).
 
 Note text is stored encrypted (portal.crypto, AES-GCM bound to the note's public id)."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -53,19 +54,29 @@ def strip(value: str | None) -> str | None:
 class FileForm(FlaskForm):
     """A manager opens a fictional file (§8.2: fictional name, see the checklist)."""
 
-    fictional_name = StringField(_l("Fiktivt namn"), filters=[strip], validators=[
-        DataRequired(_l("Ange det fiktiva namnet.")), Length(max=120)])
-    case_number = StringField(_l("Ärendenummer i Treserva (valfritt)"), filters=[strip],
-                              validators=[Length(max=32)])
+    fictional_name = StringField(
+        _l("Fiktivt namn"),
+        filters=[strip],
+        validators=[DataRequired(_l("Ange det fiktiva namnet.")), Length(max=120)],
+    )
+    case_number = StringField(
+        _l("Ärendenummer i Treserva (valfritt)"), filters=[strip], validators=[Length(max=32)]
+    )
 
 
 class NoteForm(FlaskForm):
-    text = TextAreaField(_l("Anteckning"), filters=[strip], validators=[
-        DataRequired(_l("Skriv anteckningen.")),
-        Length(max=NOTE_MAX, message=_l("Högst %(n)s tecken.", n=NOTE_MAX))])
+    text = TextAreaField(
+        _l("Anteckning"),
+        filters=[strip],
+        validators=[
+            DataRequired(_l("Skriv anteckningen.")),
+            Length(max=NOTE_MAX, message=_l("Högst %(n)s tecken.", n=NOTE_MAX)),
+        ],
+    )
 
 
 # --- note text: encrypted at rest ----------------------------------------------------------------
+
 
 def set_text(note: DayNote, text: str) -> None:
     note.key_id, note.text_enc = crypto.encrypt(text.encode("utf-8"), note.public_id)
@@ -80,10 +91,14 @@ def get_text(note: DayNote) -> str:
 
 # --- queries -------------------------------------------------------------------------------------
 
+
 def _file_or_404(public_id: str) -> FictionalFile:
     """A fictional file of the user's own unit; any other id is 404 (deny by default)."""
-    file = db.session.scalar(select(FictionalFile).where(
-        FictionalFile.public_id == public_id, FictionalFile.unit_id == current_user.unit_id))
+    file = db.session.scalar(
+        select(FictionalFile).where(
+            FictionalFile.public_id == public_id, FictionalFile.unit_id == current_user.unit_id
+        )
+    )
     if file is None:
         audit.record("day_notes_denied", object_type="fictional_file", outcome="denied")
         db.session.commit()
@@ -114,16 +129,24 @@ def uncompiled_summary(unit_id: int, now: datetime | None = None) -> list[dict[s
         .group_by(FictionalFile.id)
         .order_by(func.min(DayNote.written_at))
     ).all()
-    return [{"file": f, "count": n, "oldest": local(_aware(oldest)),
-             "flagged": now - _aware(oldest) > limit} for f, n, oldest in rows]
+    return [
+        {
+            "file": f,
+            "count": n,
+            "oldest": local(_aware(oldest)),
+            "flagged": now - _aware(oldest) > limit,
+        }
+        for f, n, oldest in rows
+    ]
 
 
 def compiled_text(notes: list[DayNote]) -> str:
     """The notes as one text for Treserva's journal: date and time, the note, the signature."""
     parts = []
     for note in notes:
-        parts.append(f"{local(note.written_at)}\n{get_text(note).strip()}\n"
-                     f"Signatur: {note.author.full_name}")
+        parts.append(
+            f"{local(note.written_at)}\n{get_text(note).strip()}\nSignatur: {note.author.full_name}"
+        )
     return "\n\n".join(parts)
 
 
@@ -133,27 +156,47 @@ def _is_manager() -> bool:
 
 def _record(action: str, file: FictionalFile, **kw: Any) -> None:
     """Audit without the fictional name or any note text (the file's public id says which)."""
-    audit.record(action, object_type="fictional_file", object_id=file.public_id,
-                 unit_id=file.unit_id, case_number=file.case_number, **kw)
+    audit.record(
+        action,
+        object_type="fictional_file",
+        object_id=file.public_id,
+        unit_id=file.unit_id,
+        case_number=file.case_number,
+        **kw,
+    )
 
 
 # --- views ---------------------------------------------------------------------------------------
 
+
 def _index_page(form: FileForm | None, status: int = 200) -> Any:
-    files = list(db.session.scalars(
-        select(FictionalFile).where(FictionalFile.unit_id == current_user.unit_id)
-        .order_by(FictionalFile.closed_at.is_not(None), FictionalFile.fictional_name)))
-    counts = dict(db.session.execute(
-        select(DayNote.file_id, func.count(DayNote.id))
-        .join(FictionalFile, FictionalFile.id == DayNote.file_id)
-        .where(FictionalFile.unit_id == current_user.unit_id, DayNote.compiled_at.is_(None))
-        .group_by(DayNote.file_id)).all())
-    audit.record("fictional_files_listed", object_type="fictional_file",
-                 unit_id=current_user.unit_id)
+    files = list(
+        db.session.scalars(
+            select(FictionalFile)
+            .where(FictionalFile.unit_id == current_user.unit_id)
+            .order_by(FictionalFile.closed_at.is_not(None), FictionalFile.fictional_name)
+        )
+    )
+    counts = dict(
+        db.session.execute(
+            select(DayNote.file_id, func.count(DayNote.id))
+            .join(FictionalFile, FictionalFile.id == DayNote.file_id)
+            .where(FictionalFile.unit_id == current_user.unit_id, DayNote.compiled_at.is_(None))
+            .group_by(DayNote.file_id)
+        ).all()
+    )
+    audit.record(
+        "fictional_files_listed", object_type="fictional_file", unit_id=current_user.unit_id
+    )
     db.session.commit()
-    return render_template("day_notes/index.html", files=files, counts=counts, form=form,
-                           errors=error_summary(form) if form else [],
-                           is_manager=_is_manager()), status
+    return render_template(
+        "day_notes/index.html",
+        files=files,
+        counts=counts,
+        form=form,
+        errors=error_summary(form) if form else [],
+        is_manager=_is_manager(),
+    ), status
 
 
 @bp.route("/", methods=["GET"])
@@ -171,13 +214,18 @@ def create_file() -> Any:
     case_number = (form.case_number.data or "").strip()
     violations = rules.check_note_text(name, "fictional_name")
     if case_number:
-        violations += rules.check_case_number(case_number, "case_number",
-                                              current_app.config["CASE_NUMBER_PATTERN"])
+        violations += rules.check_case_number(
+            case_number, "case_number", current_app.config["CASE_NUMBER_PATTERN"]
+        )
     attach_violations(form, violations)
     if error_summary(form):
         return _index_page(form, 422)
-    file = FictionalFile(public_id=new_public_id(), unit_id=current_user.unit_id,
-                         fictional_name=name, case_number=case_number or None)
+    file = FictionalFile(
+        public_id=new_public_id(),
+        unit_id=current_user.unit_id,
+        fictional_name=name,
+        case_number=case_number or None,
+    )
     db.session.add(file)
     db.session.flush()
     _record("fictional_file_created", file)
@@ -190,9 +238,16 @@ def _show_page(file: FictionalFile, form: NoteForm, status: int = 200) -> Any:
     notes = _notes(file)
     _record("day_notes_viewed", file)
     db.session.commit()
-    return render_template("day_notes/show.html", file=file, notes=notes, form=form,
-                           text=get_text, local=local, errors=error_summary(form),
-                           is_manager=_is_manager()), status
+    return render_template(
+        "day_notes/show.html",
+        file=file,
+        notes=notes,
+        form=form,
+        text=get_text,
+        local=local,
+        errors=error_summary(form),
+        is_manager=_is_manager(),
+    ), status
 
 
 @bp.route("/<file_id>")
@@ -214,8 +269,9 @@ def add_note(file_id: str) -> Any:
     attach_violations(form, rules.check_note_text(text, "text"))  # R-NOTE-PNR (§7.5)
     if error_summary(form):
         return _show_page(file, form, 422)
-    note = DayNote(public_id=new_public_id(), file_id=file.id, author_id=current_user.id,
-                   written_at=utcnow())
+    note = DayNote(
+        public_id=new_public_id(), file_id=file.id, author_id=current_user.id, written_at=utcnow()
+    )
     set_text(note, text)
     db.session.add(note)
     db.session.flush()
@@ -232,8 +288,9 @@ def compile_view(file_id: str) -> Any:
     notes = _notes(file, uncompiled_only=True)
     _record("day_notes_compile_viewed", file, detail=f"antal: {len(notes)}")
     db.session.commit()
-    return render_template("day_notes/compile.html", file=file, notes=notes,
-                           text=compiled_text(notes))
+    return render_template(
+        "day_notes/compile.html", file=file, notes=notes, text=compiled_text(notes)
+    )
 
 
 @bp.route("/<file_id>/compile", methods=["POST"])
@@ -250,8 +307,13 @@ def compile_done(file_id: str) -> Any:
             count += 1
     _record("day_notes_compiled", file, detail=f"antal: {count}")
     db.session.commit()
-    flash(ngettext("%(num)d anteckning är markerad som sammanställd i journalen.",
-                   "%(num)d anteckningar är markerade som sammanställd i journalen.", count))
+    flash(
+        ngettext(
+            "%(num)d anteckning är markerad som sammanställd i journalen.",
+            "%(num)d anteckningar är markerade som sammanställd i journalen.",
+            count,
+        )
+    )
     return redirect(url_for("day_notes.show", file_id=file.public_id), 303)
 
 
@@ -275,9 +337,13 @@ def sheet(file_id: str) -> Any:
     file = _file_or_404(file_id)
     _record("day_note_sheet_printed", file)
     db.session.commit()
-    body = render_pdf("day_notes.html", fictional_name=file.fictional_name,
-                      unit_name=file.unit.name)
+    body = render_pdf(
+        "day_notes.html", fictional_name=file.fictional_name, unit_name=file.unit.name
+    )
     # The file name says what it is and our reference, never the (fictional) name.
     name = f"daganteckningar-{file.public_id[:8]}.pdf"
-    return Response(body, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{name}"'},
+    )

@@ -1,4 +1,5 @@
 """Fill in a form: one view for every form of the routine; the form's module says the rest."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,8 +43,9 @@ def _spec_for(slug: str) -> FormSpec:
 
 
 def _page(spec: FormSpec, form: Any, status: int = 200) -> Any:
-    return render_template(spec.page_template, spec=spec, form=form,
-                           errors=error_summary(form)), status
+    return render_template(
+        spec.page_template, spec=spec, form=form, errors=error_summary(form)
+    ), status
 
 
 @bp.route("/<slug>", methods=["GET", "POST"])
@@ -71,10 +73,14 @@ def fill(slug: str) -> Any:
 
 
 def _draft_meta(spec: FormSpec) -> dict[str, Any]:
-    return {"orderer": current_user.full_name, "orderer_unit": current_user.unit.name,
-            "created_at": submissions.local(submissions.utcnow()),
-            "reference": "(ges när du skickar)", "status": "Inte skickad",
-            "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec.distribution_list]}
+    return {
+        "orderer": current_user.full_name,
+        "orderer_unit": current_user.unit.name,
+        "created_at": submissions.local(submissions.utcnow()),
+        "reference": "(ges när du skickar)",
+        "status": "Inte skickad",
+        "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec.distribution_list],
+    }
 
 
 def _confirm(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
@@ -86,19 +92,37 @@ def _confirm(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
 def _render_only(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
     """Nothing stored: the result is shown (or printed) at once, and only the fact is audited."""
     as_pdf = "as_pdf" in request.form
-    audit.record("pdf_rendered" if as_pdf else "message_rendered", object_type=spec.key,
-                 unit_id=current_user.unit_id, case_number=spec.case_number(data))
+    audit.record(
+        "pdf_rendered" if as_pdf else "message_rendered",
+        object_type=spec.key,
+        unit_id=current_user.unit_id,
+        case_number=spec.case_number(data),
+    )
     db.session.commit()
     meta = _draft_meta(spec)
     if as_pdf:
         attachments = spec.pdf_attachments(data) if spec.pdf_attachments else None
-        body = render_pdf(spec.pdf_template, data=data, meta=meta, attachments=attachments,
-                          variant=spec.extra.get("pdf_variant", "pdf/ua-1"))
-        return Response(body, mimetype="application/pdf", headers={
-            "Content-Disposition": f'attachment; filename="{spec.slug}.pdf"'})
+        body = render_pdf(
+            spec.pdf_template,
+            data=data,
+            meta=meta,
+            attachments=attachments,
+            variant=spec.extra.get("pdf_variant", "pdf/ua-1"),
+        )
+        return Response(
+            body,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{spec.slug}.pdf"'},
+        )
     message = render_message(spec, data, meta)
-    return render_template(spec.result_template or "forms/result.html", spec=spec, form=form,
-                           data=data, meta=meta, message=message)
+    return render_template(
+        spec.result_template or "forms/result.html",
+        spec=spec,
+        form=form,
+        data=data,
+        meta=meta,
+        message=message,
+    )
 
 
 @bp.route("/checklist/import", methods=["POST"])
@@ -111,20 +135,35 @@ def checklist_import() -> Any:
     try:
         data = checklist.read_pdf(_upload(limit), current_app.config["SECRET_KEY"], limit)
     except checklist.ImportRefused as refused:
-        audit.record("checklist_imported", object_type=spec.key, unit_id=current_user.unit_id,
-                     outcome="refused", detail=refused.reason)
+        audit.record(
+            "checklist_imported",
+            object_type=spec.key,
+            unit_id=current_user.unit_id,
+            outcome="refused",
+            detail=refused.reason,
+        )
         db.session.commit()
         form = spec.form_class(formdata=None)
         checklist.prefill(form, current_user)
-        return render_template(spec.page_template, spec=spec, form=form, errors=[],
-                               import_error=refused.message), 422
+        return render_template(
+            spec.page_template, spec=spec, form=form, errors=[], import_error=refused.message
+        ), 422
     restored = checklist.restore(data, current_user, today())
-    audit.record("checklist_imported", object_type=spec.key, unit_id=current_user.unit_id,
-                 case_number=data.get("case_number") or None,
-                 detail=f"version {restored.previous_version}")
+    audit.record(
+        "checklist_imported",
+        object_type=spec.key,
+        unit_id=current_user.unit_id,
+        case_number=data.get("case_number") or None,
+        detail=f"version {restored.previous_version}",
+    )
     db.session.commit()
-    return render_template(spec.page_template, spec=spec, form=restored.form, errors=[],
-                           imported_version=restored.previous_version)
+    return render_template(
+        spec.page_template,
+        spec=spec,
+        form=restored.form,
+        errors=[],
+        imported_version=restored.previous_version,
+    )
 
 
 def _upload(limit: int) -> bytes:

@@ -1,4 +1,5 @@
 """LVS processing: the queue of orders not yet carried out, oldest first, and marking one done."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -32,8 +33,13 @@ PAGE = 100
 
 
 class DoneForm(FlaskForm):
-    reply = TextAreaField("Svar till beställaren (valfritt)", validators=[
-        Optional(), Length(max=2000, message="Svaret är för långt (högst 2000 tecken).")])
+    reply = TextAreaField(
+        "Svar till beställaren (valfritt)",
+        validators=[
+            Optional(),
+            Length(max=2000, message="Svaret är för långt (högst 2000 tecken)."),
+        ],
+    )
     version = HiddenField(validators=[Length(max=10)])  # digits; int() of more would raise
     # Actualisation (§2.4, §2.5): the case number LVS created in Treserva; kept on the tombstone.
     case_number = StringField("Ärendenummer", validators=[Optional(), Length(max=32)])
@@ -44,8 +50,9 @@ class DoneForm(FlaskForm):
             raise ValidationError("Skriv aldrig personnummer i svaret – det sparas i klartext.")
 
     def validate_case_number(self, field: Field) -> None:
-        found = rules.check_case_number(field.data or "", "case_number",
-                                        current_app.config["CASE_NUMBER_PATTERN"])
+        found = rules.check_case_number(
+            field.data or "", "case_number", current_app.config["CASE_NUMBER_PATTERN"]
+        )
         if found:
             raise ValidationError(found[-1].message)
 
@@ -61,25 +68,33 @@ def _age_days(sub: Any) -> int:
 def queue() -> Any:
     page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
     items = svc.queue("lvs", current_user, offset=(page - 1) * PAGE, limit=PAGE + 1)
-    return render_template("lvs/queue.html", items=items[:PAGE], more=len(items) > PAGE,
-                           page=page, age=_age_days, titles=FORM_TITLES)
+    return render_template(
+        "lvs/queue.html",
+        items=items[:PAGE],
+        more=len(items) > PAGE,
+        page=page,
+        age=_age_days,
+        titles=FORM_TITLES,
+    )
 
 
 @bp.route("/queue.json")
 @roles_required("lvs")
 def queue_json() -> Any:
-    return jsonify([
-        {
-            "id": s.public_id,
-            "form": s.form,
-            "case_number": s.case_number,
-            "created_at": s.created_at.isoformat(),
-            "age_days": _age_days(s),
-            "flagged": s.flagged,
-            "unit": s.unit.name,
-        }
-        for s in svc.queue("lvs", current_user)
-    ])
+    return jsonify(
+        [
+            {
+                "id": s.public_id,
+                "form": s.form,
+                "case_number": s.case_number,
+                "created_at": s.created_at.isoformat(),
+                "age_days": _age_days(s),
+                "flagged": s.flagged,
+                "unit": s.unit.name,
+            }
+            for s in svc.queue("lvs", current_user)
+        ]
+    )
 
 
 @bp.route("/submissions/<public_id>/done", methods=["POST"])
@@ -103,8 +118,10 @@ def process(public_id: str) -> Any:
         svc.mark_done(sub, current_user, form.reply.data or "", expected)
     except svc.AlreadyProcessed:
         return render_template(
-            "errors/error.html", title="Redan hanterad",
-            text="Någon annan har redan hanterat den här blanketten. Inget ändrades."), 409
+            "errors/error.html",
+            title="Redan hanterad",
+            text="Någon annan har redan hanterat den här blanketten. Inget ändrades.",
+        ), 409
     flash(spec.extra.get("done_flash", "Markerad som klar."))
     if current_user.has_role("lvs") and "lvs" in spec.process_roles:
         return redirect(url_for("lvs.queue"), 303)

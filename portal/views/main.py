@@ -1,4 +1,5 @@
 """The start page (what the user may do, what waits) and the health check."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -24,12 +25,18 @@ def ending_soon(unit_id: int | None) -> tuple[list[Grant], list[LocalProtection]
     """Grants and local protections that end within REMINDER_DAYS (§2.2: max one year; §1.3: three months)."""
     day = today()
     horizon = day + timedelta(days=current_app.config["REMINDER_DAYS"])
-    g = select(Grant).where(Grant.revoked_at.is_(None), Grant.valid_to >= day, Grant.valid_to <= horizon)
-    lp = select(LocalProtection).where(LocalProtection.until >= day, LocalProtection.until <= horizon)
+    g = select(Grant).where(
+        Grant.revoked_at.is_(None), Grant.valid_to >= day, Grant.valid_to <= horizon
+    )
+    lp = select(LocalProtection).where(
+        LocalProtection.until >= day, LocalProtection.until <= horizon
+    )
     if unit_id is not None:
         g, lp = g.where(Grant.unit_id == unit_id), lp.where(LocalProtection.unit_id == unit_id)
-    return (list(db.session.scalars(g.order_by(Grant.valid_to))),
-            list(db.session.scalars(lp.order_by(LocalProtection.until))))
+    return (
+        list(db.session.scalars(g.order_by(Grant.valid_to))),
+        list(db.session.scalars(lp.order_by(LocalProtection.until))),
+    )
 
 
 @bp.route("/")
@@ -38,9 +45,14 @@ def start() -> Any:
     user = current_user
     ctx: dict[str, Any] = {
         "forms": [s for s in FORMS.values() if user.has_role(*s.submit_roles)],
-        "own": list(db.session.scalars(
-            select(Submission).where(Submission.submitted_by_id == user.id)
-            .order_by(Submission.created_at.desc()).limit(20))),
+        "own": list(
+            db.session.scalars(
+                select(Submission)
+                .where(Submission.submitted_by_id == user.id)
+                .order_by(Submission.created_at.desc())
+                .limit(20)
+            )
+        ),
         "status_labels": submissions.STATUS_LABELS,
         "status_label": submissions.status_label,
         "form_titles": {s.key: s.title for s in FORMS.values()},

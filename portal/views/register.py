@@ -1,5 +1,6 @@
 """The access register (behörighetsregister): who has access to which case until when.
 LVS sees all; a unit manager sees their own unit (§4.1 self-check)."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -33,7 +34,8 @@ def index() -> Any:
         protections = protections.where(LocalProtection.unit_id == current_user.unit_id)
     rows = db.session.scalars(
         grants.order_by(Grant.case_number, Grant.valid_to, Grant.id)
-        .offset((page - 1) * PAGE).limit(PAGE + 1)
+        .offset((page - 1) * PAGE)
+        .limit(PAGE + 1)
         # Each row names who granted it and each protection its unit: loaded with the rows,
         # not one query per person or unit.
         .options(joinedload(Grant.granted_by))
