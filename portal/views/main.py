@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from flask import Blueprint, current_app, render_template
@@ -59,6 +59,9 @@ def start() -> Any:
     }
     if user.has_role("lvs"):
         ctx["queue"] = submissions.queue("lvs", user)
+        if ctx["queue"]:  # the oldest waits longest: its age in days (the queue is oldest first)
+            oldest = submissions.local(ctx["queue"][0].created_at)[:10]
+            ctx["oldest_days"] = (today() - date.fromisoformat(oldest)).days
     if user.has_role("unit_manager"):
         ctx["grants_ending"], ctx["protections_ending"] = ending_soon(user.unit_id)
         # §4.2 deviation reports to register; §8.6 day notes to compile at least weekly.
