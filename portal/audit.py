@@ -66,8 +66,14 @@ def record(
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user._get_current_object()  # type: ignore[attr-defined]
     session = db.session
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        # Take the write lock before reading the last seq, so that two processes (gunicorn
+        # workers) cannot both read the same head and collide on seq: a write statement that
+        # touches no row still opens the write transaction, held until commit.
+        session.execute(text("UPDATE audit_events SET seq = seq WHERE 0"))
     last = session.execute(
         select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
     ).first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -17,8 +18,14 @@ from .extensions import db, login_manager
 from .models import User
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
-# Verified when the username is unknown, so a wrong name costs as much time as a wrong password.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-0000")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the username is unknown, so a wrong name costs as much time as a wrong
+    password. Made on first use, not at import: every worker's start-up would pay ≈ 0.3 s."""
+    return _hasher.hash("not-a-real-password-0000")
+
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -30,7 +37,7 @@ def hash_password(password: str) -> str:
 def check_password(user: User | None, password: str) -> bool:
     try:
         return (
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
             and user is not None
         )
     except (VerificationError, InvalidHashError):

@@ -1,0 +1,1 @@
+"""Benchmarks of Skyddsportalen (issue 6). Not tests: `make bench` runs them; see bench/README.md."""

@@ -1,0 +1,117 @@
+"""Targets 6 and 7: one gunicorn worker's memory over many PDFs, and start-up time.
+
+6. One sync worker (production settings otherwise) renders PDFs of the Trygghetsjouren message
+   (render-only, the smallest filled form, so that a thousand fit in the time), each with another
+   case number; its RSS (VmRSS of the worker process) after 100 PDFs and after 1,000.
+7. From starting gunicorn (production settings, README's command) to the first 200 on /healthz,
+   polled every 5 ms; the median of several cold starts.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+
+from bench._common import (
+    emit,
+    make_app,
+    median,
+    migrate_and_seed,
+    production_env,
+    rss_kib,
+    say,
+    start_gunicorn,
+    stop,
+    throwaway_dir,
+    wait_healthy,
+)
+from bench._rawhttp import RawClient
+from bench.bench_http import log_in
+
+PDFS = int(os.environ.get("BENCH_MEMORY_PDFS", "1000"))
+EARLY = 100
+STARTS = 5
+
+
+async def pdf_loop(base: str, worker_pid: int) -> dict[int, int]:
+    """PDFs two at a time (the worker always has the next one waiting); RSS at checkpoints."""
+    rss: dict[int, int] = {}
+    async with RawClient(timeout=60) as client:
+        s = await log_in(client, base, "manager1")
+        r = await client.get(base + "/forms/trygghetsjouren", headers=s.headers)
+        from bench._common import csrf_token
+
+        token = csrf_token(r.text)
+        done = 0
+        lock = asyncio.Lock()
+
+        async def worker(w: int) -> None:
+            nonlocal done
+            while True:
+                async with lock:
+                    if done >= PDFS:
+                        return
+                    done += 1
+                    n = done
+                r = await client.post(base + "/forms/trygghetsjouren", headers=s.headers, data={
+                    "purpose": "assignment_sent", "case_number": f"{1_000_000 + n * 7919 % 8_999_999:07d}",
+                    "city_district": "Centrum", "as_pdf": "1", "csrf_token": token})
+                assert r.status_code == 200 and r.content.startswith(b"%PDF"), r.status_code
+                if n in (1, EARLY, PDFS // 2, PDFS):
+                    rss[n] = rss_kib(worker_pid)
+
+        await asyncio.gather(worker(0), worker(1))
+    return rss
+
+
+def main(which: list[str]) -> None:
+    with throwaway_dir() as tmp:
+        db_path = tmp / "portal.db"
+        app = make_app(f"sqlite:///{db_path}", tmp / "instance")
+        migrate_and_seed(app)
+        env = production_env(f"sqlite:///{db_path}", tmp / "instance")
+
+        if "startup" in which:
+            startup(env)
+        if "memory" in which:
+            memory(env)
+
+
+def startup(env: dict[str, str]) -> None:
+    # --- 7: start-up ------------------------------------------------------------------
+    times = []
+    for _ in range(STARTS):
+        server = start_gunicorn("portal:create_app()", env, log_name="gunicorn-startup",
+                                wait=False)
+        try:
+            times.append(wait_healthy(server, timeout=30))
+        finally:
+            stop(server)
+    say("start-up to first 200: " + ", ".join(f"{t:.2f}" for t in times) + " s")
+    emit("Start-up: gunicorn start → first 200 on /healthz (median)", median(times), 1.5,
+         ".2f", " s", note=f"{STARTS} cold starts, {env and 'PRODUCTION=1'}, "
+                           f"-w {os.environ.get('BENCH_GUNICORN_WORKERS', '4')}")
+
+
+
+def memory(env: dict[str, str]) -> None:
+    # --- 6: one worker's memory -------------------------------------------------------
+    server = start_gunicorn("portal:create_app()", env, workers=1, log_name="gunicorn-memory")
+    try:
+        (worker,) = server.workers()
+        t0 = time.perf_counter()
+        rss = asyncio.run(pdf_loop(server.base, worker))
+        secs = time.perf_counter() - t0
+    finally:
+        stop(server)
+    growth = (rss[PDFS] - rss[EARLY]) / 1024
+    say("worker RSS: " + ", ".join(f"after {n}: {kib / 1024:.1f} MiB" for n, kib in sorted(rss.items()))
+        + f" ({PDFS} PDFs in {secs:.0f} s)")
+    emit(f"Memory: worker RSS after {PDFS} PDFs − after {EARLY}", growth, 20.0, ".1f", " MiB",
+         note=f"{rss[EARLY] / 1024:.0f} → {rss[PDFS] / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    import sys
+
+    main(sys.argv[1:] or ["startup", "memory"])
