@@ -28,7 +28,7 @@ from .. import rules
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
 from ..models import Grant, LocalProtection, Submission, Unit, User, utcnow
-from .base import FormSpec
+from .base import FormSpec, edit_rows
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 ACTIONS = [("add", "Lägg till"), ("remove", "Ta bort")]
@@ -268,23 +268,7 @@ def handle_rows(form: AccessOrderForm) -> bool:
     if "load_grants" in request.form:
         load_grants(form, current_user, today())
         return True
-    if "add_person" in request.form:
-        if len(form.persons.entries) < form.persons.max_entries:  # type: ignore[operator]
-            form.persons.append_entry()
-        return True
-    if "remove_person" in request.form:
-        try:
-            index = int(request.form["remove_person"])
-        except ValueError:
-            return True
-        if len(form.persons.entries) > 1 and 0 <= index < len(form.persons.entries):
-            kept = [e.data for i, e in enumerate(form.persons.entries) if i != index]
-            while form.persons.entries:
-                form.persons.pop_entry()
-            for row in kept:
-                form.persons.append_entry(row)
-        return True
-    return False
+    return edit_rows(form.persons, request.form, form.persons.max_entries or 10)
 
 
 def on_done(sub: Submission, lvs_user: User, day: date) -> None:

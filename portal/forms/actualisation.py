@@ -25,7 +25,7 @@ from .. import audit, crypto, rules
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
 from ..models import Submission, Unit, User, utcnow
-from .base import FormSpec
+from .base import FormSpec, edit_rows
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 KINDS = [("anmälan", "Anmälan"), ("ansökan", "Ansökan")]
@@ -259,21 +259,8 @@ def prefill(form: ActualisationForm, user: User) -> None:
 
 def handle_rows(form: ActualisationForm) -> bool:
     """Add or remove a proposed person without JavaScript; True when the post was only that."""
-    entries = form.proposed_persons.entries
-    if "add_person" in request.form:
-        if len(entries) < min(form.person_limit(), form.proposed_persons.max_entries or 10):
-            form.proposed_persons.append_entry()
-        return True
-    if "remove_person" in request.form:
-        raw = request.form["remove_person"]
-        if raw.isdigit() and len(raw) <= 3 and len(entries) > 1 and int(raw) < len(entries):
-            kept = [e.data for i, e in enumerate(entries) if i != int(raw)]
-            while form.proposed_persons.entries:
-                form.proposed_persons.pop_entry()
-            for row in kept:
-                form.proposed_persons.append_entry(row)
-        return True
-    return False
+    rows = form.proposed_persons
+    return edit_rows(rows, request.form, min(form.person_limit(), rows.max_entries or 10))
 
 
 def purge(sub: Submission, status: str) -> None:

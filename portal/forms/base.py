@@ -56,6 +56,30 @@ class FormSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def edit_rows(rows: FieldList, formdata: Any, limit: int) -> bool:
+    """Add a row (`add_person`) or remove row i (`remove_person=i`) without JavaScript; True when
+    the post was only that. At most `limit` rows, at least one; a bad index changes nothing."""
+    if "add_person" in formdata:
+        if len(rows.entries) < limit:
+            rows.append_entry()
+        return True
+    if "remove_person" in formdata:
+        raw = formdata["remove_person"]
+        if (
+            raw.isdigit()
+            and len(raw) <= 3
+            and len(rows.entries) > 1
+            and int(raw) < len(rows.entries)
+        ):
+            kept = [e.data for i, e in enumerate(rows.entries) if i != int(raw)]
+            while rows.entries:
+                rows.pop_entry()
+            for row in kept:
+                rows.append_entry(row)
+        return True
+    return False
+
+
 def iter_fields(form: Any) -> Iterator[Field]:
     """Every leaf field, FieldList rows included, with its HTML name (persons-0-email)."""
     for f in form:
