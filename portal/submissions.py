@@ -61,14 +61,7 @@ def create(spec: FormSpec, data: dict[str, Any], user: User) -> Submission:
     try:
         db.session.add(sub)
         db.session.flush()
-        audit.record(
-            "submission_created",
-            user=user,
-            object_type=spec.key,
-            object_id=sub.public_id,
-            unit_id=sub.unit_id,
-            case_number=sub.case_number,
-        )
+        record_event(sub, "submission_created", user)
         db.session.commit()
     except BaseException:
         # All or nothing: whatever the caller does next (an audit event of the failure, its own
@@ -106,14 +99,7 @@ def load_data(sub: Submission, user: User) -> dict[str, Any] | None:
         if sub.data_enc is None or not (own or may_process(sub, user)):
             return None
         data = crypto.decrypt_json(sub.data_enc, sub.key_id, sub.public_id)
-        audit.record(
-            "protected_content_read",
-            user=user,
-            object_type=sub.form,
-            object_id=sub.public_id,
-            unit_id=sub.unit_id,
-            case_number=sub.case_number,
-        )
+        record_event(sub, "protected_content_read", user)
         db.session.commit()
         return data
     return sub.data
@@ -135,15 +121,21 @@ def get_visible(public_id: str, user: User) -> Submission:
     return sub
 
 
-def log_view(sub: Submission, user: User, what: str) -> None:
+def record_event(sub: Submission, action: str, user: User, detail: str | None = None) -> None:
+    """An audit event about one submission, in the caller's transaction (never its content)."""
     audit.record(
-        what,
+        action,
         user=user,
         object_type=sub.form,
         object_id=sub.public_id,
         unit_id=sub.unit_id,
         case_number=sub.case_number,
+        detail=detail,
     )
+
+
+def log_view(sub: Submission, user: User, what: str) -> None:
+    record_event(sub, what, user)
     db.session.commit()
 
 
@@ -209,14 +201,7 @@ def mark_done(sub: Submission, user: User, reply: str, expected_version: int | N
         sub.reply = reply.strip() or None
         if spec.on_done:
             spec.on_done(sub, user, today())
-        audit.record(
-            "submission_processed",
-            user=user,
-            object_type=spec.key,
-            object_id=sub.public_id,
-            unit_id=sub.unit_id,
-            case_number=sub.case_number,
-        )
+        record_event(sub, "submission_processed", user)
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()

@@ -21,7 +21,7 @@ from wtforms import DateField, FieldList, Form, FormField, RadioField, StringFie
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
-from .. import audit, crypto, rules
+from .. import crypto, rules
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
 from ..models import Submission, Unit, User, utcnow
@@ -293,15 +293,9 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
         name = crypto.decrypt_json(sub.data_enc, sub.key_id, sub.public_id).get("full_name", "")
         sub.reply = without_name(sub.reply, name)
     purge(sub, "purged")
-    audit.record(
-        "protected_content_purged",
-        user=lvs_user,
-        object_type=sub.form,
-        object_id=sub.public_id,
-        unit_id=sub.unit_id,
-        case_number=sub.case_number,
-        detail="hanterad av LVS",
-    )
+    from ..submissions import record_event  # here: portal.submissions imports the form registry
+
+    record_event(sub, "protected_content_purged", lvs_user, detail="hanterad av LVS")
 
 
 SPEC = FormSpec(
