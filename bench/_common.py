@@ -33,8 +33,9 @@ PASSWORD = "bänk-lösenord-2026"
 SECRET_KEY = "bench-secret-" + "k" * 40
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:54330/skydd_bench"
 
-# The production gunicorn command of README.md ("Production"): sync workers, 4 of them.
-GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "4"))
+# The production gunicorn command of README.md ("Production"): gunicorn.conf.py's settings (sync
+# workers, 2 × cores + 1, preload); BENCH_GUNICORN_WORKERS overrides the number of workers.
+GUNICORN_WORKERS = int(os.environ.get("BENCH_GUNICORN_WORKERS", "0")) or None
 
 
 # --- results ------------------------------------------------------------------------------------
@@ -214,14 +215,13 @@ USERS = [
 
 def migrate_and_seed(app: Any) -> None:
     """The real migrations, then units and users (one argon2 hash for all)."""
-    from flask_migrate import upgrade
-
     from portal.auth import hash_password
+    from portal.db_setup import upgrade_schema
     from portal.extensions import db
     from portal.models import Unit, User, UserRole
 
     with app.app_context():
-        upgrade()
+        upgrade_schema()
         units = {}
         for name, unit_type, district in UNITS:
             units[name] = Unit(name=name, unit_type=unit_type, city_district=district)
@@ -371,13 +371,14 @@ def production_env(database_url: str, instance: Path) -> dict[str, str]:
     return env
 
 
-def start_gunicorn(app_spec: str, env: dict[str, str], *, workers: int = GUNICORN_WORKERS,
+def start_gunicorn(app_spec: str, env: dict[str, str], *, workers: int | None = GUNICORN_WORKERS,
                    log_name: str = "gunicorn", wait: bool = True, port: int | None = None) -> Server:
     """gunicorn as README.md runs it in production, on 127.0.0.1 only."""
     LOGS.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
     log = open(LOGS / f"{log_name}.log", "ab")  # noqa: SIM115 - closed with the process
-    cmd = [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}", app_spec]
+    cmd = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
+           *(["-w", str(workers)] if workers else []), "-b", f"127.0.0.1:{port}", app_spec]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

@@ -53,6 +53,8 @@ RATE = 50.0
 OPEN_SECONDS = float(os.environ.get("BENCH_OPEN_SECONDS", "60"))
 MIX = (("page", 0.70), ("post", 0.25), ("pdf", 0.05))
 SESSIONS = 8
+# Which parts to run: "saturation", "open" or both (the default), e.g. while working on one.
+PARTS = os.environ.get("BENCH_HTTP_PARTS", "saturation,open").split(",")
 PG_HTTP = pg_url().rsplit("/", 1)[0] + "/skydd_bench_http"
 
 
@@ -265,14 +267,16 @@ def run(url: str, tmp: Path) -> None:
         bare_env = {**env, "BENCH_BARE_HTML": str(html_file), "BENCH_BARE_LOCATION": location}
         bare = start_gunicorn("bench.bare_app:create_app()", bare_env,
                               log_name="gunicorn-bare", port=bare_port)
-        cpu0 = os.times()
-        asyncio.run(saturation(load, bare_load))
-        cpu1 = os.times()
-        say(f"load client CPU during saturation: "
-            f"{(cpu1.user + cpu1.system - cpu0.user - cpu0.system):.1f} s")
+        if "saturation" in PARTS:
+            cpu0 = os.times()
+            asyncio.run(saturation(load, bare_load))
+            cpu1 = os.times()
+            say(f"load client CPU during saturation: "
+                f"{(cpu1.user + cpu1.system - cpu0.user - cpu0.system):.1f} s")
         stop(bare)
         bare = None
-        asyncio.run(open_loop(load))
+        if "open" in PARTS:
+            asyncio.run(open_loop(load))
     finally:
         if bare is not None:
             stop(bare)

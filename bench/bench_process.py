@@ -89,8 +89,8 @@ def startup(env: dict[str, str]) -> None:
             stop(server)
     say("start-up to first 200: " + ", ".join(f"{t:.2f}" for t in times) + " s")
     emit("Start-up: gunicorn start → first 200 on /healthz (median)", median(times), 1.5,
-         ".2f", " s", note=f"{STARTS} cold starts, {env and 'PRODUCTION=1'}, "
-                           f"-w {os.environ.get('BENCH_GUNICORN_WORKERS', '4')}")
+         ".2f", " s", note=f"{STARTS} cold starts, PRODUCTION=1, gunicorn.conf.py ("
+                           f"{os.environ.get('BENCH_GUNICORN_WORKERS') or 'its'} workers)")
 
 
 

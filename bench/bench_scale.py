@@ -132,12 +132,11 @@ def run_sqlite() -> None:
     path = Path(SQLITE_URL[len("sqlite:///"):])
     instance = Path(tempfile.mkdtemp(prefix="skydd-scale-"))
     app = make_app(SQLITE_URL, instance)
-    from flask_migrate import upgrade
-
+    from portal.db_setup import upgrade_schema
     from portal.extensions import db
 
     with app.app_context():
-        upgrade()
+        upgrade_schema()
     (DATA / "explain-sqlite.txt").write_text(timed_pages(app, "SQLite") + "\n")
     with app.app_context():
         db.session.remove()
@@ -166,12 +165,11 @@ def run_pg() -> None:
         say(f"made the PostgreSQL scale database in {time.perf_counter() - t0:.0f} s")
     instance = Path(tempfile.mkdtemp(prefix="skydd-scale-"))
     app = make_app(PG_SCALE, instance)
-    from flask_migrate import upgrade
-
+    from portal.db_setup import upgrade_schema
     from portal.extensions import db
 
     with app.app_context():
-        upgrade()
+        upgrade_schema()
     (DATA / "explain-postgresql.txt").write_text(timed_pages(app, "PostgreSQL") + "\n")
     with app.app_context():
         db.session.remove()

@@ -324,13 +324,12 @@ def generate(url: str) -> None:
             Path(str(path) + suffix).unlink(missing_ok=True)
     instance = Path(tempfile.mkdtemp(prefix="skydd-gen-"))
     app = make_app(url, instance)
-    from flask_migrate import upgrade
-
+    from portal.db_setup import upgrade_schema
     from portal.extensions import db
 
     now = datetime.now(UTC)
     with app.app_context():
-        upgrade()
+        upgrade_schema()
         if pg:
             copy_to_pg(Path(SQLITE_URL[len("sqlite:///"):]), db)
         else:

@@ -202,9 +202,9 @@ def register_cli(app: Flask) -> None:
     @app.cli.command("init-db")
     def init_db() -> None:
         """Create or upgrade the schema (Alembic migrations)."""
-        from flask_migrate import upgrade
+        from .db_setup import upgrade_schema
 
-        upgrade()
+        upgrade_schema()
         click.echo("Databasen är uppdaterad.")
 
     @app.cli.group("units")

@@ -6,7 +6,6 @@ from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
@@ -30,7 +29,6 @@ db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-migrate = Migrate()
 # Storage from RATELIMIT_STORAGE_URI; memory:// counts per process, so production with several
 # instances should point it at a shared store. The per-account lockout in the database holds anyway.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -39,7 +39,8 @@ def install(app: Flask) -> None:
                     )
                 )
             return redirect(url_for("auth.login"))
-        session["last_seen"] = now
+        if now - last >= app.config["LAST_SEEN_RESOLUTION"].total_seconds():
+            session["last_seen"] = now
         return None
 
     @app.after_request

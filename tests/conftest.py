@@ -61,10 +61,10 @@ def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     path = tmp_path_factory.mktemp("template") / "template.db"
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "t" * 32},
                      instance_path=str(path.parent))
-    from flask_migrate import upgrade
+    from portal.db_setup import upgrade_schema
 
     with app.app_context():
-        upgrade()
+        upgrade_schema()
         db.engine.dispose()
     return path
 
@@ -74,10 +74,10 @@ def migrated_pg() -> str | None:
     if not PG_URL:
         return None
     app = create_app({"SQLALCHEMY_DATABASE_URI": PG_URL, "SECRET_KEY": "t" * 32})
-    from flask_migrate import upgrade
+    from portal.db_setup import upgrade_schema
 
     with app.app_context():
-        upgrade()
+        upgrade_schema()
         db.engine.dispose()
     return PG_URL
 

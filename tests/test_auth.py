@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from portal.extensions import db
 from portal.forms.base import today
 from portal.models import Submission
+from portal.views.auth import LIMITED_ENDPOINTS
 
 GENERIC = "Fel användarnamn eller lösenord."
 COOKIE = "skydd_session"
@@ -182,3 +184,38 @@ def test_files_are_not_cached_either(app: Flask, as_user) -> None:
     resp = as_user("manager").get("/blank/access-order.pdf")
     assert resp.status_code == 200
     assert "no-store" in resp.headers.get("Cache-Control", "")
+
+
+def test_only_the_login_has_rate_limits() -> None:
+    """portal._limit_only runs Flask-Limiter's check for the login alone (a per-request cost for
+    every other page): a limit put on another view would silently never apply."""
+    portal_dir = Path(__file__).resolve().parents[1] / "portal"
+    limited = [
+        f"{path.relative_to(portal_dir)}:{no}"
+        for path in sorted(portal_dir.rglob("*.py"))
+        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.match(r"\s*@limiter\.limit", line)
+    ]
+    assert limited and all(place.startswith("views/auth.py:") for place in limited), limited
+    assert "auth.login" in LIMITED_ENDPOINTS
+
+
+def test_the_session_cookie_is_sent_again_only_when_the_last_activity_moved(app: Flask) -> None:
+    """last_seen is written at most once a minute: between, a page sends no new cookie (a signed
+    cookie less per request); after a minute it does, and the idle clock counts from there."""
+    with freeze_time() as frozen:
+        client = app.test_client()
+        assert login(client, "manager").status_code == 303
+        client.get("/")  # the first page after login may put a new CSRF token in the session
+        frozen.tick(timedelta(seconds=20))
+        resp = client.get("/")
+        assert resp.status_code == 200
+        assert "Set-Cookie" not in resp.headers
+        frozen.tick(timedelta(seconds=50))
+        resp = client.get("/")
+        assert resp.status_code == 200
+        assert "skydd_session=" in resp.headers.get("Set-Cookie", "")
+        frozen.tick(timedelta(minutes=14, seconds=30))
+        assert client.get("/").status_code == 200  # 14.5 min after the last written activity
+        frozen.tick(timedelta(minutes=15, seconds=1))
+        assert client.get("/").status_code == 302

@@ -65,13 +65,13 @@ def sqlite_app(request: pytest.FixtureRequest, tmp_path: Path,
     if not PG_URL:
         yield request.getfixturevalue("app")
         return
-    from flask_migrate import upgrade
+    from portal.db_setup import upgrade_schema
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'own.db'}",
                       "SECRET_KEY": "sqlite-" + "x" * 25, "TESTING": True},
                      instance_path=str(tmp_path / "own-instance"))
     with app.app_context():
-        upgrade()
+        upgrade_schema()
         _seed(password_hash)
     yield app
     with app.app_context():

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from flask import Flask
 from pypdf import PdfReader
 from pypdf.generic import DictionaryObject
 
@@ -189,14 +190,29 @@ def test_blank_pdf_is_rendered_once_and_served_from_memory() -> None:
     assert second is first
 
 
-def test_blank_pdf_is_rendered_anew_when_a_template_changes(
-    monkeypatch: pytest.MonkeyPatch,
+def test_blank_pdf_is_rendered_anew_when_a_template_changes_in_development(
+    app: Flask, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    first = pdf.blank_pdf("blank_access_order.html")
-    monkeypatch.setattr(pdf, "_templates_fingerprint", lambda: (("changed", 1, 1),))
-    again = pdf.blank_pdf("blank_access_order.html")
+    app.config["TEMPLATES_AUTO_RELOAD"] = True
+    with app.app_context():
+        first = pdf.blank_pdf("blank_access_order.html")
+        monkeypatch.setattr(pdf, "_templates_fingerprint", lambda: (("changed", 1, 1),))
+        again = pdf.blank_pdf("blank_access_order.html")
     assert again is not first
     assert again.startswith(b"%PDF")
+
+
+def test_blank_pdf_in_production_does_not_look_at_the_files_per_request(
+    app: Flask, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with app.app_context():
+        first = pdf.blank_pdf("blank_access_order.html")
+
+        def stat_templates() -> None:
+            raise AssertionError("the template files are looked at on a request")
+
+        monkeypatch.setattr(pdf, "_templates_fingerprint", stat_templates)
+        assert pdf.blank_pdf("blank_access_order.html") is first
 
 
 # --- no network, no files outside the templates --------------------------------------------------

@@ -28,6 +28,7 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 import jinja2
+from flask import current_app, has_app_context
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; weasyprint is imported lazily at run time
     from weasyprint.text.fonts import FontConfiguration
@@ -275,10 +276,24 @@ def _blank_pdf(template: str, forms: bool, fingerprint: tuple[tuple[str, int, in
     return render_pdf(template, forms=forms, fillable=forms)
 
 
+@functools.cache
+def _fingerprint_at_start() -> tuple[tuple[str, int, int], ...]:
+    return _templates_fingerprint()
+
+
+def _watching_templates() -> bool:
+    """Development (debug or TEMPLATES_AUTO_RELOAD): look at the files on every request."""
+    return has_app_context() and bool(
+        current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD")
+    )
+
+
 def blank_pdf(template: str, forms: bool = False) -> bytes:
     """A blank paper form, rendered once per process and then served from memory.
 
-    The same bytes come back until a file in ``pdf_templates/`` changes (the cache key holds their
-    modification times), so a template edit shows without a restart.
+    In production the templates change only with a deploy, which starts new processes, so the
+    files are looked at once. In development (see _watching_templates) the cache key holds their
+    modification times on every request, so a template edit shows without a restart.
     """
-    return _blank_pdf(template, forms, _templates_fingerprint())
+    fingerprint = _templates_fingerprint() if _watching_templates() else _fingerprint_at_start()
+    return _blank_pdf(template, forms, fingerprint)

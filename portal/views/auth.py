@@ -65,6 +65,11 @@ def _account_key() -> str:
     return "account:" + (request.form.get("username") or "").strip().casefold()[:64]
 
 
+# The views with a rate limit: Flask-Limiter's per-request check runs for these alone
+# (portal._limit_only).
+LIMITED_ENDPOINTS = frozenset({"auth.login"})
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
