@@ -260,3 +260,20 @@ def test_admin_sees_all_events_and_a_manager_only_their_units(app: Flask) -> Non
 
     page = other.get("/audit").get_data(as_text=True)
     assert "0655599" in page and "0655588" not in page
+
+
+def test_sqlite_runs_in_wal_with_normal_sync_and_overwrites_deleted_data(tmp_path) -> None:
+    """The embedded database's settings on every connection (portal/db_setup.py): WAL with
+    synchronous=NORMAL (durable across a crash of the portal; the audit write costs no fsync per
+    page view), foreign keys enforced, deleted content overwritten."""
+    from portal import create_app
+
+    own = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}",
+                      "SECRET_KEY": "s" * 32, "PURGE_INTERVAL_SECONDS": 0},
+                     instance_path=str(tmp_path))
+    with own.app_context():
+        pragma = {name: db.session.execute(text(f"PRAGMA {name}")).scalar()
+                  for name in ("journal_mode", "synchronous", "foreign_keys", "secure_delete")}
+        db.engine.dispose()
+    assert pragma == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1,
+                      "secure_delete": 1}
