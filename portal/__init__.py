@@ -46,8 +46,9 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     csrf.init_app(app)
     from flask_babel import gettext
 
-    from .i18n import N_, select_locale
+    from .i18n import N_, PortalRequest, select_locale
 
+    app.request_class = PortalRequest
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     from .views.auth import LIMITED_ENDPOINTS

@@ -3,13 +3,16 @@ catalogue (portal/translations/sv) maps each to itself; another language is a ne
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from flask import current_app, has_request_context, request
-from flask_babel import gettext
+from babel import support
+from flask import Request, current_app, has_request_context, request
+from flask_babel import get_locale, gettext
 from flask_babel.speaklater import LazyString
 from markupsafe import escape
 from wtforms import validators
+from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation
 
 
@@ -63,3 +66,23 @@ class LazyText(LazyString):
 def _l(text: str, **variables: Any) -> LazyText:
     """lazy_gettext for class-level texts (labels, validator messages)."""
     return LazyText(gettext, text, **variables)
+
+
+@functools.cache
+def _wtforms_catalogue(locale: str) -> support.Translations | support.NullTranslations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class PortalRequest(Request):
+    """Flask-WTF reads WTForms' own messages ("Not a valid choice") from ``request.
+    wtforms_translations`` and, when that is unset, parses the catalogue file anew on every
+    request that makes a form (≈ 6 % of a form page, bench/README.md). Here it comes from a
+    per-process cache, looked up only when a form asks."""
+
+    @property
+    def wtforms_translations(self) -> support.Translations | support.NullTranslations:
+        return _wtforms_catalogue(str(get_locale()))
+
+    @wtforms_translations.setter
+    def wtforms_translations(self, value: Any) -> None:  # Flask-WTF stores what it loaded
+        pass

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import secrets
 from typing import Any
 
 from flask import (
@@ -14,7 +16,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import audit, submissions
@@ -56,7 +60,7 @@ def fill(slug: str) -> Any:
     if request.method == "GET":
         if spec.prefill:
             spec.prefill(form, current_user)
-        return _page(spec, form)
+        return _empty_page(spec, form)
     if "edit" in request.form or (spec.handle_rows and spec.handle_rows(form)):
         return _page(spec, form)  # back from the confirmation page, or a row added/removed
     form.validate()
@@ -70,6 +74,63 @@ def fill(slug: str) -> Any:
         return _confirm(spec, form, data)
     sub = submissions.create(spec, data, current_user)
     return redirect(url_for("submissions.show", public_id=sub.public_id), 303)
+
+
+# --- the empty form of a GET, rendered once -------------------------------------------------------
+# A form's empty page is the same HTML for everyone with the same prefilled values on the same day
+# in the same language, but for the CSRF token. WTForms' widgets make it slowly (≈ 8 ms of the
+# access order's 10, bench/README.md), so its title and content are rendered once per process
+# for each such key and kept (a bounded dict per app: the templates also read its config); the
+# page around them (menu, flashes, the logout form's token) is rendered on every request, and this
+# request's token is put into the form.
+_EMPTY_PAGES_MAX = 512
+_TOKEN_SLOT = "csrf-slot-" + secrets.token_hex(16)  # survives HTML escaping unchanged
+
+
+def _empty_page(spec: FormSpec, form: Any) -> Any:
+    if current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
+        return _page(spec, form)  # development: a template edit shows at once
+    # Everything the page templates read: the form's values after prefill, and the user's name
+    # (the deviation report shows who reports). tests/test_empty_form_cache.py holds them to it.
+    key = (
+        spec.page_template,
+        str(get_locale()),
+        today(),
+        json.dumps(form.data, sort_keys=True, default=str),
+        current_user.full_name,
+    )
+    pages: dict[tuple[Any, ...], tuple[Markup, Markup]]
+    pages = current_app.extensions.setdefault("portal_empty_form_pages", {})
+    parts = pages.get(key)
+    if parts is None:
+        if len(pages) >= _EMPTY_PAGES_MAX:
+            pages.clear()
+        parts = pages[key] = _render_blocks(spec, form)
+    title, content = parts
+    token = form.csrf_token.current_token if "csrf_token" in form else None
+    if token is not None:
+        content = content.replace(_TOKEN_SLOT, token)  # Markup.replace escapes the token
+    return render_template("forms/empty.html", title=title, content=content)
+
+
+def _render_blocks(spec: FormSpec, form: Any) -> tuple[Markup, Markup]:
+    """The page template's title and content blocks, with a slot where the CSRF token goes."""
+    csrf = form.csrf_token if "csrf_token" in form else None
+    real = csrf.current_token if csrf is not None else None
+    if csrf is not None:
+        csrf.current_token = _TOKEN_SLOT
+    try:
+        context = {"spec": spec, "form": form, "errors": []}
+        current_app.update_template_context(context)
+        template = current_app.jinja_env.get_template(spec.page_template)
+        blocks = template.new_context(context)
+        # What Jinja's autoescaping environment rendered, so HTML already.
+        title = Markup("".join(template.blocks["title"](blocks)))  # noqa: S704
+        content = Markup("".join(template.blocks["content"](blocks)))  # noqa: S704
+    finally:
+        if csrf is not None:
+            csrf.current_token = real
+    return title, content
 
 
 def _draft_meta(spec: FormSpec) -> dict[str, Any]:

@@ -1,0 +1,95 @@
+"""The empty form of a GET is rendered once per process and kept (portal/views/forms.py): the page
+must be exactly what a fresh render gives, for every form and everyone who may fill it in, with
+this request's CSRF token, and never another user's prefilled values."""
+from __future__ import annotations
+
+import re
+
+import pytest
+from conftest import PASSWORD, UNITS, USERS, login, order_form
+from flask import Flask
+from freezegun import freeze_time
+
+from portal.forms import FORMS
+
+UNIT_TYPES = {name: unit_type for name, unit_type, _district in UNITS}
+# Every (form, user) pair where the user may open the form: role, and for some forms unit type.
+PAIRS = [
+    (spec.slug, username)
+    for spec in FORMS.values()
+    for username, (_name, unit, roles) in USERS.items()
+    if set(roles) & spec.submit_roles
+    and UNIT_TYPES[unit] in spec.extra.get("unit_types", UNIT_TYPES.values())
+]
+
+
+TOKEN = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+"')
+
+
+def _page(app: Flask, username: str, slug: str) -> tuple[int, str]:
+    """The page as this user gets it, each in a session of its own (the logout form's CSRF token,
+    signed per session, is masked)."""
+    client = app.test_client()
+    assert login(client, username).status_code == 303
+    resp = client.get(f"/forms/{slug}")
+    return resp.status_code, TOKEN.sub(r'\1…"', resp.get_data(as_text=True))
+
+
+@pytest.mark.parametrize(("slug", "username"), PAIRS)
+def test_the_kept_page_is_the_page_a_fresh_render_gives(app: Flask, slug: str,
+                                                        username: str) -> None:
+    app.config["TEMPLATES_AUTO_RELOAD"] = True  # development: rendered every time
+    fresh = _page(app, username, slug)
+    app.config["TEMPLATES_AUTO_RELOAD"] = False
+    first = _page(app, username, slug)
+    kept = _page(app, username, slug)
+    assert first == kept == fresh
+    assert fresh[0] == 200
+
+
+def test_a_kept_page_never_shows_another_users_values(app: Flask) -> None:
+    _, centrum = _page(app, "manager", "access-order")
+    _, hisingen = _page(app, "hemtjanst_manager", "access-order")
+    assert 'value="Myndighet Centrum"' in centrum
+    assert 'value="Hemtjänst Hisingen"' in hisingen and "Myndighet Centrum" not in hisingen
+    _, again = _page(app, "manager", "access-order")
+    assert again == centrum
+    _, deviation = _page(app, "staff", "deviation")
+    assert "Stina Medarbetare" in deviation
+
+
+def test_the_next_day_gets_its_own_page(app: Flask) -> None:
+    with freeze_time("2026-11-24 10:00"):
+        _, first = _page(app, "secretary", "checklist")
+    with freeze_time("2026-11-25 10:00"):
+        _, second = _page(app, "secretary", "checklist")
+    assert 'value="2026-11-24"' in first and 'value="2026-11-25"' in second
+
+
+@pytest.fixture
+def csrf_app(app: Flask) -> Flask:
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app
+
+
+def test_each_kept_page_carries_the_sessions_own_valid_token(csrf_app: Flask) -> None:
+    tokens = []
+    for _ in range(2):
+        client = csrf_app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        token = token or re.search(r'name="csrf_token" value="([^"]+)"', page)
+        assert token
+        assert client.post("/login", data={"username": "manager", "password": PASSWORD,
+                                           "csrf_token": token.group(1)}).status_code == 303
+        page = client.get("/forms/access-order").get_data(as_text=True)
+        assert "csrf-slot-" not in page
+        form_token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"',
+                               page)
+        assert form_token, "the form carries a CSRF token"
+        tokens.append(form_token.group(1))
+        # The token in the kept page is this session's: the order goes through with it.
+        resp = client.post("/forms/access-order",
+                           data=order_form(csrf_token=form_token.group(1)))
+        assert resp.status_code == 303, resp.get_data(as_text=True)[:300]
+    assert tokens[0] != tokens[1]
