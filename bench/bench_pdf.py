@@ -53,12 +53,15 @@ def capture_html(call: Any) -> tuple[str, dict[str, Any]]:
 
 
 def floor_render(html: str, variant: str | None) -> bytes:
-    """WeasyPrint alone: the same HTML, base URL (for print.css), fonts and variant."""
+    """WeasyPrint alone: the same HTML, base URL, stylesheet, fonts and variant. The stylesheet
+    object is the portal's (parsed once per process, as the portal does), so both sides style the
+    same way and neither parses it per render."""
     import weasyprint
 
     from portal.render import pdf
 
     options: dict[str, Any] = {"pdf_variant": variant} if variant else {}
+    options["stylesheets"] = [pdf.stylesheet()]
     return weasyprint.HTML(string=html, base_url=pdf.PDF_TEMPLATES.as_uri() + "/").write_pdf(
         font_config=pdf._get_font_config(), **options)
 

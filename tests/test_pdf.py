@@ -288,7 +288,8 @@ def test_rendering_fetches_nothing_outside_the_templates_and_still_succeeds() ->
         f"http://127.0.0.1:{port}/y.png",
         (REPO / "pyproject.toml").as_uri(),
     }
-    assert fetcher.served == [(pdf.PDF_TEMPLATES / "print.css").as_uri()]
+    # The print stylesheet is parsed once per process (pdf.stylesheet()), not fetched per render.
+    assert fetcher.served == []
 
 
 def test_attachments_are_embedded_from_bytes_and_paths_are_refused() -> None:

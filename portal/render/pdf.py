@@ -195,6 +195,31 @@ def _get_font_config() -> FontConfiguration:
     return _font_config
 
 
+STYLESHEET = "print.css"
+
+
+@functools.cache
+def _stylesheet_at_start() -> Any:
+    return _parse_stylesheet()
+
+
+def _parse_stylesheet() -> Any:
+    from weasyprint import CSS
+
+    return CSS(
+        string=(PDF_TEMPLATES / STYLESHEET).read_text(encoding="utf-8"),
+        base_url=PDF_TEMPLATES.as_uri() + "/",
+        url_fetcher=make_url_fetcher(),
+        font_config=_get_font_config(),
+    )
+
+
+def stylesheet() -> Any:
+    """pdf_templates/print.css, parsed once per process (≈ 20 ms a render when each PDF linked
+    and parsed it, bench/README.md); in development (see _watching_templates) parsed anew."""
+    return _parse_stylesheet() if _watching_templates() else _stylesheet_at_start()
+
+
 def _attachment(item: Any) -> Any:
     """Accept a ``weasyprint.Attachment`` or ``(name, data[, description])`` with bytes data."""
     from weasyprint import Attachment
@@ -226,12 +251,13 @@ def html_to_pdf(
     ``forms`` makes HTML inputs into PDF form fields; ``attachments`` are embedded files (see
     :func:`_attachment`); ``variant`` is a WeasyPrint PDF variant, PDF/UA-1 (tagged) by default,
     ``None`` for a plain untagged PDF. ``url_fetcher`` defaults to a fresh locked fetcher; tests
-    pass their own to see what was asked for.
+    pass their own to see what was asked for. The print stylesheet (:func:`stylesheet`) is always
+    applied: the templates do not link it.
     """
     from weasyprint import HTML
 
     fetcher = url_fetcher if url_fetcher is not None else make_url_fetcher()
-    options: dict[str, Any] = {"pdf_forms": forms or None}
+    options: dict[str, Any] = {"pdf_forms": forms or None, "stylesheets": [stylesheet()]}
     if variant:
         options["pdf_variant"] = variant
     if attachments:
