@@ -130,7 +130,7 @@ def locked_page(form: LoginForm | None = None) -> Any:
 @bp.route("/logout", methods=["POST"])
 @login_only
 def logout() -> Any:
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user.row()
     user.session_version += 1  # every copy of the old cookie dies with it
     audit.record("logout", user=user)
     db.session.commit()
@@ -188,7 +188,7 @@ def reauth() -> Any:
     if not form.validate_on_submit():
         return _reauth_page(form, target, 422 if form.is_submitted() else 200)
     cfg = current_app.config
-    user = current_user._get_current_object()  # type: ignore[attr-defined]
+    user = current_user.row()
     now = utcnow()
     if user.locked_until and _aware(user.locked_until) > now:
         audit.record("login_failed", user=user, outcome="locked", detail="omautentisering")
