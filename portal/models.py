@@ -57,7 +57,27 @@ class Unit(db.Model):
     users: Mapped[list[User]] = relationship(back_populates="unit")
 
 
-class User(UserMixin, db.Model):
+class AccountMixin(UserMixin):
+    """What the ORM User and the per-request read model (auth.CurrentUser) share: Flask-Login's
+    interface and the role check. Needs ``roles``, ``active``, ``public_id``, ``session_version``."""
+
+    roles: frozenset[str]
+    active: bool
+    public_id: str
+    session_version: int
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        return f"{self.public_id}:{self.session_version}"
+
+
+class User(AccountMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
@@ -77,18 +97,8 @@ class User(UserMixin, db.Model):
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
-    def roles(self) -> frozenset[str]:
+    def roles(self) -> frozenset[str]:  # type: ignore[override]
         return frozenset(r.role for r in self.role_rows)
-
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login
-        return bool(self.active)
-
-    def get_id(self) -> str:
-        return f"{self.public_id}:{self.session_version}"
 
 
 class UserRole(db.Model):
