@@ -17,9 +17,10 @@ class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None  # set from instance path in load_config
     # hide_parameters: SQL parameters (form content) never appear in an error message or in
     # SQLAlchemy's own log lines, whatever level an operator turns logging up to (SPEC §1.2).
-    # pool_pre_ping (PostgreSQL only, see load_config): a connection the server dropped is
-    # replaced before a request uses it. A SQLite file cannot drop a connection.
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
+    # A connection the server dropped is replaced before a request uses it: portal/db_setup.py
+    # pings a pooled PostgreSQL connection that lay idle (pool_pre_ping would ping on every
+    # request). A SQLite file cannot drop a connection.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
     PRODUCTION = False
 
     # Sessions: HttpOnly, SameSite, Secure in production; idle timeout 15 min, absolute 8 h.
@@ -176,10 +177,6 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'portal.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
-        options.pop("pool_pre_ping", None)  # one SELECT 1 less per request; nothing to re-check
-        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if app.config["PRODUCTION"]:
         app.config["SESSION_COOKIE_SECURE"] = True
         if not app.config.get("SECRET_KEY"):
