@@ -3,6 +3,7 @@ must be exactly what a fresh render gives, for every form and everyone who may f
 this request's CSRF token, and never another user's prefilled values."""
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
@@ -92,4 +93,55 @@ def test_each_kept_page_carries_the_sessions_own_valid_token(csrf_app: Flask) ->
         resp = client.post("/forms/access-order",
                            data=order_form(csrf_token=form_token.group(1)))
         assert resp.status_code == 303, resp.get_data(as_text=True)[:300]
+    assert tokens[0] != tokens[1]
+
+
+class _Recorder:
+    """Stands for the user in a prefill function and notes every attribute it reads."""
+
+    def __init__(self, seen: set[str], path: str = "") -> None:
+        self._seen, self._path = seen, path
+
+    def __getattr__(self, name: str) -> object:
+        path = f"{self._path}{name}"
+        self._seen.add(path)
+        if name == "unit":
+            return _Recorder(self._seen, "unit.")
+        return "Testvärde"
+
+
+@pytest.mark.parametrize("slug", sorted(s.slug for s in FORMS.values() if s.prefill))
+def test_prefill_reads_only_what_the_kept_page_is_keyed_by(app: Flask, slug: str) -> None:
+    """The key of a kept page (portal/views/forms.py) is the user's name and unit, the day and the
+    language: a prefill that read anything else (an e-mail address, a role) would show one user's
+    value to another."""
+    spec = next(s for s in FORMS.values() if s.slug == slug)
+    seen: set[str] = set()
+    with app.test_request_context():
+        spec.prefill(spec.form_class(), _Recorder(seen))  # type: ignore[misc]
+    allowed = {"full_name", "unit", "unit.id", "unit.name", "unit.unit_type",
+               "unit.city_district"}
+    assert seen <= allowed, seen - allowed
+
+
+def test_the_checklist_import_form_carries_the_sessions_own_token(csrf_app: Flask) -> None:
+    """csrf_token() called inside kept content (the checklist's import form) is this session's."""
+    tokens = []
+    for _ in range(2):
+        client = csrf_app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert token
+        assert client.post("/login", data={"username": "secretary", "password": PASSWORD,
+                                           "csrf_token": token.group(1)}).status_code == 303
+        page = client.get("/forms/checklist").get_data(as_text=True)
+        form = re.search(r'<form[^>]*action="/forms/checklist/import".*?</form>', page, re.S)
+        assert form, "the checklist page has its import form"
+        token = re.search(r'name="csrf_token" value="([^"]+)"', form.group(0))
+        assert token and "csrf-slot-" not in token.group(1)
+        tokens.append(token.group(1))
+        resp = client.post("/forms/checklist/import",
+                           data={"csrf_token": token.group(1), "file": (io.BytesIO(b"x"), "a.pdf")},
+                           content_type="multipart/form-data")
+        assert resp.status_code == 422  # refused as no checklist, not 400 for a wrong token
     assert tokens[0] != tokens[1]

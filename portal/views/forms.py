@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import secrets
 from typing import Any
 
 from flask import (
@@ -26,6 +24,7 @@ from ..auth import login_only
 from ..extensions import db
 from ..forms import FORMS, checklist
 from ..forms.base import FormSpec, attach_violations, error_summary, today
+from ..render import kept
 from ..render.messages import render_message
 from ..render.pdf import render_pdf
 
@@ -56,11 +55,9 @@ def _page(spec: FormSpec, form: Any, status: int = 200) -> Any:
 @login_only
 def fill(slug: str) -> Any:
     spec = _spec_for(slug)
-    form = spec.form_class()
     if request.method == "GET":
-        if spec.prefill:
-            spec.prefill(form, current_user)
-        return _empty_page(spec, form)
+        return _empty_page(spec)
+    form = spec.form_class()
     if "edit" in request.form or (spec.handle_rows and spec.handle_rows(form)):
         return _page(spec, form)  # back from the confirmation page, or a row added/removed
     form.validate()
@@ -76,60 +73,48 @@ def fill(slug: str) -> Any:
     return redirect(url_for("submissions.show", public_id=sub.public_id), 303)
 
 
-# --- the empty form of a GET, rendered once -------------------------------------------------------
-# A form's empty page is the same HTML for everyone with the same prefilled values on the same day
-# in the same language, but for the CSRF token. WTForms' widgets make it slowly (≈ 8 ms of the
-# access order's 10, bench/README.md), so its title and content are rendered once per process
-# for each such key and kept (a bounded dict per app: the templates also read its config); the
-# page around them (menu, flashes, the logout form's token) is rendered on every request, and this
-# request's token is put into the form.
-_EMPTY_PAGES_MAX = 512
-_TOKEN_SLOT = "csrf-slot-" + secrets.token_hex(16)  # survives HTML escaping unchanged
+# --- the empty form of a GET, rendered once (portal/render/kept.py) ------------------------------
 
 
-def _empty_page(spec: FormSpec, form: Any) -> Any:
-    if current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"):
-        return _page(spec, form)  # development: a template edit shows at once
-    # Everything the page templates read: the form's values after prefill, and the user's name
-    # (the deviation report shows who reports). tests/test_empty_form_cache.py holds them to it.
+def _empty_page(spec: FormSpec) -> Any:
+    """A form's empty page is the same HTML for everyone with the same name and unit on the same
+    day in the same language, but for the CSRF token: its title and content are kept. The prefill
+    functions read only the user's name and unit and today's date (tests/test_empty_form_cache.py
+    holds them to it), and the page templates the user's name beyond the form."""
+    if not kept.keeping():
+        return _page(spec, _prefilled(spec))
+    unit = current_user.unit
     key = (
         spec.page_template,
         str(get_locale()),
         today(),
-        json.dumps(form.data, sort_keys=True, default=str),
         current_user.full_name,
+        (unit.id, unit.name, unit.unit_type, unit.city_district),
     )
-    pages: dict[tuple[Any, ...], tuple[Markup, Markup]]
-    pages = current_app.extensions.setdefault("portal_empty_form_pages", {})
-    parts = pages.get(key)
-    if parts is None:
-        if len(pages) >= _EMPTY_PAGES_MAX:
-            pages.clear()
-        parts = pages[key] = _render_blocks(spec, form)
-    title, content = parts
-    token = form.csrf_token.current_token if "csrf_token" in form else None
-    if token is not None:
-        content = content.replace(_TOKEN_SLOT, token)  # Markup.replace escapes the token
-    return render_template("forms/empty.html", title=title, content=content)
+    title, content = kept.kept("empty_form", key, lambda: _render_blocks(spec))
+    return render_template("forms/empty.html", title=title, content=kept.with_token(content))
 
 
-def _render_blocks(spec: FormSpec, form: Any) -> tuple[Markup, Markup]:
-    """The page template's title and content blocks, with a slot where the CSRF token goes."""
-    csrf = form.csrf_token if "csrf_token" in form else None
-    real = csrf.current_token if csrf is not None else None
-    if csrf is not None:
-        csrf.current_token = _TOKEN_SLOT
-    try:
-        context = {"spec": spec, "form": form, "errors": []}
-        current_app.update_template_context(context)
-        template = current_app.jinja_env.get_template(spec.page_template)
-        blocks = template.new_context(context)
-        # What Jinja's autoescaping environment rendered, so HTML already.
-        title = Markup("".join(template.blocks["title"](blocks)))  # noqa: S704
-        content = Markup("".join(template.blocks["content"](blocks)))  # noqa: S704
-    finally:
-        if csrf is not None:
-            csrf.current_token = real
+def _prefilled(spec: FormSpec) -> Any:
+    form = spec.form_class()
+    if spec.prefill:
+        spec.prefill(form, current_user)
+    return form
+
+
+def _render_blocks(spec: FormSpec) -> tuple[Markup, Markup]:
+    """The page template's title and content blocks for the prefilled form, with the token slot
+    where the CSRF token goes (in the form's hidden field and wherever csrf_token() is called)."""
+    form = _prefilled(spec)
+    if "csrf_token" in form:
+        form.csrf_token.current_token = kept.TOKEN_SLOT
+    context = {"spec": spec, "form": form, "errors": [], "csrf_token": kept.slot_token}
+    current_app.update_template_context(context)  # the values given here win
+    template = current_app.jinja_env.get_template(spec.page_template)
+    blocks = template.new_context(context)
+    # What Jinja's autoescaping environment rendered, so HTML already.
+    title = Markup("".join(template.blocks["title"](blocks)))  # noqa: S704
+    content = Markup("".join(template.blocks["content"](blocks)))  # noqa: S704
     return title, content
 
 
