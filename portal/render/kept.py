@@ -4,7 +4,7 @@ gettext and url_for calls made them the dearest part of a page (bench/README.md)
 once per process and key, kept in a bounded dict per app (the templates read its config), and
 this request's token put in where the slot stands.
 
-A key must hold everything the kept HTML reads; tests/test_empty_form_cache.py compares kept pages
+A key must hold everything the kept HTML reads; tests/test_kept_html.py compares kept pages
 with fresh renders. In development (debug or TEMPLATES_AUTO_RELOAD) nothing is kept, so a
 template edit shows at once."""
 

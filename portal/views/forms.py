@@ -79,7 +79,7 @@ def fill(slug: str) -> Any:
 def _empty_page(spec: FormSpec) -> Any:
     """A form's empty page is the same HTML for everyone with the same name and unit on the same
     day in the same language, but for the CSRF token: its title and content are kept. The prefill
-    functions read only the user's name and unit and today's date (tests/test_empty_form_cache.py
+    functions read only the user's name and unit and today's date (tests/test_kept_html.py
     holds them to it), and the page templates the user's name beyond the form."""
     if not kept.keeping():
         return _page(spec, _prefilled(spec))

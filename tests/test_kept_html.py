@@ -1,6 +1,7 @@
-"""The empty form of a GET is rendered once per process and kept (portal/views/forms.py): the page
-must be exactly what a fresh render gives, for every form and everyone who may fill it in, with
-this request's CSRF token, and never another user's prefilled values."""
+"""HTML kept in memory (portal/render/kept.py): a form's empty page (portal/views/forms.py) and the
+site header (portal/web.py). A kept page must be exactly what a fresh render gives, for every form
+and everyone who may fill it in, with this session's own CSRF tokens, and never show another
+user's values."""
 from __future__ import annotations
 
 import io
@@ -144,4 +145,46 @@ def test_the_checklist_import_form_carries_the_sessions_own_token(csrf_app: Flas
                            data={"csrf_token": token.group(1), "file": (io.BytesIO(b"x"), "a.pdf")},
                            content_type="multipart/form-data")
         assert resp.status_code == 422  # refused as no checklist, not 400 for a wrong token
+    assert tokens[0] != tokens[1]
+
+
+# --- the site header (portal/web.py: site_header) ---------------------------------------------
+
+
+def _start(app: Flask, username: str) -> str:
+    client = app.test_client()
+    assert login(client, username).status_code == 303
+    return TOKEN.sub(r'\1…"', client.get("/").get_data(as_text=True))
+
+
+@pytest.mark.parametrize("username", sorted(USERS))
+def test_the_kept_header_is_the_header_a_fresh_render_gives(app: Flask, username: str) -> None:
+    app.config["TEMPLATES_AUTO_RELOAD"] = True
+    fresh = _start(app, username)
+    app.config["TEMPLATES_AUTO_RELOAD"] = False
+    assert _start(app, username) == _start(app, username) == fresh
+    assert USERS[username][0] in fresh
+
+
+def test_the_kept_header_shows_each_user_their_own_menu(app: Flask) -> None:
+    lvs, staff = _start(app, "lvs"), _start(app, "staff")
+    assert "LVS-kö" in lvs and "LVS-kö" not in staff
+    assert "Stina Medarbetare" in staff and "Stina Medarbetare" not in lvs
+
+
+def test_logout_works_with_the_token_in_the_kept_header(csrf_app: Flask) -> None:
+    tokens = []
+    for _ in range(2):
+        client = csrf_app.test_client()
+        page = client.get("/login").get_data(as_text=True)
+        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+        assert token
+        assert client.post("/login", data={"username": "staff", "password": PASSWORD,
+                                           "csrf_token": token.group(1)}).status_code == 303
+        page = client.get("/").get_data(as_text=True)
+        logout = re.search(r'<form class="logout".*?value="([^"]+)"', page, re.S)
+        assert logout and "csrf-slot-" not in logout.group(1)
+        tokens.append(logout.group(1))
+        assert client.post("/logout", data={"csrf_token": logout.group(1)}).status_code == 303
+        assert client.get("/").status_code == 302  # logged out
     assert tokens[0] != tokens[1]
