@@ -107,7 +107,17 @@ def load_data(sub: Submission, user: User) -> dict[str, Any] | None:
 
 def get_visible(public_id: str, user: User) -> Submission:
     """404 for an id that does not exist or is not the user's to see."""
-    sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
+    sub = db.session.scalar(
+        select(Submission)
+        .where(Submission.public_id == public_id)
+        # What the pages show of it (submissions.meta) in the same query; the users' roles are
+        # not needed to show their names.
+        .options(
+            joinedload(Submission.unit),
+            joinedload(Submission.submitted_by).lazyload(User.role_rows),
+            joinedload(Submission.processed_by).lazyload(User.role_rows),
+        )
+    )
     if sub is None or not may_see(sub, user):
         audit.record(
             "submission_denied",
@@ -135,8 +145,15 @@ def record_event(sub: Submission, action: str, user: User, detail: str | None = 
 
 
 def log_view(sub: Submission, user: User, what: str) -> None:
+    """Audit a read, and commit it before anything is shown. The event is the only write, so
+    what the request has loaded stays true: it is not expired and read again after the commit."""
     record_event(sub, what, user)
-    db.session.commit()
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def meta(sub: Submission) -> dict[str, Any]:
