@@ -10,6 +10,7 @@ import re
 import pytest
 from conftest import PASSWORD, UNITS, USERS, login, order_form
 from flask import Flask
+from flask.testing import FlaskClient
 from freezegun import freeze_time
 
 from portal.forms import FORMS
@@ -74,16 +75,21 @@ def csrf_app(app: Flask) -> Flask:
     return app
 
 
+def _csrf_login(app: Flask, username: str) -> FlaskClient:
+    """A client logged in through the login form with its CSRF token (CSRF checks on)."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    assert token
+    assert client.post("/login", data={"username": username, "password": PASSWORD,
+                                       "csrf_token": token.group(1)}).status_code == 303
+    return client
+
+
 def test_each_kept_page_carries_the_sessions_own_valid_token(csrf_app: Flask) -> None:
     tokens = []
     for _ in range(2):
-        client = csrf_app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
-        token = token or re.search(r'name="csrf_token" value="([^"]+)"', page)
-        assert token
-        assert client.post("/login", data={"username": "manager", "password": PASSWORD,
-                                           "csrf_token": token.group(1)}).status_code == 303
+        client = _csrf_login(csrf_app, "manager")
         page = client.get("/forms/access-order").get_data(as_text=True)
         assert "csrf-slot-" not in page
         form_token = re.search(r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"',
@@ -129,12 +135,7 @@ def test_the_checklist_import_form_carries_the_sessions_own_token(csrf_app: Flas
     """csrf_token() called inside kept content (the checklist's import form) is this session's."""
     tokens = []
     for _ in range(2):
-        client = csrf_app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-        assert token
-        assert client.post("/login", data={"username": "secretary", "password": PASSWORD,
-                                           "csrf_token": token.group(1)}).status_code == 303
+        client = _csrf_login(csrf_app, "secretary")
         page = client.get("/forms/checklist").get_data(as_text=True)
         form = re.search(r'<form[^>]*action="/forms/checklist/import".*?</form>', page, re.S)
         assert form, "the checklist page has its import form"
@@ -175,12 +176,7 @@ def test_the_kept_header_shows_each_user_their_own_menu(app: Flask) -> None:
 def test_logout_works_with_the_token_in_the_kept_header(csrf_app: Flask) -> None:
     tokens = []
     for _ in range(2):
-        client = csrf_app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-        assert token
-        assert client.post("/login", data={"username": "staff", "password": PASSWORD,
-                                           "csrf_token": token.group(1)}).status_code == 303
+        client = _csrf_login(csrf_app, "staff")
         page = client.get("/").get_data(as_text=True)
         logout = re.search(r'<form class="logout".*?value="([^"]+)"', page, re.S)
         assert logout and "csrf-slot-" not in logout.group(1)
