@@ -184,3 +184,16 @@ def test_logout_works_with_the_token_in_the_kept_header(csrf_app: Flask) -> None
         assert client.post("/logout", data={"csrf_token": logout.group(1)}).status_code == 303
         assert client.get("/").status_code == 302  # logged out
     assert tokens[0] != tokens[1]
+
+
+def test_a_store_of_kept_html_is_bounded(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    from portal.render import kept
+
+    monkeypatch.setattr(kept, "MAX_ENTRIES", 3)
+    made: list[int] = []
+    with app.app_context():
+        for i in range(10):
+            assert kept.kept("bounded", i, lambda i=i: made.append(i) or f"<p>{i}</p>") == f"<p>{i}</p>"
+        assert kept.kept("bounded", 9, lambda: "never made") == "<p>9</p>"  # kept, not made again
+        assert len(app.extensions["portal_kept_bounded"]) <= 3
+    assert made == list(range(10))
