@@ -14,7 +14,7 @@ import secrets
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
-from flask import current_app
+from flask import current_app, has_app_context
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
@@ -26,8 +26,16 @@ MAX_ENTRIES = 512
 T = TypeVar("T")
 
 
+def developing() -> bool:
+    """Development (debug or TEMPLATES_AUTO_RELOAD): templates are read anew, nothing is kept.
+    Also decides whether the PDF templates and stylesheet are looked at again (render/pdf.py)."""
+    return has_app_context() and bool(
+        current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD")
+    )
+
+
 def keeping() -> bool:
-    return not (current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD"))
+    return not developing()
 
 
 def kept(name: str, key: Hashable, make: Callable[[], T]) -> T:

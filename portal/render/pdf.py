@@ -28,7 +28,8 @@ from urllib.request import url2pathname
 from zoneinfo import ZoneInfo
 
 import jinja2
-from flask import current_app, has_app_context
+
+from . import kept
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; weasyprint is imported lazily at run time
     from weasyprint.text.fonts import FontConfiguration
@@ -216,8 +217,8 @@ def _parse_stylesheet() -> Any:
 
 def stylesheet() -> Any:
     """pdf_templates/print.css, parsed once per process (≈ 20 ms a render when each PDF linked
-    and parsed it, bench/README.md); in development (see _watching_templates) parsed anew."""
-    return _parse_stylesheet() if _watching_templates() else _stylesheet_at_start()
+    and parsed it, bench/README.md); in development (see kept.developing) parsed anew."""
+    return _parse_stylesheet() if kept.developing() else _stylesheet_at_start()
 
 
 def _attachment(item: Any) -> Any:
@@ -307,19 +308,12 @@ def _fingerprint_at_start() -> tuple[tuple[str, int, int], ...]:
     return _templates_fingerprint()
 
 
-def _watching_templates() -> bool:
-    """Development (debug or TEMPLATES_AUTO_RELOAD): look at the files on every request."""
-    return has_app_context() and bool(
-        current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD")
-    )
-
-
 def blank_pdf(template: str, forms: bool = False) -> bytes:
     """A blank paper form, rendered once per process and then served from memory.
 
     In production the templates change only with a deploy, which starts new processes, so the
-    files are looked at once. In development (see _watching_templates) the cache key holds their
+    files are looked at once. In development (see kept.developing) the cache key holds their
     modification times on every request, so a template edit shows without a restart.
     """
-    fingerprint = _templates_fingerprint() if _watching_templates() else _fingerprint_at_start()
+    fingerprint = _templates_fingerprint() if kept.developing() else _fingerprint_at_start()
     return _blank_pdf(template, forms, fingerprint)
