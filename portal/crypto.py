@@ -198,6 +198,35 @@ def keyring() -> Keyring:
         return ring
 
 
+def named_secret(name: str) -> bytes:
+    """A 32-byte secret of the key store for a purpose other than field encryption, e.g. the audit
+    chain's MAC key (`named_secret("audit")`): the setting ``<NAME>_KEY`` (base64, e.g. AUDIT_KEY
+    from the environment), else the file ``<keys_dir>/<name>.secret`` (mode 0600), made on first
+    use. It lives with the field keys, never in the database."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,31}", name):
+        raise CryptoError("ogiltigt namn på hemlighet")
+    configured = current_app.config.get(f"{name.upper()}_KEY")
+    if configured:
+        return _decode_key(name, configured)
+    directory = keys_dir()
+    path = directory / f"{name}.secret"
+    if not path.exists():
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = directory / f".new-{secrets.token_hex(8)}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(encode_key(new_key()) + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process made it first: use theirs
+        finally:
+            tmp.unlink(missing_ok=True)
+    return _read_key_file(path)
+
+
 # --- encrypt and decrypt --------------------------------------------------------------------------
 
 
