@@ -6,15 +6,16 @@ file (§5.5), pastes its text into the assignment document (uppdragsdokument, §
 at the planning meeting (§5.11) and updates it at every follow-up (§5.12); the client is offered a
 copy (§7.3).
 
-**Nothing of it is stored on the server** (storage "none"). The PDF carries the form's data as an
-embedded JSON file, signed with HMAC-SHA256 under a key derived from the app's SECRET_KEY, so that
-uploading the PDF of an earlier version (``POST /forms/checklist/import``) restores the form for the
-next version. The audit log gets only who made or imported which version number, and when. (A new
-SECRET_KEY makes earlier PDFs unreadable for the import; their printed text stays valid.) The PDF
-is the renderer's default PDF/UA-1 (tagged, for screen readers); the attachment survives in it, as
-it would in PDF/A-3a or -3b.
+**Nothing of it is stored on the server** (storage "none"), **and it never travels as a data
+file** (routine 2021 §2): the PDF is for the locked paper file only, carries no embedded data and
+is shown inline to print. The next version starts from the text the portal gave for the
+assignment document: the social secretary copies it from the uppdragsdokument in Treserva and
+pastes it into ``POST /forms/checklist/import`` (field ``text``); ``parse_text`` reads it back
+through the same table (``TEXT_LAYOUT``) that ``assignment_text`` writes it with, and lists every
+line it cannot read, never guessing. The audit log gets only who made or imported which version
+number, and when.
 
-Field names (HTML names, JSON keys in the attachment, keys of ``data``), by section:
+Field names (HTML names, keys of ``data``), by section:
 
 - case: ``case_number`` (optional Treserva ärendenummer: the only identifier the portal may keep).
 - kind of protection: ``protection_kind`` (``skyddad_folkbokforing`` | ``sekretessmarkering`` |
@@ -52,11 +53,8 @@ Field names (HTML names, JSON keys in the attachment, keys of ``data``), by sect
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import io
-import json
-import logging
+import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -64,18 +62,14 @@ from typing import Any, Literal
 
 from flask import current_app
 from flask_babel import gettext as _
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, Optional, ValidationError
 
-from .. import audit, rules
-from ..extensions import db
+from .. import rules
 from ..i18n import N_, _l
 from .base import FormSpec
 from .base import today as today_in_sweden
-
-log = logging.getLogger(__name__)
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 
@@ -184,12 +178,50 @@ INFO_ITEMS = (
 )
 
 
-def _max(n: int) -> Length:
-    return Length(max=n, message=_l("Högst %(n)s tecken.", n=n))
+LINE_CAP_MESSAGE = N_("Högst %(n)s rader. Skriv kortare, eller slå ihop rader.")
+
+
+def line_cap(max_chars: int) -> int:
+    """Most lines in a text area of ``max_chars`` (L7): a line per 100 characters, about a printed
+    line, so a field of line breaks prints no longer than one full of words, and the fullest
+    checklist stays within some eight pages (4000 -> 40, 2000 -> 20, 1000 -> 10)."""
+    return max(1, max_chars // 100)
+
+
+def clean_text(value: str) -> str:
+    """A text value in its one shape: NFC, lines split as str.splitlines does (CRLF, CR, …), every
+    run of white space in a line one space (tabs, non-breaking spaces), no space at a line's ends,
+    no blank lines first or last. A paste through another system cannot change more than this."""
+    lines = [" ".join(line.split()) for line in unicodedata.normalize("NFC", value).splitlines()]
+    while lines and not lines[0]:
+        lines.pop(0)
+    while lines and not lines[-1]:
+        lines.pop()
+    return "\n".join(lines)
+
+
+class MaxLines:
+    """At most ``n`` lines (L7: a text area of line breaks alone printed for pages and seconds)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __call__(self, form: Any, field: Any) -> None:
+        if isinstance(field.data, str) and len(field.data.splitlines()) > self.n:
+            raise ValidationError(
+                _("Skriv på en rad.") if self.n == 1 else _(LINE_CAP_MESSAGE, n=self.n)
+            )
+
+
+def _max(n: int) -> list[Any]:
+    """A one-line field: at most ``n`` characters, on one line."""
+    return [Length(max=n, message=_l("Högst %(n)s tecken.", n=n)), MaxLines(1)]
 
 
 def _text(label: str, n: int = 2000) -> TextAreaField:
-    return TextAreaField(label, validators=[_max(n)])
+    """A text area: at most ``n`` characters and line_cap(n) lines."""
+    length = Length(max=n, message=_l("Högst %(n)s tecken.", n=n))
+    return TextAreaField(label, validators=[length, MaxLines(line_cap(n))])
 
 
 class IsoDateField(DateField):
@@ -216,7 +248,7 @@ def _radio(label: str, key: str) -> RadioField:
 class ChecklistForm(FlaskForm):
     """Checklista vid ärenden med skyddade personuppgifter: one field per point of the checklist."""
 
-    case_number = StringField(_l("Ärendenummer i Treserva (frivilligt)"), validators=[_max(32)])
+    case_number = StringField(_l("Ärendenummer i Treserva (frivilligt)"), validators=_max(32))
 
     protection_kind = _radio(_l("Vilken typ av skydd har den enskilde?"), "protection_kind")
     local_protection_until = _date(_l("Lokalt skydd gäller till och med"))
@@ -251,7 +283,7 @@ class ChecklistForm(FlaskForm):
     fictional_name_agreed = _radio(
         _l("Har ni kommit överens om ett fiktivt namn?"), "fictional_name_agreed"
     )
-    fictional_name = StringField(_l("Fiktivt namn"), validators=[_max(120)])
+    fictional_name = StringField(_l("Fiktivt namn"), validators=_max(120))
 
     post_route = _radio(_l("Post till den enskilde skickas"), "post_route")
     post_note = _text(_l("Övrigt om post (skriv aldrig bostadsadressen)"), 1000)
@@ -268,7 +300,7 @@ class ChecklistForm(FlaskForm):
             "ut"
         )
     )
-    phone_code = StringField(_l("Överenskommen telefonkod"), validators=[_max(60)])
+    phone_code = StringField(_l("Överenskommen telefonkod"), validators=_max(60))
     visit_identity_check = BooleanField(_l("Besök: identiteten kontrolleras med legitimation"))
     communication_note = _text(_l("Övrigt om kommunikationen"), 2000)
 
@@ -276,7 +308,7 @@ class ChecklistForm(FlaskForm):
     consent_health_care = BooleanField(_l("Hälso- och sjukvården"))
     consent_relatives = BooleanField(_l("Anhöriga"))
     consent_others = BooleanField(_l("Andra"))
-    consent_others_text = StringField(_l("Vilka andra"), validators=[_max(500)])
+    consent_others_text = StringField(_l("Vilka andra"), validators=_max(500))
 
     myndighet_contact = _text(_l("Utförarens kontakt på Myndighet"), 1000)
     performer_communication = _text(
@@ -309,11 +341,9 @@ class ChecklistForm(FlaskForm):
 
     next_follow_up = _date(_l("Nästa uppföljning av checklistan"))
     copy_offered = BooleanField(_l("Den enskilde har erbjudits en kopia av checklistan"))
-    version = StringField(
-        "Versionsnummer", validators=[_max(6)], render_kw={"inputmode": "numeric"}
-    )
+    version = StringField("Versionsnummer", validators=_max(6), render_kw={"inputmode": "numeric"})
     version_date = _date(_l("Versionens datum"))
-    filled_in_by = StringField(_l("Ifylld av"), validators=[_max(120)])
+    filled_in_by = StringField(_l("Ifylld av"), validators=_max(120))
 
 
 # --- form <-> data ------------------------------------------------------------------------------
@@ -340,8 +370,8 @@ def to_data(form: ChecklistForm) -> dict[str, Any]:
     data: dict[str, Any] = {}
     for name, kind in SCHEMA.items():
         value = form[name].data
-        if kind == "text":  # browsers send CRLF from text areas; the PDF and the text want LF
-            data[name] = (value or "").replace("\r\n", "\n").replace("\r", "\n").strip()
+        if kind == "text":  # one shape, so that the assignment text reads back exactly
+            data[name] = clean_text(value or "")
         elif kind == "bool":
             data[name] = bool(value)
         elif kind == "date":
@@ -555,37 +585,333 @@ def prefill(form: ChecklistForm, user: Any) -> None:
     form.filled_in_by.data = user.full_name
 
 
-# --- the signed attachment ----------------------------------------------------------------------
+# --- the text for the assignment document, and reading it back (§5.9, §5.12) -------------------
+#
+# The checklist never travels as a file (routine 2021 §2): the next version starts from the text
+# the portal gave for the assignment document, copied out of Treserva and pasted back. The format
+# is the portal's own, written and read through the one table below, so the two cannot drift:
+#
+#     * TYP AV SKYDD                          a heading (only for the reader)
+#     * Typ av skydd: Skyddad folkbokföring   a field: its label, a colon, its value
+#     * Hotbild: first line of the text       a text's first line on the label line ...
+#     | second line                           ... and each further line after a bar
+#
+# A line that starts with neither "*" nor "|" continues the line above (a paste that wrapped a long
+# line), so wrapping, indentation, trailing or non-breaking spaces, tabs, CRLF and blank lines do
+# not change what is read. In values every "*" and "|" is written twice, so a wrapped value can
+# never look like the start of a line. Text values are kept in one canonical shape (clean_text)
+# by to_data, which makes parse_text(assignment_text(data)) == data exact.
 
-ATTACHMENT_NAME = "skyddsportalen-checklista.json"
-ENVELOPE = "skyddsportalen-checklista"
-FORMAT = 1
-_KEY_LABEL = b"checklist-v1"
-MAX_ATTACHMENT_BYTES = 256 * 1024  # the JSON of a full checklist is a few kilobytes
+START = "BÖRJAN PÅ CHECKLISTAN (Skyddsportalen)"
+END = "SLUT PÅ CHECKLISTAN"
+TITLE = re.compile(r"checklista skyddade personuppgifter, version \d{0,6}|skyddade personuppgifter")
+
+# (heading, ((label, field), ...)) in SCHEMA order. Labels never hold a colon.
+TEXT_LAYOUT: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("ÄRENDE", (("Ärendenummer", "case_number"),)),
+    (
+        "TYP AV SKYDD",
+        (
+            ("Typ av skydd", "protection_kind"),
+            ("Lokalt skydd gäller till och med", "local_protection_until"),
+            ("Datum för Skatteverkets beslut", "skatteverket_decision_date"),
+        ),
+    ),
+    (
+        "HOTBILD",
+        (
+            ("Hotbild", "threat_picture"),
+            ("Skyddet gäller även mot anhöriga", "protected_from_relatives"),
+            ("Skyddet gäller även mot tidigare partner", "protected_from_former_partner"),
+            ("Mot vem skyddet gäller", "protected_from_note"),
+            ("Barn i hushållet", "children_in_household"),
+            ("Om barnen", "children_note"),
+        ),
+    ),
+    (
+        "INFORMATION SOM DEN ENSKILDE HAR FÅTT",
+        (
+            ("Hur ärenden med skyddade personuppgifter hanteras", "info_handling"),
+            ("Hur ärenden med skyddade personuppgifter hanteras, datum", "info_handling_date"),
+            (
+                "Eget ansvar att berätta om skyddet för myndigheter och företag",
+                "info_own_responsibility",
+            ),
+            (
+                "Eget ansvar att berätta om skyddet för myndigheter och företag, datum",
+                "info_own_responsibility_date",
+            ),
+            ("Ingen rätt till anonymitet i det egna ärendet", "info_no_anonymity"),
+            ("Ingen rätt till anonymitet i det egna ärendet, datum", "info_no_anonymity_date"),
+            ("Vad skyddet innebär i hemtjänst eller på boende", "info_care_meaning"),
+            ("Vad skyddet innebär i hemtjänst eller på boende, datum", "info_care_meaning_date"),
+            ("Dokumenterat i journalen", "info_documented"),
+            ("Dokumenterat i journalen, datum", "info_documented_date"),
+        ),
+    ),
+    (
+        "FIKTIVT NAMN",
+        (
+            ("Fiktivt namn överenskommet", "fictional_name_agreed"),
+            ("Fiktivt namn (på akter, mappar, dörr, postfack, nyckelskåp)", "fictional_name"),
+        ),
+    ),
+    (
+        "KOMMUNIKATION MED DEN ENSKILDE",
+        (
+            ("Post skickas", "post_route"),
+            ("Övrigt om post", "post_note"),
+            ("Digital brevlåda (Mina meddelanden)", "digital_mailbox"),
+            ("E-post får användas", "email_agreed"),
+            ("Den enskilde vill själv att e-post används", "email_client_wants"),
+            ("Riskerna med e-post är förklarade", "email_risks_explained"),
+            ("E-post krypteras alltid, inga personuppgifter i ämnesraden", "email_encrypted"),
+            (
+                "Telefon, vi ringer alltid tillbaka och kontrollerar vem som ringer",
+                "phone_call_back",
+            ),
+            ("Överenskommen telefonkod", "phone_code"),
+            ("Besök, identiteten kontrolleras med legitimation", "visit_identity_check"),
+            ("Övrigt om kommunikationen", "communication_note"),
+        ),
+    ),
+    (
+        "SAMTYCKE ATT LÄMNA UPPGIFTER TILL",
+        (
+            ("Samtycke, utföraren (hemtjänst, boende, Trygghetsjouren)", "consent_performer"),
+            ("Samtycke, hälso- och sjukvården", "consent_health_care"),
+            ("Samtycke, anhöriga", "consent_relatives"),
+            ("Samtycke, andra", "consent_others"),
+            ("Vilka andra", "consent_others_text"),
+        ),
+    ),
+    (
+        "KONTAKT MELLAN MYNDIGHET OCH UTFÖRARE",
+        (
+            ("Utförarens kontakt på Myndighet", "myndighet_contact"),
+            ("Så kommunicerar handläggare och utförare", "performer_communication"),
+        ),
+    ),
+    (
+        "SKYDDET I PRAKTIKEN",
+        (
+            ("Besök i hemmet", "home_visits"),
+            ("Utflykter och aktiviteter utanför hemmet", "outings"),
+            ("Fotografering", "photography"),
+            ("Agerande vid akuta situationer", "acute_situations"),
+            ("Nycklar", "key_handling"),
+            ("Trygghetslarm", "safety_alarm"),
+            ("Larm ringes alltid ut via telefon, aldrig via LarmAppen", "safety_alarm_by_phone"),
+            ("Matleverans som kyld mat", "chilled_food"),
+            ("Så levereras maten", "food_delivery_note"),
+            ("Inga underleverantörer, alla insatser utförs av egen personal", "no_subcontractors"),
+            ("Privata medel hanteras enligt rutinen Privata medel", "private_funds"),
+            ("Om privata medel", "private_funds_note"),
+            ("SAMSA", "samsa"),
+            ("Övriga överenskommelser", "practice_note"),
+        ),
+    ),
+    (
+        "UPPFÖLJNING OCH VERSION",
+        (
+            ("Nästa uppföljning", "next_follow_up"),
+            ("Den enskilde har erbjudits en kopia", "copy_offered"),
+            ("Version", "version"),
+            ("Versionens datum", "version_date"),
+            ("Ifylld av", "filled_in_by"),
+        ),
+    ),
+)
+TEXT_LINES: tuple[tuple[str, str], ...] = tuple(line for _, lines in TEXT_LAYOUT for line in lines)
+LABELS: dict[str, str] = {name: label for label, name in TEXT_LINES}
+_YES, _NO = "Ja", "Nej"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
 
 
-def _mac_key(secret_key: str | bytes) -> bytes:
-    """A sub-key for this purpose only: HMAC(SECRET_KEY, "checklist-v1")."""
-    key = secret_key.encode("utf-8") if isinstance(secret_key, str) else secret_key
-    return hmac.new(key, _KEY_LABEL, hashlib.sha256).digest()
+def _key(text: str) -> str:
+    """How a label, heading or answer is recognised: case, width, dashes and spacing aside."""
+    return " ".join(unicodedata.normalize("NFKC", text).translate(_DASHES).casefold().split())
 
 
-def seal(data: Mapping[str, Any], secret_key: str | bytes) -> bytes:
-    """The attachment: the data as a JSON string and the HMAC-SHA256 of exactly those bytes."""
-    payload = json.dumps(
-        {"form": "checklist", "format": FORMAT, "data": dict(data)},
-        ensure_ascii=False,
-        sort_keys=True,
-        separators=(",", ":"),
-    )
-    mac = hmac.new(_mac_key(secret_key), payload.encode("utf-8"), hashlib.sha256).hexdigest()
-    envelope = {"envelope": ENVELOPE, "format": FORMAT, "payload": payload, "hmac_sha256": mac}
-    return json.dumps(envelope, ensure_ascii=False, indent=1).encode("utf-8")
+def _escape(text: str) -> str:
+    return text.replace("*", "**").replace("|", "||")
+
+
+def _unescape(text: str) -> str:
+    return text.replace("**", "*").replace("||", "|")
+
+
+def _shown(name: str, value: Any) -> str:
+    """A field's value as written after its label (the first line only, for a text)."""
+    kind = SCHEMA[name]
+    if kind == "bool":
+        return _YES if value else _NO
+    if kind == "choice":
+        return dict(CHOICES[name]).get(value, "") if value else ""
+    if kind == "int":
+        return "" if value is None else str(value)
+    return _escape(str(value or ""))
+
+
+def assignment_text(data: Mapping[str, Any]) -> str:
+    """The text for the assignment document (uppdragsdokument, §5.9): every field, always, in the
+    order of TEXT_LAYOUT. parse_text reads it back."""
+    out = ["SKYDDADE PERSONUPPGIFTER", f"* {START}"]
+    for heading, lines in TEXT_LAYOUT:
+        out += ["", f"* {heading}"]
+        for label, name in lines:
+            value = data.get(name)
+            if SCHEMA[name] == "text":
+                first, *rest = clean_text(str(value or "")).split("\n")
+                out.append(f"* {label}: {_escape(first)}".rstrip())
+                out += [f"| {_escape(line)}".rstrip() for line in rest]
+            else:
+                out.append(f"* {label}: {_shown(name, value)}".rstrip())
+    out += ["", f"* {END}"]
+    return "\n".join(out) + "\n"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A line of a pasted text that was not read: its number (None for a line that is missing),
+    and what is wrong, as a message template (MSG_*) translated where it is shown."""
+
+    line: int | None
+    template: str
+    label: str = ""
+
+    @property
+    def message(self) -> str:
+        return _(self.template, line=self.line, label=self.label)
+
+
+@dataclass
+class Parsed:
+    data: dict[str, Any]  # only the fields that were read
+    problems: list[Problem]
+
+
+MSG_UNKNOWN = N_("Rad %(line)s känns inte igen och har inte lästs in.")
+MSG_BROKEN = N_("Rad %(line)s (%(label)s): svaret går inte att läsa och har inte fyllts i.")
+MSG_TWICE = N_(
+    "Rad %(line)s (%(label)s): uppgiften står flera gånger i texten och har inte fyllts i."
+)
+MSG_STRAY = N_("Rad %(line)s hör inte till någon textruta och har inte lästs in.")
+MSG_ABSENT = N_("%(label)s: raden saknas i texten, uppgiften har inte fyllts i.")
+
+
+def _value(name: str, text: str) -> tuple[bool, Any]:
+    """(read, value) for the text after a field's label."""
+    kind = SCHEMA[name]
+    if kind == "text":
+        return True, clean_text(text)
+    text = " ".join(text.split())
+    if kind == "bool":
+        answer = {_key(_YES): True, _key(_NO): False}.get(_key(text))
+        return answer is not None, answer
+    if kind == "choice":
+        if not text:
+            return True, ""
+        codes = {_key(label): code for code, label in CHOICES[name]}
+        return _key(text) in codes, codes.get(_key(text))
+    if kind == "date":
+        if not text:
+            return True, None
+        day = _day(text) if _ISO_DAY.fullmatch(text) else None
+        return day is not None, text if day else None
+    if not text:
+        return True, None
+    number = _int(text)
+    return number is not None, number
+
+
+def _records(text: str) -> list[tuple[int, str, str]]:
+    """(first line number, mark "*" or "|" or "", content) per logical line: a marked line with
+    the unmarked lines that continue it joined by one space; an unmarked line with nothing above
+    it (text before the checklist) stands alone with mark "". Linear: parts are joined once."""
+    records: list[tuple[int, str, list[str]]] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = " ".join(raw.split())
+        if not line:
+            continue
+        mark = line[0] if line[0] in "*|" and not line.startswith(("**", "||")) else ""
+        if mark:
+            records.append((number, mark, [line[1:].strip()]))
+        elif records and records[-1][1]:
+            records[-1][2].append(line)
+        else:
+            records.append((number, "", [line]))
+    return [(number, mark, " ".join(p for p in parts if p)) for number, mark, parts in records]
+
+
+def parse_text(text: str) -> Parsed:
+    """The checklist in a pasted assignment-document text: every field that reads exactly, and a
+    problem for every line that does not (never a guess). Linear in the text's length."""
+    by_label = {_key(label): name for label, name in TEXT_LINES}
+    headings = {_key(heading) for heading, _ in TEXT_LAYOUT}
+    records = _records(text)
+    start, end = _key(START), _key(END)
+    starts = [
+        i for i, (_, mark, content) in enumerate(records) if mark == "*" and _key(content) == start
+    ]
+    if starts:
+        records = records[starts[0] + 1 :]
+    data: dict[str, Any] = {}
+    more: dict[str, list[str]] = {}  # a text's further lines, joined once at the end
+    seen: dict[str, int] = {}
+    twice: set[str] = set()
+    problems: list[Problem] = []
+    # The text field that "|" lines continue; "" when they belong to a line already reported.
+    current: str | None = None
+    for number, mark, content in records:
+        if mark == "|":
+            if current is None:
+                problems.append(Problem(number, MSG_STRAY))
+                current = ""
+            elif current in data:
+                more.setdefault(current, []).append(_unescape(content))
+            continue
+        current = None
+        if mark == "":
+            if not TITLE.fullmatch(_key(content)):
+                problems.append(Problem(number, MSG_UNKNOWN))
+            continue
+        if _key(content) == end:
+            break
+        label, colon, rest = content.partition(":")
+        name = by_label.get(_key(label)) if colon else None
+        if name is None:
+            if colon or _key(content) not in headings:
+                problems.append(Problem(number, MSG_UNKNOWN))
+                current = ""
+            continue
+        if name in seen:
+            twice.add(name)
+            problems.append(Problem(number, MSG_TWICE, LABELS[name]))
+            current = ""
+            continue
+        seen[name] = number
+        read, value = _value(name, _unescape(rest))
+        if not read:
+            problems.append(Problem(number, MSG_BROKEN, LABELS[name]))
+            continue
+        data[name] = value
+        current = name if SCHEMA[name] == "text" else None
+    for name, lines in more.items():
+        data[name] = clean_text("\n".join([data[name], *lines]))
+    for name in twice:
+        data.pop(name, None)
+    if seen:
+        problems += [
+            Problem(None, MSG_ABSENT, label) for label, name in TEXT_LINES if name not in seen
+        ]
+    return Parsed(data={name: data[name] for name in SCHEMA if name in data}, problems=problems)
 
 
 class ImportRefused(Exception):
-    """An uploaded file that cannot restore a checklist: ``reason`` for the audit log (no
-    content), ``message`` in Swedish for the user."""
+    """A pasted text that cannot start a checklist: ``reason`` for the audit log (no content),
+    ``message`` in Swedish for the user, at the text field."""
 
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(reason)
@@ -593,111 +919,29 @@ class ImportRefused(Exception):
         self.message = message
 
 
-MSG_MISSING = N_("Välj PDF-filen för den tidigare checklistan.")
-MSG_TOO_LARGE = (
-    "Filen är större än 5 MB. En checklista från Skyddsportalen är mycket mindre – "
-    "kontrollera att du valt rätt fil."
+MSG_MISSING = N_("Klistra in checklistans text från uppdragsdokumentet.")
+MSG_TOO_LARGE = N_(
+    "Texten är längre än %(kb)s kB. En checklista från Skyddsportalen är mycket kortare – "
+    "kopiera bara checklistans text ur uppdragsdokumentet."
 )
-MSG_NOT_PDF = "Filen är inte en PDF. Välj PDF-filen för en checklista som skapats i Skyddsportalen."
-MSG_MALFORMED = N_("Filen går inte att läsa. Den kan vara skadad. Fyll i checklistan på nytt.")
-MSG_FOREIGN = (
-    "PDF-filen är inte en checklista från Skyddsportalen (checklistans uppgifter "
-    "finns inte i filen). Fyll i checklistan på nytt."
-)
-MSG_ALTERED = (
-    "Checklistans uppgifter i filen har ändrats efter att PDF:en skapades, eller så "
-    "kommer filen från en annan portal. Den kan inte läsas in. Fyll i checklistan på "
-    "nytt utifrån den utskrivna versionen."
+MSG_NO_CHECKLIST = N_(
+    "Texten innehåller ingen checklista från Skyddsportalen. Kopiera checklistans text ur "
+    "uppdragsdokumentet i Treserva, från raden ”BÖRJAN PÅ CHECKLISTAN” till ”SLUT PÅ "
+    "CHECKLISTAN”, eller fyll i checklistan på nytt."
 )
 
 
-def unseal(raw: bytes, secret_key: str | bytes) -> dict[str, Any]:
-    """The data of a sealed attachment, after the HMAC is checked in constant time."""
-    try:
-        envelope = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as error:
-        raise ImportRefused("altered", MSG_ALTERED) from error
-    if not isinstance(envelope, dict) or envelope.get("envelope") != ENVELOPE:
-        raise ImportRefused("foreign", MSG_FOREIGN)
-    payload, mac = envelope.get("payload"), envelope.get("hmac_sha256")
-    if not isinstance(payload, str) or not isinstance(mac, str):
-        raise ImportRefused("altered", MSG_ALTERED)
-    expected = hmac.new(_mac_key(secret_key), payload.encode("utf-8"), hashlib.sha256).hexdigest()
-    if not hmac.compare_digest(expected.encode("ascii"), mac.encode("utf-8")):
-        raise ImportRefused("altered", MSG_ALTERED)
-    try:
-        content = json.loads(payload)
-    except ValueError as error:  # signed by us, so never; but refuse rather than crash
-        raise ImportRefused("malformed", _(MSG_MALFORMED)) from error
-    if (
-        not isinstance(content, dict)
-        or content.get("form") != "checklist"
-        or content.get("format") != FORMAT
-        or not isinstance(content.get("data"), dict)
-    ):
-        raise ImportRefused("malformed", _(MSG_MALFORMED))
-    return _validated(content["data"])
-
-
-def _validated(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Every SCHEMA key with a value of its kind; anything else means the file is not usable."""
-    out: dict[str, Any] = {}
-    for name, kind in SCHEMA.items():
-        value = data.get(name)
-        ok = {
-            "text": isinstance(value, str),
-            "bool": isinstance(value, bool),
-            "date": value is None or _day(value) is not None,
-            "choice": isinstance(value, str),
-            "int": value is None or (isinstance(value, int) and not isinstance(value, bool)),
-        }[kind]
-        if not ok:
-            raise ImportRefused("malformed", _(MSG_MALFORMED))
-        out[name] = value
-    return out
-
-
-def attachments(data: dict[str, Any]) -> list[Any]:
-    """The PDF's embedded, signed data; called only when the checklist's PDF is made, so this is
-    where that version is audited (who, when, version number, case number — no content)."""
-    audit.record(
-        "checklist_version",
-        object_type="checklist",
-        unit_id=current_user.unit_id,
-        case_number=data.get("case_number") or None,
-        detail=f"version {data.get('version')}",
-    )
-    db.session.commit()
-    return [
-        (
-            ATTACHMENT_NAME,
-            seal(data, current_app.config["SECRET_KEY"]),
-            "Checklistans uppgifter, signerade, för nästa version (Skyddsportalen)",
-        )
-    ]
-
-
-def read_pdf(raw: bytes, secret_key: str | bytes, max_bytes: int) -> dict[str, Any]:
-    """The checklist data inside an uploaded PDF. Judges the content, never the file name."""
-    if not raw:
+def read_text(text: str, max_bytes: int) -> Parsed:
+    """The pasted text of an earlier version, judged before anything of it is read: at most
+    ``max_bytes`` in UTF-8, and at least one field of the checklist in it."""
+    if len(text) > max_bytes or len(text.encode("utf-8")) > max_bytes:
+        raise ImportRefused("too_large", _(MSG_TOO_LARGE, kb=max_bytes // 1024))
+    if not text.strip():
         raise ImportRefused("missing", _(MSG_MISSING))
-    if len(raw) > max_bytes:
-        raise ImportRefused("too_large", MSG_TOO_LARGE)
-    if b"%PDF-" not in raw[:1024]:
-        raise ImportRefused("not_pdf", MSG_NOT_PDF)
-    from pypdf import PdfReader
-
-    try:
-        reader = PdfReader(io.BytesIO(raw), strict=False)
-        found = [f.content for f in reader.attachment_list if f.name == ATTACHMENT_NAME]
-    except Exception as error:  # noqa: BLE001 - any parser failure means a broken file
-        log.info("checklist import: unreadable PDF (%s)", type(error).__name__)
-        raise ImportRefused("malformed", _(MSG_MALFORMED)) from error
-    if not found:
-        raise ImportRefused("foreign", MSG_FOREIGN)
-    if len(found) > 1 or len(found[0]) > MAX_ATTACHMENT_BYTES:
-        raise ImportRefused("altered", MSG_ALTERED)
-    return unseal(found[0], secret_key)
+    parsed = parse_text(text)
+    if not parsed.data:
+        raise ImportRefused("no_checklist", _(MSG_NO_CHECKLIST))
+    return parsed
 
 
 @dataclass
@@ -708,10 +952,11 @@ class Restored:
 
 def restore(data: Mapping[str, Any], user: Any, day: date) -> Restored:
     """The form for the next version: every field as it was, the version raised by one, dated
-    today and filled in by the current user (§5.12)."""
+    today and filled in by the current user (§5.12). A version that could not be read stays
+    empty for the user to fill in, never guessed."""
     previous = data.get("version") if isinstance(data.get("version"), int) else None
     values = form_values(data)
-    values["version"] = str((previous or 0) + 1)
+    values["version"] = "" if previous is None else str(previous + 1)
     values["version_date"] = day
     values["filled_in_by"] = user.full_name
     return Restored(ChecklistForm(formdata=None, **values), previous)
@@ -736,8 +981,7 @@ SPEC = FormSpec(
     case_number=lambda data: data.get("case_number") or None,
     prefill=prefill,
     result_template="forms/checklist_result.html",
-    pdf_attachments=attachments,
-    # PDF/A-3 is the standard made for embedded data files; level a keeps the tagging for
-    # screen readers that PDF/UA gives the other forms.
-    extra={"pdf_variant": "pdf/a-3a"},
+    # For the locked paper file: no embedded data (H2), the default PDF/UA-1 (tagged for screen
+    # readers), shown in the browser to print rather than saved as a file.
+    extra={"pdf_disposition": "inline"},
 )
