@@ -31,6 +31,9 @@ LOGS = DATA / "logs"
 VENV_BIN = Path(sys.executable).parent
 PASSWORD = "bänk-lösenord-2026"
 SECRET_KEY = "bench-secret-" + "k" * 40
+# The audit chain's HMAC key (issue 11, H3): one for every run, so that a cached scale database
+# (its chain made by gen_scale.py) stays verifiable and writable from any throwaway instance.
+AUDIT_KEY = "YmVuY2gtYXVkaXQta2V5LW5vdC1hLXNlY3JldC0zMmI="
 PG_DEFAULT = "postgresql://postgres@127.0.0.1:54330/skydd_bench"
 
 # The production gunicorn command of README.md ("Production"): gunicorn.conf.py's settings (sync
@@ -188,7 +191,7 @@ def make_app(uri: str, instance: Path, **config: Any) -> Any:
     from portal import create_app
 
     cfg = {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": SECRET_KEY, "PURGE_INTERVAL_SECONDS": 0,
-           "FIELD_KEYS_DIR": str(instance / "keys"), **config}
+           "FIELD_KEYS_DIR": str(instance / "keys"), "AUDIT_KEY": AUDIT_KEY, **config}
     app = create_app(cfg, instance_path=str(instance))
     LOGS.mkdir(parents=True, exist_ok=True)
     stream = open(LOGS / "portal-inprocess.log", "a")  # noqa: SIM115 - lives as long as the process
@@ -262,8 +265,7 @@ def access_order_form(rows: int = 1, case_number: str = "0655588") -> dict[str, 
     data = {
         "case_number": case_number,
         "city_district": "Centrum",
-        "unit_type": "myndighet",
-        "unit_name": "Myndighet Centrum",
+        # No unit fields: the ordering unit is the orderer's own (SPEC §3.1, issue 11 M1).
         "valid_from": today.isoformat(),
         "valid_to": (today + timedelta(days=180)).isoformat(),
     }
@@ -367,7 +369,8 @@ def production_env(database_url: str, instance: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("FLASK_DEBUG", "DATABASE_URL", "FIELD_KEYS")}
     env |= {"PRODUCTION": "1", "SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url,
-            "FIELD_KEYS_DIR": str(instance / "keys"), "PYTHONUNBUFFERED": "1"}
+            "FIELD_KEYS_DIR": str(instance / "keys"), "AUDIT_KEY": AUDIT_KEY,
+            "PYTHONUNBUFFERED": "1"}
     return env
 
 

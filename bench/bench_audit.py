@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import (
+    AUDIT_KEY,
     SECRET_KEY,
     VENV_BIN,
     access_order_form,
@@ -113,7 +114,9 @@ def concurrent_chain(app: Any, url: str, tmp: Path) -> None:
         db.session.remove()
         db.engine.dispose()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FIELD_KEYS")}
-    env |= {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "FIELD_KEYS_DIR": str(tmp / "keys")}
+    env |= {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "FIELD_KEYS_DIR": str(tmp / "keys"),
+            "AUDIT_KEY": AUDIT_KEY,
+            "AUDIT_ANCHOR_PATH": str(tmp / "instance" / "audit-anchors.log")}
     verify = subprocess.run([str(VENV_BIN / "flask"), "--app", "portal", "audit-verify"],
                             env=env, capture_output=True, text=True, timeout=120)
     expected = before + THREADS * PER_THREAD

@@ -194,8 +194,11 @@ ACTIONS = [("submission_viewed", 30), ("pdf_fetched", 15), ("message_fetched", 1
 
 def audit_rows(users: list[dict[str, Any]], subs: list[dict[str, Any]], now: datetime,
                n: int = AUDIT_EVENTS) -> Iterator[dict[str, Any]]:
-    """A valid chain: seq 1..n, each hash over its fields and the previous hash (event_hash)."""
-    from portal.audit import GENESIS, event_hash
+    """A valid chain: seq 1..n, each MAC over its fields and the previous MAC (event_hash) under
+    the app's audit key (AUDIT_KEY of bench/_common.py)."""
+    from portal.audit import GENESIS, chain_key, event_hash
+
+    key = chain_key()
 
     start = now - timedelta(days=730)
     step = (730 * 86400 - 7200) / n
@@ -214,7 +217,7 @@ def audit_rows(users: list[dict[str, Any]], subs: list[dict[str, Any]], now: dat
                "unit_id": None if is_login else s["unit_id"],
                "case_number": None if is_login else s["case_number"],
                "outcome": "ok", "detail": None, "remote_addr": "127.0.0.1", "prev_hash": prev}
-        row["hash"] = prev = event_hash(SimpleNamespace(**row))  # type: ignore[arg-type]
+        row["hash"] = prev = event_hash(SimpleNamespace(**row), key)  # type: ignore[arg-type]
         yield row
 
 

@@ -2,7 +2,10 @@
 
 Each worker process starts one daemon thread on its first request. With several instances they may
 all wake up: on PostgreSQL a session-level advisory lock lets one purge at a time, and every rule is
-idempotent anyway (it selects only what is still to purge), so nothing is purged twice."""
+idempotent anyway (it selects only what is still to purge), so nothing is purged twice.
+
+A second daemon thread per worker anchors the audit log's committed head every
+AUDIT_ANCHOR_SECONDS (portal/audit.py, issue 11 H3)."""
 
 from __future__ import annotations
 
@@ -53,9 +56,37 @@ def _loop(app: Flask, interval: float) -> None:
             log.exception("scheduled purge failed")
 
 
+def anchor_once(app: Flask) -> tuple[int, str] | None:
+    """Anchor the audit log's committed head outside the database (portal/audit.py, issue 11 H3):
+    every worker does this on its timer, so the log's length is on record however few events
+    reach the every-N anchor."""
+    from . import audit
+    from .extensions import db
+
+    with app.app_context():
+        try:
+            return audit.anchor_head()
+        finally:
+            db.session.remove()
+
+
+def _anchor_loop(app: Flask, interval: float) -> None:
+    while True:
+        time.sleep(interval)
+        try:
+            anchor_once(app)
+        except Exception:  # noqa: BLE001 - the loop must survive a failed run
+            log.exception("audit anchor failed")
+
+
 def install(app: Flask) -> None:
     interval = float(app.config.get("PURGE_INTERVAL_SECONDS", 0) or 0)
-    if interval <= 0 or app.testing:
+    anchor_every = float(app.config.get("AUDIT_ANCHOR_SECONDS", 0) or 0)
+    if app.testing:
+        return
+    if anchor_every > 0:
+        _install_anchor_timer(app, anchor_every)
+    if interval <= 0:
         return
 
     @app.before_request
@@ -69,3 +100,22 @@ def install(app: Flask) -> None:
                     target=_loop, args=(app, interval), name="purge", daemon=True
                 ).start()
                 _started = True
+
+
+_anchor_started = False
+
+
+def _install_anchor_timer(app: Flask, interval: float) -> None:
+    """One audit anchor thread per worker process, started by its first request (as the purge)."""
+
+    @app.before_request
+    def _start_anchor_timer() -> None:
+        global _anchor_started
+        if _anchor_started:
+            return
+        with _lock:
+            if not _anchor_started:
+                threading.Thread(
+                    target=_anchor_loop, args=(app, interval), name="audit-anchor", daemon=True
+                ).start()
+                _anchor_started = True

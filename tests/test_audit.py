@@ -70,11 +70,13 @@ def the_whole_path(app: Flask) -> str:
     bad = manager.post("/forms/access-order", data=valid_order(
         case_number=PNR, **{"persons-1-full_name": ORDER_NAMES[1], "persons-1-action": "add",
                             "persons-1-username": "bengt02",
-                            "persons-1-email": "bengt@goteborg.se"}))
+                            "persons-1-email": "bengt@goteborg.se",
+                            "persons-1-position": "socialsekreterare"}))
     assert bad.status_code == 422
     public_id = submit(manager, **{"persons-1-full_name": ORDER_NAMES[1],
                                    "persons-1-action": "add", "persons-1-username": "bengt02",
-                                   "persons-1-email": "bengt@goteborg.se"})
+                                   "persons-1-email": "bengt@goteborg.se",
+                                   "persons-1-position": "socialsekreterare"})
     for suffix in ("", "/pdf", "/message"):
         assert manager.get(f"/submissions/{public_id}{suffix}").status_code == 200
     assert client_for(app, "staff").get("/lvs/queue").status_code == 403

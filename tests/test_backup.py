@@ -3,6 +3,7 @@ owner only, that never overwrites a file. SQLite through the online backup API; 
 pg_dump (password in the environment, never on the command line) or a Swedish hint how to run it."""
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import stat
@@ -94,8 +95,12 @@ def test_sqlite_backup_is_a_working_copy_whose_audit_chain_verifies(
     # One self-contained file: no WAL beside it that the copy would need.
     assert sorted(p.name for p in target.parent.iterdir()) == ["portal-backup.db"]
 
+    # The audit chain is keyed (issue 11, H3): a restored copy is verified under the same key.
+    with app.app_context():
+        audit_key = base64.b64encode(audit.chain_key()).decode()
     copy = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{target}",
-                       "SECRET_KEY": "restore-" + "x" * 24, "TESTING": True},
+                       "SECRET_KEY": "restore-" + "x" * 24, "TESTING": True,
+                       "AUDIT_KEY": audit_key},
                       instance_path=str(tmp_path / "restore-instance"))
     with copy.app_context():
         assert counts() == before
