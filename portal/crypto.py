@@ -1,14 +1,27 @@
 """Field encryption (SPEC §1.1: client data only encrypted, and only while a step of the routine
-needs it): AES-256-GCM with a random 96-bit nonce and a key id stored with every value, so that
-keys can be rotated without losing what is stored.
+needs it), by crypto-shredding (issue 11 H4).
 
-Keys come from the environment, `FIELD_KEYS="kid1:base64key,kid2:base64key"` (the first is the
-current key), or else from files `instance/keys/<kid>.key` (mode 0600, one base64 key each; the
-highest `kNNNN` is the current key), the first made on first use. The associated data binds a
-ciphertext to its row (the submission's public id): copied to another row, it does not decrypt.
+Every record with encrypted fields (a submission's `data_enc`, a day note's `text_enc`) has its
+own random 256-bit data key, in its own row of `data_keys`, stored only wrapped (AES-256-GCM) by a
+key-encryption key (KEK). Purging the record deletes that row: from then on its ciphertext cannot
+be decrypted by anyone, from any copy of the database, its WAL or a backup, even with the KEK.
+Rotating the KEK re-wraps the data keys; the content itself is not re-encrypted.
 
-Stored value: 1 format byte, 12 bytes nonce, ciphertext with its 16-byte tag. Nothing here logs
-a key or a plaintext; errors name the key id at most.
+KEKs come from the environment, `FIELD_KEYS="kid1:base64key,kid2:base64key"` (the first is the
+current key), or else from files `<FIELD_KEYS_DIR>/<kid>.key` (default instance/keys/, mode 0600,
+one base64 key each; the highest `kNNNN` is the current key). The first key file is made on first
+use of a fresh install only: when the database already holds encrypted values and the folder has
+no key, nothing is made and the app refuses to go on (KeysMissing), since a new key would leave
+the stored content unreadable. Production keeps the KEKs outside instance/ (portal/config.py).
+
+A sealed value is bound (AES-GCM associated data) to its table, column, row (public id), form and
+unit (issue 11 L4): moved anywhere else, it does not decrypt.
+
+Stored values: 1 format byte, 12 bytes nonce, ciphertext with its 16-byte tag. Format 1 is the
+older one (content under the KEK itself, bound to the public id only; `key_id` on the row names
+the KEK): still read, and given a data key by `flask rotate-keys`. Format 2 is content under the
+record's data key; format 3 a wrapped data key. Nothing here logs a key or a plaintext; errors
+name the key id at most.
 """
 
 from __future__ import annotations
@@ -16,11 +29,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import logging
 import os
 import re
 import secrets
 import stat
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,15 +44,26 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
 
-FORMAT = b"\x01"
+FORMAT = b"\x01"  # older values: content under the KEK itself
+SEALED = b"\x02"  # content under the record's own data key
+WRAPPED = b"\x03"  # a data key under a KEK
 NONCE_BYTES = 12  # 96 bits, the size GCM is made for
 KEY_BYTES = 32  # AES-256
 KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,32}")
 FILE_KID = re.compile(r"k(\d{4,8})")
 
 
+log = logging.getLogger(__name__)
+
+
 class CryptoError(Exception):
-    """A value could not be encrypted or decrypted: unknown key, tampered data, wrong row."""
+    """A value could not be encrypted or decrypted: unknown key, tampered data, wrong row, or its
+    data key is missing."""
+
+
+class KeysMissing(RuntimeError):
+    """The key folder has no key while the database holds encrypted values: refuse, never make a
+    new key (it could not read what is stored)."""
 
 
 @dataclass(frozen=True)
@@ -192,10 +218,36 @@ def keyring() -> Keyring:
         cached = _cache.get(cache_key)
         if cached is not None:
             return cached
+        if not _file_kids(directory) and holds_encrypted_data():
+            raise KeysMissing(
+                f"Nyckelkatalogen {directory} saknar nycklar, men databasen har krypterat "
+                "innehåll. Ingen ny nyckel skapas (den kan inte läsa det som finns). Ange "
+                "katalogen med nycklarna i FIELD_KEYS_DIR, eller nycklarna i FIELD_KEYS."
+            )
         ring = load_files(directory)
         _cache.clear()
         _cache[_stamp(directory)] = ring
         return ring
+
+
+def holds_encrypted_data() -> bool:
+    """Whether the database holds any data key or encrypted value (of any format). A schema not
+    migrated yet holds none."""
+    from sqlalchemy import inspect, text
+
+    from .extensions import db
+
+    with db.engine.connect() as conn:
+        insp = inspect(conn)
+        tables = set(insp.get_table_names())
+        checks = ["SELECT 1 FROM data_keys"] if "data_keys" in tables else []
+        for col in encrypted_columns():
+            table = col.model.__tablename__
+            if table in tables and col.name in {c["name"] for c in insp.get_columns(table)}:
+                checks.append(f"SELECT 1 FROM {table} WHERE {col.name} IS NOT NULL")  # noqa: S608
+        found = any(conn.execute(text(q + " LIMIT 1")).first() for q in checks)
+        conn.rollback()
+    return found
 
 
 def named_secret(name: str) -> bytes:
@@ -227,7 +279,7 @@ def named_secret(name: str) -> bytes:
     return _read_key_file(path)
 
 
-# --- encrypt and decrypt --------------------------------------------------------------------------
+# --- encrypt and decrypt under a KEK (format 1: values written before data keys) ---------------
 
 
 def _aad(associated: str | bytes) -> bytes:
@@ -237,7 +289,7 @@ def _aad(associated: str | bytes) -> bytes:
 def encrypt(
     plaintext: bytes, associated: str | bytes, ring: Keyring | None = None
 ) -> tuple[str, bytes]:
-    """(key id, stored value) under the current key, bound to `associated` (the row's public id)."""
+    """(key id, stored value) under the current KEK, bound to `associated`. Records use seal()."""
     ring = ring or keyring()
     nonce = secrets.token_bytes(NONCE_BYTES)
     body = ring.cipher(ring.current).encrypt(nonce, plaintext, _aad(associated))
@@ -254,30 +306,255 @@ def decrypt(
         raise CryptoError("värdet saknar nyckel-id")
     if kid not in ring.keys:
         raise CryptoError(f"okänd nyckel {kid!r}")
-    value = bytes(value)
-    if len(value) < 1 + NONCE_BYTES + 16 or value[:1] != FORMAT:
-        raise CryptoError("okänt format på krypterat värde")
-    nonce, body = value[1 : 1 + NONCE_BYTES], value[1 + NONCE_BYTES :]
+    nonce, body = _split(value, FORMAT)
     try:
         return ring.cipher(kid).decrypt(nonce, body, _aad(associated))
     except InvalidTag as exc:
         raise CryptoError("det krypterade värdet är ändrat eller hör till en annan rad") from exc
 
 
+def _split(value: bytes | None, fmt: bytes) -> tuple[bytes, bytes]:
+    value = bytes(value or b"")
+    if len(value) < 1 + NONCE_BYTES + 16 or value[:1] != fmt:
+        raise CryptoError("okänt format på krypterat värde")
+    return value[1 : 1 + NONCE_BYTES], value[1 + NONCE_BYTES :]
+
+
 def encrypt_json(
     data: dict[str, Any], associated: str | bytes, ring: Keyring | None = None
 ) -> tuple[str, bytes]:
-    raw = json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-    return encrypt(raw.encode("utf-8"), associated, ring)
+    return encrypt(_dump(data), associated, ring)
 
 
 def decrypt_json(
     value: bytes, kid: str | None, associated: str | bytes, ring: Keyring | None = None
 ) -> dict[str, Any]:
-    data = json.loads(decrypt(value, kid, associated, ring).decode("utf-8"))
+    return _load(decrypt(value, kid, associated, ring))
+
+
+def _dump(data: dict[str, Any]) -> bytes:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+
+
+def _load(raw: bytes) -> dict[str, Any]:
+    data = json.loads(raw.decode("utf-8"))
     if not isinstance(data, dict):
         raise CryptoError("okänt innehåll i krypterat värde")
     return data
+
+
+# --- a data key per record (crypto-shredding) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What a sealed value belongs to (AES-GCM associated data, issue 11 L4): its table, column,
+    row, form and unit. Copied to another row, column, form or unit, it does not decrypt."""
+
+    table: str
+    column: str
+    public_id: str
+    form: str
+    unit_id: int | None
+
+    def aad(self) -> bytes:
+        parts = ["skydd/sealed/1", self.table, self.column, self.public_id, self.form, self.unit_id]
+        return json.dumps(parts, separators=(",", ":")).encode("utf-8")
+
+
+def binding(record: Any, column: str) -> Binding:
+    """A record's binding: the model says its form and unit (`sealed_context()`)."""
+    form, unit_id = record.sealed_context()
+    return Binding(record.__tablename__, column, record.public_id, form, unit_id)
+
+
+def _wrap_aad(owner: str) -> bytes:
+    return json.dumps(["skydd/data-key/1", owner], separators=(",", ":")).encode("utf-8")
+
+
+def wrap(data_key: bytes, owner: str, ring: Keyring | None = None) -> tuple[str, bytes]:
+    """(KEK id, wrapped key): the data key under the current KEK."""
+    ring = ring or keyring()
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    body = ring.cipher(ring.current).encrypt(nonce, data_key, _wrap_aad(owner))
+    return ring.current, WRAPPED + nonce + body
+
+
+def unwrap(kek_id: str, wrapped: bytes, owner: str, ring: Keyring | None = None) -> bytes:
+    ring = ring or keyring()
+    nonce, body = _split(wrapped, WRAPPED)
+    try:
+        key = ring.cipher(kek_id).decrypt(nonce, body, _wrap_aad(owner))
+    except InvalidTag as exc:
+        raise CryptoError("datanyckeln är ändrad eller hör inte till sin nyckel") from exc
+    if len(key) != KEY_BYTES:
+        raise CryptoError("datanyckeln har fel längd")
+    return key
+
+
+def _record_key(record: Any, ring: Keyring, create: bool) -> bytes:
+    """The record's data key in the clear (never stored so): unwrapped from its row, or, with
+    `create`, a new random one whose wrapped row is added to the session with the record."""
+    from .models import DataKey
+
+    row = record.data_key
+    if row is None:
+        if not create:
+            raise CryptoError("datanyckeln saknas (innehållet är raderat eller nyckeln borttagen)")
+        key = new_key()
+        kek_id, wrapped = wrap(key, record.__tablename__, ring)
+        record.data_key = DataKey(owner=record.__tablename__, kek_id=kek_id, wrapped=wrapped)
+        return key
+    return unwrap(row.kek_id, row.wrapped, row.owner, ring)
+
+
+def seal(record: Any, column: str, plaintext: bytes, ring: Keyring | None = None) -> None:
+    """Encrypt `plaintext` into `record.<column>` under the record's data key (made on first
+    use), bound to the record (Binding). The caller adds and commits the record."""
+    ring = ring or keyring()
+    key = _record_key(record, ring, create=True)
+    nonce = secrets.token_bytes(NONCE_BYTES)
+    body = AESGCM(key).encrypt(nonce, plaintext, binding(record, column).aad())
+    setattr(record, column, SEALED + nonce + body)
+    record.key_id = None
+
+
+def unseal(record: Any, column: str, ring: Keyring | None = None) -> bytes:
+    """The plaintext of `record.<column>`; CryptoError when it is altered, moved from elsewhere,
+    or its data key is gone. A format-1 value (before data keys) is read under its KEK."""
+    value = getattr(record, column)
+    if value is None:
+        raise CryptoError("värdet saknas")
+    ring = ring or keyring()
+    if bytes(value[:1]) == FORMAT:
+        return decrypt(value, record.key_id, record.public_id, ring)
+    nonce, body = _split(value, SEALED)
+    key = _record_key(record, ring, create=False)
+    try:
+        return AESGCM(key).decrypt(nonce, body, binding(record, column).aad())
+    except InvalidTag as exc:
+        raise CryptoError("det krypterade värdet är ändrat eller hör till en annan rad") from exc
+
+
+def seal_json(record: Any, column: str, data: dict[str, Any], ring: Keyring | None = None) -> None:
+    seal(record, column, _dump(data), ring)
+
+
+def unseal_json(record: Any, column: str, ring: Keyring | None = None) -> dict[str, Any]:
+    return _load(unseal(record, column, ring))
+
+
+def shred(record: Any, *columns: str) -> None:
+    """Crypto-shredding: empty the record's encrypted columns and delete its data key row, in the
+    caller's transaction. After the commit the database is checkpointed (SQLite), see below."""
+    from .extensions import db
+
+    with db.session.no_autoflush:  # the record's changes go in one UPDATE (one row version)
+        row = record.data_key
+    for column in columns:
+        setattr(record, column, None)
+    record.key_id = None
+    if row is not None:
+        record.data_key = None
+        db.session.delete(row)
+    mark_shredded()
+
+
+def shred_keys(ids: Iterable[int | None]) -> int:
+    """Delete these data key rows (for records deleted in bulk, e.g. by a retention rule)."""
+    from sqlalchemy import delete
+
+    from .extensions import db
+    from .models import DataKey
+
+    wanted = sorted({i for i in ids if i is not None})
+    done = 0
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        result = db.session.execute(
+            delete(DataKey)
+            .where(DataKey.id.in_(chunk))
+            .execution_options(synchronize_session=False)
+        )
+        done += int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if done:
+        mark_shredded()
+    return done
+
+
+def purge_orphaned_keys() -> int:
+    """Delete data keys no record refers to (a record removed by a path that did not shred, e.g.
+    a database-level cascade). A record and its key are written in one transaction, so a key
+    another transaction sees without its record has none."""
+    from sqlalchemy import delete, select
+
+    from .extensions import db
+    from .models import DataKey
+
+    used = [
+        select(m.data_key_id).where(m.data_key_id == DataKey.id).exists()
+        for m in sealed_models()
+    ]
+    cond = ~used[0]
+    for other in used[1:]:
+        cond = cond & ~other
+    result = db.session.execute(
+        delete(DataKey).where(cond).execution_options(synchronize_session=False)
+    )
+    n = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if n:
+        mark_shredded()
+    return n
+
+
+# --- after a purge: SQLite's WAL --------------------------------------------------------------------
+
+
+def mark_shredded() -> None:
+    """Note on the session that this transaction destroys content: after its commit, SQLite's WAL
+    is checkpointed and truncated, so the old pages (the ciphertext, the wrapped data key) do not
+    stay in portal.db-wal. secure_delete (portal/db_setup.py) zeroes them in the main file."""
+    from .extensions import db
+
+    db.session.info["shredded"] = True
+
+
+def checkpoint() -> bool:
+    """`PRAGMA wal_checkpoint(TRUNCATE)` on SQLite, outside any transaction; True when done
+    (False when a reader held it up: the next purge tries again). Nothing to do on PostgreSQL:
+    there crypto-shredding alone makes what dead tuples, WAL and backups keep unreadable."""
+    from .extensions import db
+
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        return True
+    with engine.connect() as conn:
+        busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()[0]
+    if busy:
+        log.warning("WAL checkpoint after a purge was held up by a reader; retried at the next")
+    return not busy
+
+
+def _after_commit(session: Any) -> None:
+    if session.info.pop("shredded", False):
+        checkpoint()
+
+
+def _after_rollback(session: Any) -> None:
+    session.info.pop("shredded", None)
+
+
+def _listen() -> None:
+    from sqlalchemy import event
+
+    from .extensions import db
+
+    if not event.contains(db.session, "after_commit", _after_commit):
+        event.listen(db.session, "after_commit", _after_commit)
+        event.listen(db.session, "after_rollback", _after_rollback)
+
+
+_listen()
 
 
 # --- rotation ------------------------------------------------------------------------------------
@@ -293,39 +570,49 @@ class EncryptedColumn:
         return f"{self.model.__tablename__}.{self.name}"
 
 
-def encrypted_columns() -> list[EncryptedColumn]:
-    """Every column that holds a value of this module: a `*_enc` column in a table that also has
-    `key_id` and `public_id` (the associated data), e.g. submissions.data_enc, day_notes.text_enc."""
+def sealed_models() -> list[Any]:
+    """Every model whose rows have a data key (a `data_key_id` column)."""
     from .extensions import db
 
     out = []
     for mapper in db.Model.registry.mappers:
         keys = {c.key for c in mapper.column_attrs}
-        if {"key_id", "public_id", "id"} <= keys:
-            out += [EncryptedColumn(mapper.class_, k) for k in sorted(keys) if k.endswith("_enc")]
+        if {"data_key_id", "key_id", "public_id", "id"} <= keys:
+            out.append(mapper.class_)
+    return sorted(out, key=lambda m: m.__tablename__)
+
+
+def encrypted_columns() -> list[EncryptedColumn]:
+    """Every column that holds a value of this module: a `*_enc` column of a model with a data
+    key, e.g. submissions.data_enc, day_notes.text_enc."""
+    out = []
+    for model in sealed_models():
+        keys = sorted(c.key for c in model.__mapper__.column_attrs if c.key.endswith("_enc"))
+        out += [EncryptedColumn(model, k) for k in keys]
     return sorted(out, key=lambda c: c.label)
 
 
 def key_usage() -> dict[str, int]:
-    """How many stored values each key id encrypts (counts only)."""
+    """How many stored values each KEK protects (counts only): the data keys it wraps, and the
+    older values encrypted under it directly."""
     from sqlalchemy import func, select
 
     from .extensions import db
+    from .models import DataKey
 
     used: dict[str, int] = {}
+    rows = db.session.execute(select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id))
+    for kid, n in rows.all():
+        used[kid] = used.get(kid, 0) + n
     for col in encrypted_columns():
         m = col.model
-        rows = (
-            db.session.execute(
-                select(m.key_id, func.count())
-                .where(getattr(m, col.name).is_not(None))
-                .group_by(m.key_id)
-            )
-            .tuples()
-            .all()
+        rows = db.session.execute(
+            select(m.key_id, func.count())
+            .where(getattr(m, col.name).is_not(None), m.key_id.is_not(None))
+            .group_by(m.key_id)
         )
-        for kid, n in rows:
-            used[kid or "?"] = used.get(kid or "?", 0) + n
+        for kid, n in rows.all():
+            used[kid] = used.get(kid, 0) + n
     return used
 
 
@@ -333,7 +620,8 @@ def key_usage() -> dict[str, int]:
 class RotationResult:
     current: str
     new_key: bool
-    reencrypted: int = 0
+    reencrypted: int = 0  # data keys re-wrapped under the current KEK, plus older values converted
+    converted: int = 0  # of which older values (format 1) given a data key of their own
     already_current: int = 0
     skipped: int = 0  # changed (e.g. purged) by someone else meanwhile
     failed: int = 0  # could not be decrypted: key missing or value altered
@@ -341,17 +629,19 @@ class RotationResult:
 
 
 def rotate(make_new_key: bool = True, remove_old: bool = False, batch: int = 200) -> RotationResult:
-    """Make a new current key (key files only) and re-encrypt every stored value under it.
+    """Make a new current KEK (key files only) and re-wrap every data key under it; the content
+    is not re-encrypted. Older values (format 1, under a KEK directly) get a data key of their own.
 
-    Each row is rewritten with a compare-and-set on its old value, so a row purged meanwhile
-    stays purged, and without touching the row's optimistic-lock version, so an LVS user who has
-    the row open can still mark it done. With FIELD_KEYS the environment decides the current key:
-    put the new key first there, then run this to re-encrypt. `remove_old` deletes key files that
-    no value uses any more; run it when nothing else writes (a request that read the keys before
-    the rotation may still be writing under the old key)."""
+    Each data key row is rewritten with a compare-and-set on its old value, so a key shredded
+    meanwhile stays shredded; the records are not touched, so an LVS user who has one open can
+    still mark it done. With FIELD_KEYS the environment decides the current key: put the new key
+    first there, then run this. `remove_old` deletes key files no data key or value uses any more;
+    run it when nothing else writes (a request that read the keys before the rotation may still be
+    writing under the old key). A deleted KEK makes every backup that needs it unreadable."""
     from sqlalchemy import select, update
 
     from .extensions import db
+    from .models import DataKey
 
     ring = keyring()
     made = False
@@ -362,41 +652,41 @@ def rotate(make_new_key: bool = True, remove_old: bool = False, batch: int = 200
         ring = load_files(ring.directory, create=False)
         made = True
     result = RotationResult(current=ring.current, new_key=made)
+    last_id = 0
+    while True:
+        rows = db.session.execute(
+            select(DataKey.id, DataKey.owner, DataKey.kek_id, DataKey.wrapped)
+            .where(DataKey.id > last_id)
+            .order_by(DataKey.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        for key_id, owner, kek_id, wrapped in rows:
+            last_id = key_id
+            if kek_id == ring.current:
+                result.already_current += 1
+                continue
+            try:
+                key = unwrap(kek_id, wrapped, owner, ring)
+            except CryptoError:
+                result.failed += 1
+                continue
+            new_kek, new_wrapped = wrap(key, owner, ring)
+            del key
+            done = db.session.execute(
+                update(DataKey)
+                .where(DataKey.id == key_id, DataKey.kek_id == kek_id, DataKey.wrapped == wrapped)
+                .values(kek_id=new_kek, wrapped=new_wrapped)
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if done:
+                result.reencrypted += 1
+            else:
+                result.skipped += 1
+        db.session.commit()
     for col in encrypted_columns():
-        m, column = col.model, getattr(col.model, col.name)
-        last_id = 0
-        while True:
-            rows = db.session.execute(
-                select(m.id, m.public_id, m.key_id, column)
-                .where(column.is_not(None), m.id > last_id)
-                .order_by(m.id)
-                .limit(batch)
-            ).all()
-            if not rows:
-                break
-            for row_id, public_id, kid, value in rows:
-                last_id = row_id
-                if kid == ring.current:
-                    result.already_current += 1
-                    continue
-                try:
-                    plain = decrypt(value, kid, public_id, ring)
-                except CryptoError:
-                    result.failed += 1
-                    continue
-                new_kid, new_value = encrypt(plain, public_id, ring)
-                del plain
-                done = db.session.execute(
-                    update(m)
-                    .where(m.id == row_id, column == value, m.key_id == kid)
-                    .values({col.name: new_value, "key_id": new_kid})
-                    .execution_options(synchronize_session=False)
-                ).rowcount  # type: ignore[attr-defined]
-                if done:
-                    result.reencrypted += 1
-                else:
-                    result.skipped += 1
-            db.session.commit()
+        _convert_older_values(col, ring, result, batch)
     if remove_old and ring.source == "files" and result.failed == 0 and ring.directory is not None:
         in_use = set(key_usage())
         for kid in list(ring.keys):
@@ -404,3 +694,58 @@ def rotate(make_new_key: bool = True, remove_old: bool = False, batch: int = 200
                 (ring.directory / f"{kid}.key").unlink(missing_ok=True)
                 result.removed_keys.append(kid)
     return result
+
+
+def _convert_older_values(
+    col: EncryptedColumn, ring: Keyring, result: RotationResult, batch: int
+) -> None:
+    """Format-1 values (written before data keys) get a data key of their own: decrypt under the
+    KEK, seal under a new data key, compare-and-set on the old value (the row's version stays)."""
+    from sqlalchemy import select, update
+
+    from .extensions import db
+
+    m, column = col.model, getattr(col.model, col.name)
+    last_id = 0
+    while True:
+        records = db.session.scalars(
+            select(m)
+            .where(column.is_not(None), m.key_id.is_not(None), m.id > last_id)
+            .order_by(m.id)
+            .limit(batch)
+        ).all()
+        if not records:
+            break
+        for record in records:
+            last_id = record.id
+            old, kid = getattr(record, col.name), record.key_id
+            try:
+                plain = decrypt(old, kid, record.public_id, ring)
+            except CryptoError:
+                result.failed += 1
+                continue
+            key = new_key()
+            kek_id, wrapped = wrap(key, m.__tablename__, ring)
+            from .models import DataKey
+
+            row = DataKey(owner=m.__tablename__, kek_id=kek_id, wrapped=wrapped)
+            db.session.add(row)
+            db.session.flush()
+            nonce = secrets.token_bytes(NONCE_BYTES)
+            value = SEALED + nonce + AESGCM(key).encrypt(
+                nonce, plain, binding(record, col.name).aad()
+            )
+            del plain, key
+            done = db.session.execute(
+                update(m)
+                .where(m.id == record.id, column == old, m.key_id == kid)
+                .values({col.name: value, "key_id": None, "data_key_id": row.id})
+                .execution_options(synchronize_session=False)
+            ).rowcount  # type: ignore[attr-defined]
+            if done:
+                result.reencrypted += 1
+                result.converted += 1
+            else:
+                db.session.delete(row)
+                result.skipped += 1
+        db.session.commit()

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
 
-from . import audit
+from . import audit, crypto
 from .extensions import db
 from .models import utcnow
 from .rules import add_months
@@ -77,12 +77,18 @@ def purge_day_notes(now: datetime) -> int:
     )
     # Everything written before the start (Stockholm time) of the day after `last`, as UTC.
     before = datetime.combine(last + timedelta(days=1), time.min, tzinfo=STOCKHOLM)
+    due = DayNote.written_at < before.astimezone(UTC)
+    keys = db.session.scalars(select(DayNote.data_key_id).where(due)).all()
     result = db.session.execute(
-        delete(DayNote)
-        .where(DayNote.written_at < before.astimezone(UTC))
-        .execution_options(synchronize_session=False)
+        delete(DayNote).where(due).execution_options(synchronize_session=False)
     )
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # Their data keys go in the same transaction: the text is then unreadable in any copy
+    # (crypto-shredding; the WAL is checkpointed after the commit, portal/crypto.py).
+    crypto.shred_keys(keys)
+    purged = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    if purged:
+        crypto.mark_shredded()  # a note written before data keys has no key, but its pages go too
+    return purged
 
 
 @rule("fictional_files_closed")
@@ -130,3 +136,46 @@ def purge_unprocessed_actualisations(now: datetime) -> int:
             detail="ej hanterad inom gallringstiden",
         )
     return len(expired)
+
+
+@rule("deviation_unregistered")
+def purge_unregistered_deviations(now: datetime) -> int:
+    """§4.2 (SPEC §3.4): a deviation reserve report nobody registered in Treserva within
+    DEVIATION_RETENTION_DAYS loses its content (the description may name the person); the
+    tombstone stays with status "expired". Its unit's managers saw it flagged, with this date,
+    on their start page from DEVIATION_FLAG_DAYS on (forms/deviation.py `unregistered`)."""
+    from flask import current_app
+
+    from .forms.deviation import purge
+    from .models import Submission
+
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    cutoff = now - timedelta(days=current_app.config["DEVIATION_RETENTION_DAYS"])
+    expired = db.session.scalars(
+        select(Submission).where(
+            Submission.form == "deviation",
+            Submission.status == "submitted",
+            Submission.purged_at.is_(None),
+            Submission.created_at <= cutoff,
+        )
+    ).all()
+    for sub in expired:
+        purge(sub, "expired")
+        audit.record(
+            "protected_content_purged",
+            object_type=sub.form,
+            object_id=sub.public_id,
+            unit_id=sub.unit_id,
+            detail="ej registrerad inom gallringstiden",
+        )
+    return len(expired)
+
+
+# --- data keys (issue 11 H4) ------------------------------------------------------------------------
+
+
+@rule("data_keys_orphaned")
+def purge_orphaned_data_keys(now: datetime) -> int:
+    """Last: a data key whose record is gone by a path that did not delete it (a fictional file
+    deleted with its notes by the database's cascade) is deleted here, within the hour."""
+    return crypto.purge_orphaned_keys()

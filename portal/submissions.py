@@ -42,22 +42,20 @@ def spec_of(sub: Submission) -> FormSpec:
 def create(spec: FormSpec, data: dict[str, Any], user: User) -> Submission:
     if spec.storage == "none":
         raise ValueError(f"{spec.key} is render-only")
-    public_id = new_public_id()
-    sealed: tuple[str | None, bytes | None] = (None, None)
-    if spec.storage == "encrypted":
-        # The whole content, bound to this row by its public id (SPEC §1.1).
-        sealed = crypto.encrypt_json(data, public_id)
+    plain, sealed = split_sealed(spec, data)
     sub = Submission(
-        public_id=public_id,
+        public_id=new_public_id(),
         form=spec.key,
         unit_id=user.unit_id,
         submitted_by_id=user.id,
         case_number=spec.case_number(data),
         flagged=spec.flagged(data, user, today()),
-        data=data if spec.storage == "plain" else None,
-        key_id=sealed[0],
-        data_enc=sealed[1],
+        data=plain,
     )
+    if sealed:
+        # Under the row's own data key, bound to its table, column, id, form and unit (SPEC §1.1;
+        # crypto.seal): the whole content of an encrypted form, a plain form's sealed fields.
+        crypto.seal_json(sub, "data_enc", sealed)
     try:
         db.session.add(sub)
         db.session.flush()
@@ -69,6 +67,18 @@ def create(spec: FormSpec, data: dict[str, Any], user: User) -> Submission:
         db.session.rollback()
         raise
     return sub
+
+
+def split_sealed(
+    spec: FormSpec, data: dict[str, Any]
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """(what is stored plain, what is sealed): an encrypted form seals everything; a plain form
+    seals its `sealed_fields` that hold something (an empty one stays plain, so that after the
+    purge a removed field can be told from one never filled in)."""
+    if spec.storage == "encrypted":
+        return None, data
+    sealed = {k: data[k] for k in spec.sealed_fields if data.get(k)}
+    return {k: v for k, v in data.items() if k not in sealed}, sealed
 
 
 def may_process(sub: Submission, user: User) -> bool:
@@ -88,17 +98,27 @@ def may_see(sub: Submission, user: User) -> bool:
 
 
 def load_data(sub: Submission, user: User) -> dict[str, Any] | None:
-    """The form's content as the form names it, or None once purged. Callers have checked may_see."""
+    """The form's content as the form names it, or None once purged. Callers have checked may_see.
+    A plain form's sealed fields are opened for whoever sees the form (each read audited); once
+    purged they read None (the pages say the text was removed)."""
     if sub.purged_at is not None:
         return None
-    if spec_of(sub).storage == "encrypted":
+    spec = spec_of(sub)
+    if spec.storage == "plain" and spec.sealed_fields:
+        data = dict(sub.data or {})
+        if sub.data_enc is None:
+            return {k: None for k in spec.sealed_fields} | data
+        data.update(crypto.unseal_json(sub, "data_enc"))
+        log_view(sub, user, "protected_content_read")
+        return data
+    if spec.storage == "encrypted":
         # Only the processor reads the content (and the submitter, where the form says so, e.g.
         # a deviation report until it is registered); everyone else sees the tombstone facts
         # (status, dates). Every decrypting read is audited (SPEC §1.4).
         own = spec_of(sub).extra.get("submitter_reads") and sub.submitted_by_id == user.id
         if sub.data_enc is None or not (own or may_process(sub, user)):
             return None
-        data = crypto.decrypt_json(sub.data_enc, sub.key_id, sub.public_id)
+        data = crypto.unseal_json(sub, "data_enc")
         record_event(sub, "protected_content_read", user)
         db.session.commit()
         return data
@@ -215,9 +235,18 @@ def mark_done(sub: Submission, user: User, reply: str, expected_version: int | N
         sub.status = "done"
         sub.processed_by_id = user.id
         sub.processed_at = utcnow()
-        sub.reply = reply.strip() or None
+        # An encrypted form keeps no reply: it would outlive the purged content (issue 11 M3).
+        sub.reply = (reply.strip() or None) if spec.keeps_reply else None
+        # The sealed fields' step is done (SPEC §3.1): gone with their data key. Shredded in
+        # memory before on_done, so that the row is written once, in one version, by on_done's
+        # first query or the commit (not earlier: two LVS users race on that write).
+        sealed = spec.storage == "plain" and sub.data_enc is not None
+        if sealed:
+            crypto.shred(sub, "data_enc")
         if spec.on_done:
             spec.on_done(sub, user, today())
+        if sealed:
+            record_event(sub, "protected_content_purged", user, detail="förseglade fält raderade")
         record_event(sub, "submission_processed", user)
         db.session.commit()
     except StaleDataError as exc:

@@ -25,7 +25,7 @@ from sqlalchemy import func, select, text
 from portal import retention, rules
 from portal.extensions import db
 from portal.forms.base import today
-from portal.models import AuditEvent, Submission
+from portal.models import AuditEvent, DataKey, Submission
 
 PNR = "19121212-1212"  # Skatteverket's test number (Tolvan Tolvansson)
 PNR_FORMS = ["19121212-1212", "191212121212", "121212-1212", "1212121212"]
@@ -156,7 +156,7 @@ def test_request_goes_to_lvs_who_reads_it_audited_and_marks_it_done(app: Flask, 
 
     sub = sub_row(app, public_id)
     assert (sub.form, sub.status, sub.case_number) == ("actualisation", "submitted", None)
-    assert sub.data is None and sub.data_enc and sub.key_id
+    assert sub.data is None and sub.data_enc and sub.data_key_id
 
     queue = lvs.get("/lvs/queue.json").get_json()
     assert [item["id"] for item in queue] == [public_id]
@@ -195,7 +195,7 @@ def test_request_goes_to_lvs_who_reads_it_audited_and_marks_it_done(app: Flask, 
 
     sub = sub_row(app, public_id)
     assert sub.status == "purged" and sub.purged_at is not None and sub.processed_at is not None
-    assert sub.data is None and sub.data_enc is None and sub.key_id is None
+    assert sub.data is None and sub.data_enc is None and sub.data_key_id is None
     assert sub.case_number == CASE  # the tombstone keeps the case number LVS created
     assert lvs.get("/lvs/queue.json").get_json() == []
 
@@ -214,14 +214,18 @@ def test_request_goes_to_lvs_who_reads_it_audited_and_marks_it_done(app: Flask, 
         assert "protected_content_purged" in actions and "submission_processed" in actions
 
 
-def test_the_reply_kept_on_the_tombstone_never_holds_the_name(app: Flask, as_user) -> None:
-    secretary = as_user("secretary")
+def test_no_reply_is_kept_on_the_tombstone(app: Flask, as_user) -> None:
+    """Issue 11 M3: a reply outlived the purged content in plain text (it used to be kept with
+    the name blanked out). The tombstone keeps the case number LVS created, and no reply at all;
+    the page asks for none."""
+    secretary, lvs = as_user("secretary"), as_user("lvs")
     public_id = submit(secretary)
+    assert 'name="reply"' not in html(lvs.get(f"/submissions/{public_id}"))
     reply = "Aktualiseringen för Tolvan TOLVANSSON är skapad; Tolvanssons ärende har nr 0655599."
-    assert mark_done(as_user("lvs"), public_id, reply=reply).status_code == 303
-    kept = sub_row(app, public_id).reply
-    assert kept == "Aktualiseringen för [namn] [namn] är skapad; [namn] ärende har nr 0655599."
-    assert kept in html(secretary.get(f"/submissions/{public_id}"))
+    assert mark_done(lvs, public_id, reply=reply).status_code == 303
+    sub = sub_row(app, public_id)
+    assert sub.status == "purged" and sub.reply is None and sub.case_number == CASE
+    assert "Tolvan" not in html(secretary.get(f"/submissions/{public_id}"))
 
 
 def test_done_without_a_case_number_still_purges(app: Flask, as_user) -> None:
@@ -449,9 +453,14 @@ def test_a_ciphertext_moved_to_another_row_does_not_decrypt(app: Flask, as_user)
     with app.app_context():
         a = db.session.scalar(select(Submission).where(Submission.public_id == first))
         b = db.session.scalar(select(Submission).where(Submission.public_id == second))
+        b.data_enc = a.data_enc  # the ciphertext copied to the other row (and its data key)
         with pytest.raises(crypto.CryptoError):
-            crypto.decrypt_json(a.data_enc, a.key_id, b.public_id)
-        assert crypto.decrypt_json(a.data_enc, a.key_id, a.public_id)["full_name"] == NAME
+            crypto.unseal_json(b, "data_enc")
+        b.data_key = a.data_key
+        with pytest.raises(crypto.CryptoError):
+            crypto.unseal_json(b, "data_enc")
+        assert crypto.unseal_json(a, "data_enc")["full_name"] == NAME
+        db.session.rollback()
 
 
 # --- nothing in plain text in the database file ----------------------------------------------
@@ -538,7 +547,7 @@ def test_an_unhandled_request_is_purged_after_30_days(
     if not purged:
         assert sub.status == "submitted" and sub.data_enc is not None and sub.purged_at is None
         return
-    assert sub.status == "expired" and sub.data_enc is None and sub.key_id is None
+    assert sub.status == "expired" and sub.data_enc is None and sub.data_key_id is None
     assert sub.purged_at is not None
     assert as_user("lvs").get("/lvs/queue.json").get_json() == []
     secretary = as_user("secretary")
@@ -569,7 +578,9 @@ def test_rotate_keys_reencrypts_every_value_and_prints_counts_only(app: Flask, a
     done = submit(secretary)
     mark_done(lvs, done)
     before = {i: sub_row(app, i) for i in ids}
-    old_kid = before[ids[0]].key_id
+    with app.app_context():
+        old_kid = db.session.get(DataKey, before[ids[0]].data_key_id).kek_id
+        wrapped = {i: db.session.get(DataKey, before[i].data_key_id).wrapped for i in ids}
 
     result = app.test_cli_runner().invoke(args=["rotate-keys"])
     assert result.exit_code == 0, result.output
@@ -578,7 +589,10 @@ def test_rotate_keys_reencrypts_every_value_and_prints_counts_only(app: Flask, a
 
     for i in ids:
         after = sub_row(app, i)
-        assert after.key_id != old_kid and after.data_enc != before[i].data_enc
+        with app.app_context():  # the data key is re-wrapped under the new key; content as it was
+            key = db.session.get(DataKey, after.data_key_id)
+            assert key.kek_id != old_kid and key.wrapped != wrapped[i]
+        assert after.data_enc == before[i].data_enc
         assert after.version == before[i].version  # an open LVS page can still mark it done
         assert lvs.get(f"/submissions/{i}.json").get_json()["personnummer"] == PNR
     keys = Path(app.instance_path) / "keys"

@@ -1,5 +1,6 @@
-"""Field encryption (portal/crypto.py; SPEC §1.1): AES-256-GCM, random 96-bit nonces, the row's
-public id as associated data, key ids for rotation, keys from FIELD_KEYS or 0600 key files."""
+"""Field encryption (portal/crypto.py; SPEC §1.1): AES-256-GCM, random 96-bit nonces, key ids for
+rotation, keys from FIELD_KEYS or 0600 key files; a data key per record, wrapped by those keys
+(crypto-shredding: tests/test_trust_storage.py has the purge and the file search)."""
 from __future__ import annotations
 
 import base64
@@ -142,11 +143,17 @@ def test_rotation_with_field_keys_reencrypts_to_the_first_key(app: Flask, as_use
     public_id = submit(as_user("secretary"), form())
     app.config["FIELD_KEYS"] = f"b:{b64(K2)},a:{b64(K1)}"
     with app.app_context():
+        before = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
+        value = before.data_enc
+        assert before.data_key.kek_id == "a"
         result = crypto.rotate()
         assert (result.new_key, result.current, result.reencrypted) == (False, "b", 1)
+        db.session.expire_all()
         sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
-        assert sub.key_id == "b"
-        assert crypto.decrypt_json(sub.data_enc, "b", public_id)["full_name"] == "Tolvan Tolvansson"
+        # The data key is re-wrapped under "b"; the content itself is not re-encrypted.
+        assert sub.key_id is None and sub.data_key.kek_id == "b" and sub.data_enc == value
+        ring = crypto.parse_env(f"b:{b64(K2)}")
+        assert crypto.unseal_json(sub, "data_enc", ring)["full_name"] == "Tolvan Tolvansson"
     app.config["FIELD_KEYS"] = f"b:{b64(K2)}"  # the old key retired: still readable
     assert as_user("lvs").get(f"/submissions/{public_id}.json").get_json()["full_name"]
 
@@ -156,11 +163,11 @@ def test_rotation_counts_a_value_it_cannot_decrypt_and_exits_1(app: Flask, as_us
     from test_actualisation import form, submit
 
     from portal.extensions import db
-    from portal.models import Submission
+    from portal.models import DataKey
 
     submit(as_user("secretary"), form())
     with app.app_context():
-        db.session.execute(update(Submission).values(key_id="k0077"))
+        db.session.execute(update(DataKey).values(kek_id="k0077"))
         db.session.commit()
     result = app.test_cli_runner().invoke(args=["rotate-keys"])
     assert result.exit_code == 1 and "Kunde inte dekrypteras: 1" in result.output

@@ -75,7 +75,7 @@ def test_staff_reports_and_a_manager_of_the_unit_registers_it_and_the_content_is
 
     sub = load(app, public_id)
     assert sub.form == "deviation" and sub.status == "submitted"
-    assert sub.data is None and sub.data_enc is not None and sub.key_id  # encrypted at rest
+    assert sub.data is None and sub.data_enc is not None and sub.data_key_id  # encrypted at rest
     assert DESCRIPTION.encode() not in sub.data_enc and FICTIONAL.encode() not in sub.data_enc
 
     manager = as_user("hemtjanst_manager")
@@ -105,7 +105,7 @@ def test_staff_reports_and_a_manager_of_the_unit_registers_it_and_the_content_is
     assert resp.status_code == 303
     sub = load(app, public_id)
     assert sub.status == "purged" and sub.purged_at is not None
-    assert sub.data is None and sub.data_enc is None and sub.key_id is None and sub.reply is None
+    assert sub.data is None and sub.data_enc is None and sub.data_key_id is None and sub.reply is None
     assert sub.processed_by_id is not None and sub.processed_at is not None  # the tombstone
 
     # Gone from the start page; the pages say it is purged; the message and PDF are 410.

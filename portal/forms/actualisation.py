@@ -9,7 +9,6 @@ with the case number LVS created; unprocessed, it is purged after RETENTION_ACTU
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -17,7 +16,7 @@ from flask import current_app, has_request_context, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
-from wtforms import DateField, FieldList, Form, FormField, RadioField, StringField, TextAreaField
+from wtforms import DateField, Form, FormField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -25,7 +24,7 @@ from .. import crypto, rules
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
 from ..models import Submission, Unit, User, utcnow
-from .base import FormSpec, edit_rows
+from .base import FormSpec, RowList, edit_rows
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 KINDS = [("anmälan", "Anmälan"), ("ansökan", "Ansökan")]
@@ -118,7 +117,7 @@ class ActualisationForm(FlaskForm):
         _l("Anmälarens eller den sökandes namn"), validators=[Length(max=120)]
     )
     reporter_contact = StringField(_l("Kontaktuppgifter (valfritt)"), validators=[Length(max=200)])
-    proposed_persons = FieldList(FormField(ProposedPersonForm), min_entries=1, max_entries=10)
+    proposed_persons = RowList(FormField(ProposedPersonForm), min_entries=1, max_entries=10)
     text = TextAreaField(
         _l("Text till Treservas textruta"), validators=[Optional(), Length(max=4000)]
     )
@@ -264,22 +263,12 @@ def handle_rows(form: ActualisationForm) -> bool:
 
 
 def purge(sub: Submission, status: str) -> None:
-    """Empty the content; the row stays as a tombstone (id, form, who, when, case number)."""
+    """Empty the content and delete its data key (crypto-shredding); the row stays as a tombstone
+    (id, form, who, when, case number)."""
     sub.data = None
-    sub.data_enc = None
-    sub.key_id = None
+    crypto.shred(sub, "data_enc")
     sub.purged_at = utcnow()
     sub.status = status
-
-
-def without_name(reply: str | None, full_name: str) -> str | None:
-    """The reply stays on the tombstone, so the person's name must not (SPEC §1.2): each part of
-    the name is blanked out. (A personnummer in a reply is refused by the processing form.)"""
-    if not reply:
-        return reply
-    for part in sorted({p for p in full_name.split() if len(p) >= 2}, key=len, reverse=True):
-        reply = re.sub(rf"(?<!\w){re.escape(part)}s?(?!\w)", "[namn]", reply, flags=re.IGNORECASE)
-    return reply
 
 
 def on_done(sub: Submission, lvs_user: User, day: date) -> None:
@@ -288,10 +277,6 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
     case_number = _clean(request.form.get("case_number")) if has_request_context() else ""
     if case_number:
         sub.case_number = case_number
-    if sub.reply and sub.data_enc is not None:
-        # A machine check, not a person reading: the purge event below records the processing.
-        name = crypto.decrypt_json(sub.data_enc, sub.key_id, sub.public_id).get("full_name", "")
-        sub.reply = without_name(sub.reply, name)
     purge(sub, "purged")
     from ..submissions import record_event  # here: portal.submissions imports the form registry
 
@@ -306,6 +291,7 @@ SPEC = FormSpec(
     submit_roles=frozenset({"social_secretary"}),
     process_roles=frozenset({"lvs"}),
     storage="encrypted",
+    pnr_fields=frozenset({"personnummer"}),  # R-PNR-VALID checks it, not R-NOTE-PNR
     distribution_list="lvs",
     to_data=to_data,
     check=check,

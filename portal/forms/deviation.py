@@ -9,8 +9,9 @@ encoding asks; the stored data also carries `event_at` ("YYYY-MM-DD HH:MM") for 
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_login import current_user
@@ -20,11 +21,11 @@ from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
-from .. import rules
+from .. import crypto, rules
 from ..extensions import db
 from ..i18n import DataRequired, InputRequired, _l
 from ..models import Submission, Unit, User, utcnow
-from .base import FormSpec
+from .base import STOCKHOLM, FormSpec
 
 FREE_TEXT_FIELDS = ("fictional_name", "description", "immediate_action", "handed_to")
 
@@ -129,26 +130,43 @@ def prefill(form: DeviationForm, user: User) -> None:
     form.unit.data = user.unit.name
 
 
-def on_done(sub: Submission, manager: User, day: date) -> None:
-    """Registered in Treserva: the form is destroyed (§4.2), so its content goes; a tombstone stays.
+def purge(sub: Submission, status: str) -> None:
+    """The content goes, a tombstone (who, when, which unit) stays: on registration ("purged") and
+    when nobody registered it within DEVIATION_RETENTION_DAYS ("expired", portal/retention.py).
     The manager's optional reply is dropped too: it could name the person."""
     sub.data = None
-    sub.data_enc = None
-    sub.key_id = None
+    crypto.shred(sub, "data_enc")  # its data key goes too (crypto-shredding)
     sub.reply = None
     sub.purged_at = utcnow()
-    sub.status = "purged"
+    sub.status = status
+
+
+def on_done(sub: Submission, manager: User, day: date) -> None:
+    """Registered in Treserva: the form is destroyed (§4.2), so its content goes; a tombstone stays."""
+    purge(sub, "purged")
 
 
 def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
-def unregistered(unit_id: int, now: datetime | None = None) -> list[tuple[Submission, int, bool]]:
-    """The unit's reports not yet registered in Treserva, oldest first, as (report, age in days,
-    flagged); flagged when older than DEVIATION_FLAG_DAYS (SPEC §3.4)."""
+class Waiting(NamedTuple):
+    """A report waiting for registration, as the start page of its unit's managers shows it."""
+
+    sub: Submission
+    age_days: int
+    flagged: bool  # older than DEVIATION_FLAG_DAYS: the managers are told it will be purged
+    purge_on: date  # the Swedish date its content is purged unless registered before
+    days_left: int  # whole days (rounded up) until then
+
+
+def unregistered(unit_id: int, now: datetime | None = None) -> list[Waiting]:
+    """The unit's reports not yet registered in Treserva, oldest first; flagged when older than
+    DEVIATION_FLAG_DAYS, purged at DEVIATION_RETENTION_DAYS (SPEC §3.4, portal/retention.py)."""
     now = now or utcnow()
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
     limit = timedelta(days=current_app.config["DEVIATION_FLAG_DAYS"])
+    kept = timedelta(days=current_app.config["DEVIATION_RETENTION_DAYS"])
     subs = db.session.scalars(
         select(Submission)
         .where(
@@ -161,7 +179,11 @@ def unregistered(unit_id: int, now: datetime | None = None) -> list[tuple[Submis
     out = []
     for sub in subs:
         age = now - _aware(sub.created_at)
-        out.append((sub, age.days, age > limit))
+        purge_at = _aware(sub.created_at) + kept
+        left = max(0, math.ceil((purge_at - now).total_seconds() / 86400))
+        out.append(
+            Waiting(sub, age.days, age > limit, purge_at.astimezone(STOCKHOLM).date(), left)
+        )
     return out
 
 
@@ -190,6 +212,8 @@ SPEC = FormSpec(
         "status_labels": {
             "submitted": "Väntar på registrering hos enhetschefen",
             "purged": "Registrerad i Treserva, innehållet raderat",
+            # DEVIATION_RETENTION_DAYS (portal/retention.py); the label names the default.
+            "expired": "Raderad efter 30 dagar utan registrering",
         },
         # Registering throws any reply away with the content: no reply box (show.html).
         "reply": False,

@@ -7,7 +7,8 @@ number is shown to the unit's managers only, never to staff and never on the she
 print, note, compilation and closing is audited, without the note text or the fictional name.
 Notes are deleted two calendar months after they were written, compiled or not (portal.retention).
 
-Note text is stored encrypted (portal.crypto, AES-GCM bound to the note's public id)."""
+Note text is stored encrypted (portal.crypto: under the note's own data key, bound to the note
+and its unit), and the key is deleted with the note."""
 
 from __future__ import annotations
 
@@ -30,13 +31,14 @@ from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
 from .. import audit, crypto, rules
 from ..auth import roles_required
 from ..extensions import db
-from ..forms.base import attach_violations, error_summary
+from ..forms.base import attach_violations, error_summary, validate_input
 from ..i18n import DataRequired, _l
 from ..models import DayNote, FictionalFile, new_public_id, utcnow
 from ..render.pdf import render_pdf
@@ -79,13 +81,15 @@ class NoteForm(FlaskForm):
 
 
 def set_text(note: DayNote, text: str) -> None:
-    note.key_id, note.text_enc = crypto.encrypt(text.encode("utf-8"), note.public_id)
+    """Under the note's own data key, bound to the note and its file's unit (crypto.seal); the
+    key is deleted with the note (portal/retention.py)."""
+    crypto.seal(note, "text_enc", text.encode("utf-8"))
     note.text = None
 
 
 def get_text(note: DayNote) -> str:
     if note.text_enc is not None:
-        return crypto.decrypt(note.text_enc, note.key_id, note.public_id).decode("utf-8")
+        return crypto.unseal(note, "text_enc").decode("utf-8")
     return note.text or ""
 
 
@@ -107,7 +111,8 @@ def _file_or_404(public_id: str) -> FictionalFile:
 
 
 def _notes(file: FictionalFile, uncompiled_only: bool = False) -> list[DayNote]:
-    q = select(DayNote).where(DayNote.file_id == file.id)
+    # Each note's data key in the same query (crypto.unseal reads it for every note shown).
+    q = select(DayNote).where(DayNote.file_id == file.id).options(joinedload(DayNote.data_key))
     if uncompiled_only:
         q = q.where(DayNote.compiled_at.is_(None))
     return list(db.session.scalars(q.order_by(DayNote.written_at, DayNote.id)))
@@ -209,7 +214,8 @@ def index() -> Any:
 @roles_required("unit_manager")
 def create_file() -> Any:
     form = FileForm()
-    form.validate()
+    if not validate_input(form):  # over a limit: no rule sees the input (issue 11 H1)
+        return _index_page(form, 422)
     name = (form.fictional_name.data or "").strip()
     case_number = (form.case_number.data or "").strip()
     violations = rules.check_note_text(name, "fictional_name")
@@ -264,13 +270,14 @@ def add_note(file_id: str) -> Any:
     if file.closed_at is not None:
         form.form_errors.append(_("Akten är stängd. Nya anteckningar kan inte skrivas i den."))
         return _show_page(file, form, 409)
-    form.validate()
+    if not validate_input(form):  # over a limit: no rule sees the input (issue 11 H1)
+        return _show_page(file, form, 422)
     text = (form.text.data or "").strip()
     attach_violations(form, rules.check_note_text(text, "text"))  # R-NOTE-PNR (§7.5)
     if error_summary(form):
         return _show_page(file, form, 422)
     note = DayNote(
-        public_id=new_public_id(), file_id=file.id, author_id=current_user.id, written_at=utcnow()
+        public_id=new_public_id(), file=file, author_id=current_user.id, written_at=utcnow()
     )
     set_text(note, text)
     db.session.add(note)
