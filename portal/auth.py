@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import wraps
 from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import abort
+from flask import abort, current_app
 from flask_login import current_user
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from . import audit
 from .extensions import db, login_manager
-from .models import AccountMixin, Unit, User, UserRole
+from .models import AccountMixin, LoginThrottle, Unit, User, UserRole
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 
@@ -36,6 +40,8 @@ def hash_password(password: str) -> str:
 
 
 def check_password(user: User | None, password: str) -> bool:
+    """Exactly one argon2 verification whatever the case (known or unknown name, locked or
+    not): the answer's time tells nothing about which names exist (issue 11, M6)."""
     try:
         return (
             _hasher.verify(user.password_hash if user else _dummy_hash(), password)
@@ -43,6 +49,90 @@ def check_password(user: User | None, password: str) -> bool:
         )
     except (VerificationError, InvalidHashError):
         return False
+
+
+# --- login throttling per account and source (issue 11, L1) ------------------------------------
+
+
+def throttle_key(username: str) -> str:
+    """The username as the throttle keeps it: an HMAC under SECRET_KEY of the name as typed
+    (trimmed, case-folded), so that a password typed into the name field is not kept readable."""
+    name = username.strip().casefold()[:64]
+    key = current_app.config["SECRET_KEY"]
+    key = key.encode() if isinstance(key, str) else key
+    return hmac.new(key, b"login-throttle\0" + name.encode(), hashlib.sha256).hexdigest()
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _throttle_row(account_key: str, source: str) -> LoginThrottle | None:
+    return db.session.scalar(
+        select(LoginThrottle).where(
+            LoginThrottle.account_key == account_key, LoginThrottle.source == source
+        )
+    )
+
+
+def throttled(username: str, source: str, now: datetime) -> bool:
+    """Whether `source` must still wait before it may try `username` again."""
+    row = _throttle_row(throttle_key(username), source[:64])
+    until = _aware(row.locked_until) if row else None
+    return until is not None and until > now
+
+
+def note_failure(username: str, source: str, now: datetime) -> datetime | None:
+    """Count a failed login for `username` from `source`; return until when that source now
+    waits (None: not yet). From the LOGIN_MAX_FAILURES-th failure on, each failure sets a delay
+    twice the last one, from LOGIN_LOCKOUT up to LOGIN_LOCKOUT_MAX. Flushes; never commits."""
+    cfg = current_app.config
+    key, source = throttle_key(username), source[:64]
+    forget = cfg["LOGIN_THROTTLE_FORGET"]
+    db.session.execute(  # old rows go, so that the table holds at most a day of failures
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failure_at < now - forget,
+            (LoginThrottle.locked_until.is_(None)) | (LoginThrottle.locked_until < now),
+        )
+    )
+    row = _throttle_row(key, source)
+    if row is None:
+        # Two failures at once from one source: the second insert is a no-op, not an error.
+        dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+        db.session.execute(
+            dialect.insert(LoginThrottle)
+            .values(account_key=key, source=source, failures=0, last_failure_at=now)
+            .on_conflict_do_nothing(index_elements=["account_key", "source"])
+        )
+        row = _throttle_row(key, source)
+        assert row is not None  # noqa: S101 - inserted just above in this transaction
+    row.failures += 1
+    row.last_failure_at = now
+    over = row.failures - cfg["LOGIN_MAX_FAILURES"]
+    if over >= 0:
+        delay = min(cfg["LOGIN_LOCKOUT"] * 2 ** min(over, 32), cfg["LOGIN_LOCKOUT_MAX"])
+        row.locked_until = now + delay
+    db.session.flush()
+    return _aware(row.locked_until) if over >= 0 else None
+
+
+def clear_failures(username: str, source: str) -> None:
+    """A successful login from `source` forgets that source's failures for `username`."""
+    db.session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.account_key == throttle_key(username),
+            LoginThrottle.source == source[:64],
+        )
+    )
+
+
+def unlock(username: str) -> int:
+    """Forget every failed login for `username` from every source (the admin's unlock); return
+    how many sources waited or had failures."""
+    result = db.session.execute(
+        delete(LoginThrottle).where(LoginThrottle.account_key == throttle_key(username))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,8 @@ db = SQLAlchemy(model_class=Base)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
-# Storage from RATELIMIT_STORAGE_URI; memory:// counts per process, so production with several
-# instances should point it at a shared store. The per-account lockout in the database holds anyway.
+# Storage from RATELIMIT_STORAGE_URI; memory:// counts per process, so production with more than
+# one worker must point it at a shared store (Redis), and refuses to start otherwise
+# (portal/__init__.py). The key is the client's address after ProxyFix (PROXY_FIX_X_FOR). The
+# throttle per account and address lives in the database (auth.note_failure) and holds anyway.
 limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -44,16 +44,21 @@ def test_wrong_password_and_unknown_user_get_the_same_generic_message(client: Fl
     assert text(wrong).replace("manager", "X") == text(unknown).replace("finns_inte", "X")
 
 
-def test_five_failures_lock_the_account_even_for_the_right_password(
+def test_five_failures_make_this_address_wait_even_for_the_right_password(
         app: Flask, client: FlaskClient) -> None:
+    """Issue 11 (M6, L1): the address that failed five times waits, and is answered exactly like
+    a wrong password (once a 429 saying "låst"); other addresses and accounts are not affected."""
     for _ in range(app.config["LOGIN_MAX_FAILURES"]):
         assert login(client, "manager", "inte rätt lösenord").status_code != 303
     locked = login(client, "manager")
-    assert locked.status_code == 429
-    assert "låst" in text(locked)
+    assert locked.status_code == 422
+    assert GENERIC in text(locked)
     assert "/" not in locked.headers.get("Location", "")
-    # Another account is not affected.
+    # Another account is not affected, nor the same account from another address.
     assert login(app.test_client(), "lvs").status_code == 303
+    elsewhere = app.test_client()
+    elsewhere.environ_base["REMOTE_ADDR"] = "10.1.2.3"
+    assert login(elsewhere, "manager").status_code == 303
 
 
 def test_lock_ends_after_the_lockout_period(app: Flask) -> None:
@@ -61,7 +66,7 @@ def test_lock_ends_after_the_lockout_period(app: Flask) -> None:
         client = app.test_client()
         for _ in range(app.config["LOGIN_MAX_FAILURES"]):
             login(client, "manager", "inte rätt lösenord")
-        assert login(client, "manager").status_code == 429
+        assert login(client, "manager").status_code == 422
         frozen.tick(app.config["LOGIN_LOCKOUT"] + timedelta(seconds=1))
         assert login(client, "manager").status_code == 303
 

@@ -1,11 +1,13 @@
-"""Log in and out, and re-authenticate. A wrong name or password gets one generic message (nothing
-about which part). Before LVS reads sealed content (an actualisation request's personnummer) it
-re-enters its password if it last authenticated more than REAUTH_MINUTES ago (ASVS V3.7.1)."""
+"""Log in and out, and re-authenticate. A wrong name, a wrong password and a name that must wait
+after too many failures from this address all get one answer: the same status, message and
+time (issue 11, M6), so nothing tells which names exist or which are throttled. Failures count
+per username and source address (auth.note_failure, issue 11 L1) and per address (the
+limiter). Before LVS reads sealed content (an actualisation request's personnummer) it re-enters
+its password if it last authenticated more than REAUTH_MINUTES ago (ASVS V3.7.1)."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -27,18 +29,32 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import Length
 
 from .. import audit
-from ..auth import check_password, login_only
+from ..auth import (
+    check_password,
+    clear_failures,
+    login_only,
+    note_failure,
+    throttled,
+)
 from ..extensions import db, limiter
 from ..i18n import N_, InputRequired, _l
 from ..models import User, utcnow
+from ..passwords import PASSWORD_MAX_LENGTH
 
 bp = Blueprint("auth", __name__)
 
-GENERIC_FAILURE = N_("Fel användarnamn eller lösenord.")
+# One answer for a wrong name, a wrong password and a name this address must wait for: the
+# second sentence tells the real user what to do without saying which case it is.
+GENERIC_FAILURE = N_(
+    "Fel användarnamn eller lösenord. Efter flera misslyckade försök får du vänta en stund "
+    "innan du kan logga in."
+)
 REAUTH_FAILURE = N_("Fel lösenord.")
 LOCKED = N_(
     "Kontot är tillfälligt låst efter för många misslyckade försök. Försök igen om en stund."
 )
+# The per-address limit (every name alike, so it tells nothing about any account).
+TOO_MANY = N_("För många misslyckade inloggningar från din adress. Vänta en stund och försök igen.")
 
 
 class LoginForm(FlaskForm):
@@ -47,13 +63,9 @@ class LoginForm(FlaskForm):
         validators=[InputRequired(_l("Ange ditt användarnamn.")), Length(max=64)],
     )
     password = PasswordField(
-        _l("Lösenord"), validators=[InputRequired(_l("Ange ditt lösenord.")), Length(max=256)]
+        _l("Lösenord"),
+        validators=[InputRequired(_l("Ange ditt lösenord.")), Length(max=PASSWORD_MAX_LENGTH)],
     )
-
-
-def _aware(value: Any) -> Any:
-
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def _failed(resp: Any) -> bool:
@@ -61,8 +73,9 @@ def _failed(resp: Any) -> bool:
     return resp.status_code not in (302, 303)
 
 
-def _account_key() -> str:
-    return "account:" + (request.form.get("username") or "").strip().casefold()[:64]
+def _source() -> str:
+    """The client's address (after ProxyFix, when configured)."""
+    return request.remote_addr or "-"
 
 
 # The views with a rate limit: Flask-Limiter's per-request check runs for these alone
@@ -74,12 +87,6 @@ LIMITED_ENDPOINTS = frozenset({"auth.login"})
 @limiter.limit(
     lambda: current_app.config["LOGIN_RATE_PER_ADDRESS"], methods=["POST"], deduct_when=_failed
 )
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=_account_key,
-    deduct_when=_failed,
-)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(url_for("main.start"))
@@ -87,30 +94,25 @@ def login() -> Any:
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("auth/login.html", form=form), status
-    cfg = current_app.config
-    user = db.session.scalar(select(User).where(User.username == form.username.data.strip()))
-    now = utcnow()
-    if user is not None and user.locked_until and _aware(user.locked_until) > now:
-        audit.record("login_failed", user=user, outcome="locked")
-        db.session.commit()
-        return locked_page(form)
-    if not check_password(user, form.password.data) or not (user and user.active):
-        if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-                user.locked_until = now + cfg["LOGIN_LOCKOUT"]
-                user.failed_logins = 0
+    name, source, now = form.username.data.strip(), _source(), utcnow()
+    user = db.session.scalar(select(User).where(User.username == name))
+    waiting = throttled(name, source, now)
+    # The password is verified in every case, also while this source waits: the same time.
+    right = check_password(user, form.password.data)
+    if waiting or not right or not (user and user.active):
+        # A try while the source waits is refused without counting: the real user who mistyped
+        # and tries again does not lengthen their own wait.
+        starts_wait = not waiting and note_failure(name, source, now) is not None
+        detail = "okänt användarnamn" if user is None else None
+        if starts_wait:
+            detail = (detail + "; " if detail else "") + "adressen får vänta"
         audit.record(
-            "login_failed",
-            user=user,
-            outcome="failed",
-            detail=None if user else "okänt användarnamn",
+            "login_failed", user=user, outcome="locked" if waiting else "failed", detail=detail
         )
         db.session.commit()
         form.password.errors = [_(GENERIC_FAILURE)]
         return render_template("auth/login.html", form=form), 422
-    user.failed_logins = 0
-    user.locked_until = None
+    clear_failures(name, source)
     session.clear()  # a fresh session at login (no fixation)
     login_user(user)
     session.permanent = True
@@ -121,9 +123,9 @@ def login() -> Any:
 
 
 def locked_page(form: LoginForm | None = None) -> Any:
-    """The same answer for a locked account and for too many tries at any name (429)."""
+    """Too many failed logins from this address, at any names (the limiter's 429)."""
     form = form or LoginForm()
-    form.password.errors = [_(LOCKED)]
+    form.password.errors = [_(TOO_MANY)]
     return render_template("auth/login.html", form=form), 429
 
 
@@ -145,7 +147,8 @@ def logout() -> Any:
 
 class ReauthForm(FlaskForm):
     password = PasswordField(
-        _l("Lösenord"), validators=[InputRequired(_l("Ange ditt lösenord.")), Length(max=256)]
+        _l("Lösenord"),
+        validators=[InputRequired(_l("Ange ditt lösenord.")), Length(max=PASSWORD_MAX_LENGTH)],
     )
 
 
@@ -187,24 +190,21 @@ def reauth() -> Any:
     target = local_path(request.args.get("next"))
     if not form.validate_on_submit():
         return _reauth_page(form, target, 422 if form.is_submitted() else 200)
-    cfg = current_app.config
     user = current_user.row()
-    now = utcnow()
-    if user.locked_until and _aware(user.locked_until) > now:
+    source, now = _source(), utcnow()
+    # The user is logged in and knows the account exists: it is told that it must wait.
+    if throttled(user.username, source, now):
         audit.record("login_failed", user=user, outcome="locked", detail="omautentisering")
         db.session.commit()
         form.password.errors = [_(LOCKED)]
         return _reauth_page(form, target, 429)
     if not check_password(user, form.password.data):
-        user.failed_logins += 1
-        if user.failed_logins >= cfg["LOGIN_MAX_FAILURES"]:
-            user.locked_until = now + cfg["LOGIN_LOCKOUT"]
-            user.failed_logins = 0
+        note_failure(user.username, source, now)
         audit.record("login_failed", user=user, outcome="failed", detail="omautentisering")
         db.session.commit()
         form.password.errors = [_(REAUTH_FAILURE)]
         return _reauth_page(form, target, 422)
-    user.failed_logins = 0
+    clear_failures(user.username, source)
     session["auth_at"] = time.time()
     audit.record("reauthenticated", user=user)
     db.session.commit()
