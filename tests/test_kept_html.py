@@ -53,8 +53,9 @@ def test_the_kept_page_is_the_page_a_fresh_render_gives(app: Flask, slug: str,
 def test_a_kept_page_never_shows_another_users_values(app: Flask) -> None:
     _, centrum = _page(app, "manager", "access-order")
     _, hisingen = _page(app, "hemtjanst_manager", "access-order")
-    assert 'value="Myndighet Centrum"' in centrum
-    assert 'value="Hemtjänst Hisingen"' in hisingen and "Myndighet Centrum" not in hisingen
+    # The ordering unit is shown as a fact of the page (issue 11, M1), not as a field's value.
+    assert "<dd>Myndighet Centrum</dd>" in centrum
+    assert "<dd>Hemtjänst Hisingen</dd>" in hisingen and "Myndighet Centrum" not in hisingen
     _, again = _page(app, "manager", "access-order")
     assert again == centrum
     _, deviation = _page(app, "staff", "deviation")

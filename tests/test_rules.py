@@ -22,11 +22,15 @@ from portal.rules import (
     check_note_text,
     check_period,
     check_person_limit,
+    check_person_rows,
     check_personnummer,
+    check_position,
     check_reporter,
     check_subject,
+    check_username,
     contains_personnummer,
     exceeds_person_limit,
+    person_count,
 )
 
 
@@ -263,6 +267,96 @@ def test_person_limit_zero_for_fee_unit():
     assert not exceeds_person_limit([], [], [], 0)
 
 
+def test_person_limit_counts_the_additions_of_pending_orders():
+    """SPEC §3.1: active grants and pending orders (issue 11, M1: 3 orders of 3 gave 9)."""
+    pending = ["anna01", "bert02", "cecilia03"]
+    assert person_count([], ["david04"], [], pending) == 4
+    violations = check_person_limit([], ["david04"], [], 3, "", 20, pending)
+    assert [(v.code, v.field) for v in violations] == [("R-PERSON-LIMIT", "justification")]
+    assert "4 personer" in violations[0].message and "väntar hos LVS" in violations[0].message
+    assert exceeds_person_limit([], ["david04"], [], 3, pending)
+    assert check_person_limit([], ["anna01"], [], 3, "", 20, pending) == []  # already counted
+
+
+def test_a_pending_removal_does_not_make_room_but_this_orders_own_does():
+    """Pending orders may be carried out in any sequence: a removal counts once it is done, or
+    when it is in the same order as the addition; never for someone a pending order adds."""
+    active = ["anna01", "bert02", "cecilia03"]
+    assert person_count(active, ["david04"], ["anna01"]) == 3
+    assert person_count(active, ["david04"], ["anna01"], ["anna01"]) == 4
+    assert person_count(active, ["david04"], ["erik05"], ["erik05"]) == 5
+    assert person_count(active, [], ["ANNA01 "], []) == 2
+
+
+# --- one person once per order (issue 11, M1) -----------------------------------------------
+
+def test_adding_and_removing_the_same_username_in_one_order_is_refused_at_both_rows():
+    rows = [{"action": "remove", "username": "anna01"}, {"action": "add", "username": " ANNA01"},
+            {"action": "add", "username": "david04"}]
+    assert [(v.code, v.field) for v in check_person_rows(rows)] == [
+        ("R-PERSON-LIMIT", "persons-0-username"), ("R-PERSON-LIMIT", "persons-1-username")]
+
+
+def test_adding_the_same_username_twice_is_refused_at_the_second_row():
+    rows = [{"action": "add", "username": "anna01"}, {"action": "add", "username": "Anna01"},
+            {"action": "remove", "username": "bert02"}, {"action": "remove", "username": "bert02"}]
+    violations = check_person_rows(rows)
+    assert [(v.code, v.field) for v in violations] == [("R-PERSON-LIMIT", "persons-1-username")]
+    assert "redan på en annan rad" in violations[0].message
+
+
+def test_distinct_usernames_and_blank_rows_pass():
+    rows = [{"action": "add", "username": "anna01"}, {"action": "remove", "username": "bert02"},
+            {"action": "add", "username": ""}, {"action": "add", "username": ""}]
+    assert check_person_rows(rows) == []
+
+
+# --- the username is a city account's name (issue 11, M1/M2) -----------------------------------
+
+@pytest.mark.parametrize("value, ok", [
+    ("anna01", True), ("anna.andersson", True), ("Avg-01_x", True), (" anna01 ", True),
+    ("", True),  # R-REQUIRED reports an empty one
+    ("\uff46\uff45\uff45", False), ("f\u0435e", False), ("anna 01", False), ("åsa01", False),
+    ("a" * 65, False), ("-anna", False), ("anna01\u200b", False),
+])
+def test_username_is_a_city_accounts_name(value, ok):
+    violations = check_username(value, "persons-0-username")
+    assert (violations == []) is ok
+    if not ok:
+        assert [(v.code, v.field) for v in violations] == [("R-USERNAME", "persons-0-username")]
+
+
+def test_username_pattern_is_configurable_and_a_broken_one_falls_back():
+    assert check_username("x", "f", r"[a-z]{3,}") != []
+    assert check_username("anna01", "f", "(") == []
+    assert check_username("ａ", "f", "(") != []
+
+
+# --- the position from the configured list (issue 11, M4) -------------------------------------
+
+POSITIONS = ["enhetschef", "socialsekreterare", "planerare"]
+
+
+@pytest.mark.parametrize("value, required, ok", [
+    ("socialsekreterare", True, True),
+    (" Planerare ", True, True),
+    ("", False, True),
+    ("", True, False),
+    ("Anna Andersson", True, False),
+    ("avgiftshandläggare", False, False),
+    (None, True, False),
+])
+def test_position_is_one_of_the_configured_list(value, required, ok):
+    violations = check_position(value, POSITIONS, "persons-0-position", required)
+    assert (violations == []) is ok
+    if not ok:
+        assert [(v.code, v.field) for v in violations] == [("R-POSITION", "persons-0-position")]
+
+
+def test_an_empty_position_list_admits_none():
+    assert check_position("enhetschef", [], "f", True) != []
+
+
 # --- personnummer shapes: R-PNR-SUBJECT / R-NOTE-PNR ---------------------------------------------
 
 @pytest.mark.parametrize("text", [
@@ -464,7 +558,7 @@ def test_ordinary_staff_may_be_added():
 
 def test_nobody_in_a_fee_unit_gets_access_reported_once():
     violations = check_no_fee_handler("avgift", [person(username="a"), person(username="b")])
-    assert violations == [Violation("R-NO-FEE-HANDLER", "unit_type", violations[0].message)]
+    assert violations == [Violation("R-NO-FEE-HANDLER", "persons", violations[0].message)]
     assert "§7.2" in violations[0].message
 
 
@@ -501,10 +595,12 @@ def order(**changes) -> AccessOrderInput:
     return AccessOrderInput(**values)
 
 
-def check(o: AccessOrderInput, active=("bert02",), limit=3, manager=True, fee=()):
+def check(o: AccessOrderInput, active=("bert02",), limit=3, manager=True, fee=(), pending=()):
     return check_access_order(o, today=TODAY, active_usernames=active, person_limit=limit,
                               allowed_domains=["goteborg.se"], case_number_pattern=r"\d{7}",
-                              orderer_is_myndighet_manager=manager, fee_handler_usernames=fee)
+                              orderer_is_myndighet_manager=manager, fee_handler_usernames=fee,
+                              pending_additions=pending,
+                              positions=["socialsekreterare", "planerare", "enhetschef"])
 
 
 def test_access_order_subject_has_case_number_and_district_only():
@@ -582,9 +678,22 @@ def test_access_order_to_fee_unit_is_refused_once():
     o = order(unit_type="avgift", persons=[row(), row(username="cecilia03")])
     violations = check(o, active=[], limit=0, fee=["cecilia03"])
     assert {(v.code, v.field) for v in violations} == {
-        ("R-NO-FEE-HANDLER", "unit_type"), ("R-NO-FEE-HANDLER", "persons-1-username"),
+        ("R-NO-FEE-HANDLER", "persons"), ("R-NO-FEE-HANDLER", "persons-1-username"),
         ("R-PERSON-LIMIT", "justification")}
     assert len(violations) == len(set(violations)) == 3
+
+
+def test_access_order_counts_pending_orders_and_each_person_once():
+    three = [row(username="cecilia03"), row(username="david04")]
+    assert fields(check(order(persons=three), pending=["erik05"])) == {"justification"}
+    twice = order(persons=[row(), row(action="remove")])
+    assert fields(check(twice)) == {"persons-0-username", "persons-1-username"}
+
+
+def test_access_order_position_outside_the_list_is_refused():
+    o = order(persons=[row(position="chef för allt"), row(action="remove", username="bert02",
+                                                          position="")])
+    assert [(v.code, v.field) for v in check(o)] == [("R-POSITION", "persons-0-position")]
 
 
 def test_access_order_with_nothing_filled_in_does_not_raise():

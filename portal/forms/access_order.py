@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from wtforms import (
     BooleanField,
     DateField,
-    FieldList,
     Form,
     FormField,
     SelectField,
@@ -24,14 +23,15 @@ from wtforms import (
 )
 from wtforms.validators import Length, Optional
 
-from .. import rules
+from .. import audit, register, rules
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
 from ..models import Grant, LocalProtection, Submission, Unit, User, utcnow
-from .base import FormSpec, edit_rows
+from .base import FormSpec, RowList, edit_rows
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 ACTIONS = [("add", "Lägg till"), ("remove", "Ta bort")]
+NO_POSITION = N_("Välj befattning")
 
 
 class PersonForm(Form):
@@ -41,19 +41,25 @@ class PersonForm(Form):
     full_name = StringField(_l("Fullständigt namn"), validators=[Length(max=120)])
     username = StringField(_l("Användarnamn (staden-konto)"), validators=[Length(max=64)])
     email = StringField("E-postadress", validators=[Length(max=254)])
-    position = StringField("Befattning", validators=[Length(max=64)])
+    # One of config POSITIONS (SPEC §3.1); rules.check_position says so in Swedish at the field,
+    # so WTForms' own choice check is off.
+    position = SelectField(_l("Befattning"), choices=[], validate_choice=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        positions = current_app.config["POSITIONS"]
+        self.position.choices = [("", _(NO_POSITION))] + [(p, p) for p in positions]
 
 
 class AccessOrderForm(FlaskForm):
+    """The ordering unit and its type are not fields: they are the orderer's own unit, from the
+    server's data (SPEC §3.1), shown on the page. A posted `unit_type` or `unit_name` is ignored."""
+
     case_number = StringField(
         _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
     )
     city_district = SelectField(_l("Stadsområde"), choices=[])
-    unit_type = SelectField("Enhetstyp", choices=[])
-    unit_name = StringField(
-        "Enhet", validators=[InputRequired(_l("Ange den beställande enheten.")), Length(max=120)]
-    )
-    persons = FieldList(FormField(PersonForm), min_entries=1, max_entries=10)
+    persons = RowList(FormField(PersonForm), min_entries=1, max_entries=10)
     valid_from = DateField(_l("Giltig från"), validators=[Optional()], format="%Y-%m-%d")
     valid_to = DateField(_l("Giltig till och med"), validators=[Optional()], format="%Y-%m-%d")
     local_protection = BooleanField(_l("Lokalt skydd"))
@@ -71,7 +77,6 @@ class AccessOrderForm(FlaskForm):
         super().__init__(*args, **kwargs)
         cfg = current_app.config
         self.city_district.choices = [(d, d) for d in cfg["CITY_DISTRICTS"]]
-        self.unit_type.choices = list(cfg["UNIT_TYPES"].items())
         for f in (self.valid_from, self.valid_to, self.local_protection_until):
             f.validators[0].message = _(DATE_MSG)  # type: ignore[attr-defined]
         for f in (self.valid_from, self.valid_to, self.local_protection_until):
@@ -86,7 +91,13 @@ def _date(value: str | None) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
-def to_data(form: AccessOrderForm) -> dict[str, Any]:
+def to_data(form: AccessOrderForm, user: Any = None) -> dict[str, Any]:
+    """The order as stored and shown. `unit_name` and `unit_type` are facts of the submission:
+    the orderer's own unit (the logged-in user's, unless one is given), never form input."""
+    if user is None:
+        from flask_login import current_user
+
+        user = current_user
     persons = []
     for entry in form.persons.entries:
         row = {
@@ -99,8 +110,8 @@ def to_data(form: AccessOrderForm) -> dict[str, Any]:
     return {
         "case_number": (form.case_number.data or "").strip(),
         "city_district": form.city_district.data,
-        "unit_type": form.unit_type.data,
-        "unit_name": (form.unit_name.data or "").strip(),
+        "unit_type": user.unit.unit_type,
+        "unit_name": user.unit.name,
         "persons": persons,
         "valid_from": _iso(form.valid_from.data),
         "valid_to": _iso(form.valid_to.data),
@@ -111,12 +122,12 @@ def to_data(form: AccessOrderForm) -> dict[str, Any]:
     }
 
 
-def _input(data: dict[str, Any]) -> rules.AccessOrderInput:
+def _input(data: dict[str, Any], unit_type: str, unit_name: str) -> rules.AccessOrderInput:
     return rules.AccessOrderInput(
         case_number=data["case_number"],
         city_district=data["city_district"] or "",
-        unit_type=data["unit_type"] or "",
-        unit_name=data["unit_name"],
+        unit_type=unit_type,
+        unit_name=unit_name,
         persons=[rules.PersonRow(**p) for p in data["persons"]],
         valid_from=_date(data["valid_from"]),
         valid_to=_date(data["valid_to"]),
@@ -127,57 +138,72 @@ def _input(data: dict[str, Any]) -> rules.AccessOrderInput:
     )
 
 
-def active_usernames(case_number: str, unit_id: int, day: date) -> list[str]:
-    """Who the access register says has access to this case for the ordering unit today.
-
-    Grants belong to the unit that ordered them (its id, not the typed unit name, so that
-    spelling and letter case cannot split one unit's count)."""
-    return list(
-        db.session.scalars(
-            select(Grant.username).where(
-                Grant.case_number == case_number,
-                Grant.unit_id == unit_id,
-                Grant.revoked_at.is_(None),
-                Grant.valid_from <= day,
-                Grant.valid_to >= day,
-            )
-        )
-    )
+def _usernames(data: dict[str, Any], action: str) -> list[str]:
+    return [p["username"] for p in data.get("persons", []) if p.get("action") == action]
 
 
-def _fee_handler_usernames() -> list[str]:
-    return list(
-        db.session.scalars(select(User.username).join(Unit).where(Unit.unit_type == "avgift"))
-    )
+def person_limit(unit_type: str) -> int:
+    """The unit type's most people per case (§2.1); an unknown type admits none."""
+    limit = current_app.config["PERSON_LIMITS"].get(unit_type, 0)
+    return limit if isinstance(limit, int) else 0
 
 
 def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
+    """The routine's rules, with the ordering unit, the register, the pending orders and the fee
+    handlers all from the server's data (SPEC §1.3, §3.1)."""
     cfg = current_app.config
-    return rules.check_access_order(
-        _input(data),
+    unit_type = user.unit.unit_type
+    case = data["case_number"]
+    found = rules.check_access_order(
+        _input(data, unit_type, user.unit.name),
         today=day,
-        active_usernames=active_usernames(data["case_number"], user.unit_id, day),
-        person_limit=cfg["PERSON_LIMITS"].get(data["unit_type"], 0),
+        active_usernames=register.holders(case, user.unit_id, day),
+        pending_additions=register.pending_additions(case, user.unit_id),
+        person_limit=person_limit(unit_type),
+        min_justification=cfg["JUSTIFICATION_MIN_LENGTH"],
+        positions=cfg["POSITIONS"],
+        username_pattern=cfg["USERNAME_PATTERN"],
         allowed_domains=cfg["ALLOWED_EMAIL_DOMAINS"],
         case_number_pattern=cfg["CASE_NUMBER_PATTERN"],
         orderer_is_myndighet_manager=(
-            user.unit.unit_type == "myndighet" and user.has_role("unit_manager")
+            unit_type == "myndighet" and user.has_role("unit_manager")
         ),
-        fee_handler_usernames=_fee_handler_usernames(),
+        fee_handler_usernames=register.fee_handler_usernames(_usernames(data, "add")),
     )
+    if any(v.code == "R-NO-FEE-HANDLER" for v in found):
+        # An attempt to give a fee handler access is worth knowing about (§7.2); nothing else is
+        # pending in the session, so the event is committed on its own (the order is not stored).
+        audit.record(
+            "access_order_refused",
+            object_type="access_order",
+            unit_id=user.unit_id,
+            case_number=_valid_case(case),
+            outcome="refused",
+            detail="R-NO-FEE-HANDLER",
+        )
+        db.session.commit()
+    return found
+
+
+def _valid_case(case: str) -> str | None:
+    """The case number for the audit log, only if it is one (never a mistyped personnummer)."""
+    pattern = current_app.config["CASE_NUMBER_PATTERN"]
+    return case if not rules.check_case_number(case, "case_number", pattern) else None
 
 
 def flagged(data: dict[str, Any], user: User, day: date) -> bool:
-    """Over the unit type's person limit (with a justification): LVS sees it flagged."""
-    adds = [p["username"] for p in data["persons"] if p["action"] == "add"]
-    removes = [p["username"] for p in data["persons"] if p["action"] == "remove"]
+    """Over the unit type's person limit (with a justification, or check refuses it), counting
+    the register and the pending orders: LVS sees it flagged."""
+    adds = _usernames(data, "add")
     if not adds:
         return False  # an order that only removes people can only lower the count
+    case = data["case_number"]
     return rules.exceeds_person_limit(
-        active_usernames(data["case_number"], user.unit_id, day),
+        register.holders(case, user.unit_id, day),
         adds,
-        removes,
-        current_app.config["PERSON_LIMITS"].get(data["unit_type"], 0),
+        _usernames(data, "remove"),
+        person_limit(user.unit.unit_type),
+        register.pending_additions(case, user.unit_id),
     )
 
 
@@ -186,34 +212,13 @@ def subject(data: dict[str, Any]) -> str:
 
 
 def prefill(form: AccessOrderForm, user: User) -> None:
-    form.unit_name.data = user.unit.name
-    form.unit_type.data = user.unit.unit_type
     form.city_district.data = user.unit.city_district
 
 
 NO_GRANTS_MSG = N_("Inga aktiva behörigheter för ärendet i din enhet.")
 
 
-def grants_to_remove(case_number: str, unit_id: int, day: date) -> list[Grant]:
-    """Every grant of the case for the unit that is not revoked and not yet over: those that still
-    run and those that start later. When a case closes, all of them go (§5.13, §7.7, §8.10)."""
-    grants = db.session.scalars(
-        select(Grant)
-        .where(
-            Grant.case_number == case_number,
-            Grant.unit_id == unit_id,
-            Grant.revoked_at.is_(None),
-            Grant.valid_to >= day,
-        )
-        .order_by(Grant.valid_from, Grant.id)
-    ).all()
-    seen: set[str] = set()
-    unique = []
-    for g in grants:  # one row per person, however many grants the register holds for them
-        if g.username.lower() not in seen:
-            seen.add(g.username.lower())
-            unique.append(g)
-    return unique
+grants_to_remove = register.grants_to_remove
 
 
 def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
@@ -232,6 +237,7 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
         form.case_number.errors = [_(NO_GRANTS_MSG)]
         return
     limit = form.persons.max_entries or len(grants)
+    positions = set(current_app.config["POSITIONS"])
     while form.persons.entries:
         form.persons.pop_entry()
     for g in grants[:limit]:
@@ -241,7 +247,9 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
                 "full_name": g.full_name,
                 "username": g.username,
                 "email": g.email,
-                "position": g.position,
+                # An older grant's free-text position that is not in the list is left out:
+                # a removal row needs none.
+                "position": g.position if g.position in positions else "",
             }
         )
     if len(grants) > limit:
@@ -249,9 +257,6 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
             f"Ärendet har {len(grants)} aktiva behörigheter i din enhet; de första {limit} är "
             "ifyllda. Skicka beställningen och hämta sedan resten i en ny."
         )
-    # on_done matches grants by the order's unit name: use the one the grants were given under.
-    form.unit_name.data = grants[0].unit_name
-    form.unit_type.data = grants[0].unit_type
     if not form.city_district.data:
         form.city_district.data = user.unit.city_district
     form.case_number.data = case
@@ -271,14 +276,100 @@ def handle_rows(form: AccessOrderForm) -> bool:
     return edit_rows(form.persons, request.form, form.persons.max_entries or 10)
 
 
+def fee_handler_rows(data: dict[str, Any], unit_type: str) -> set[int]:
+    """Indexes of the rows that would give a fee handler access (§7.2), by the server's data: an
+    addition ordered from an `avgift` unit, for a user of an `avgift` unit, or for the position
+    avgiftshandläggare (rules.check_no_fee_handler decides)."""
+    persons = data.get("persons", [])
+    found = rules.check_no_fee_handler(
+        unit_type, persons, register.fee_handler_usernames(_usernames(data, "add"))
+    )
+    rows: set[int] = set()
+    for v in found:
+        if v.field == "persons":  # the ordering unit itself: every addition
+            rows |= {i for i, p in enumerate(persons) if p.get("action") == "add"}
+        else:
+            rows.add(int(v.field.split("-")[1]))
+    return rows
+
+
+def _justified(sub: Submission, data: dict[str, Any]) -> bool:
+    """The order carries a justification for exceeding the limit (at least the configured length).
+
+    A written justification is a sealed field (SPEC §3.1): the plain content no longer holds it,
+    and it is shredded before on_done runs (submissions.mark_done). Then the order counts as
+    justified if it was flagged when submitted, i.e. over the limit then, which check admits only
+    with a justification long enough. One justified for a smaller excess than it has now is not
+    told apart: it stays flagged, as it was."""
+    if "justification" not in data:
+        return sub.flagged
+    text = data.get("justification") or ""
+    return len(text.strip()) >= current_app.config["JUSTIFICATION_MIN_LENGTH"]
+
+
+def review(sub: Submission, day: date | None = None) -> dict[str, Any]:
+    """What marking this order done would do to the register now, for LVS to see before carrying
+    it out in Treserva: the people the case would have in the unit, the unit type's limit, whether
+    the order is justified, the rows (1-based) refused as fee handlers, and how many other orders
+    of the case and unit wait."""
+    from .base import today
+
+    data, unit = sub.data or {}, sub.unit
+    count = rules.person_count(
+        register.holders(sub.case_number or "", sub.unit_id, day or today()),
+        _usernames(data, "add"),
+        _usernames(data, "remove"),
+    )
+    limit = person_limit(unit.unit_type)
+    return {
+        "count": count,
+        "limit": limit,
+        "over": bool(_usernames(data, "add")) and count > limit,
+        "justified": _justified(sub, data),
+        "fee_rows": sorted(i + 1 for i in fee_handler_rows(data, unit.unit_type)),
+        "waiting": len(register.pending_orders(sub.case_number or "", sub.unit_id, sub.id)),
+    }
+
+
 def on_done(sub: Submission, lvs_user: User, day: date) -> None:
-    """LVS has carried the order out in Treserva: each row becomes a grant or a removal."""
+    """LVS has carried the order out in Treserva: each row becomes a grant or a removal, in the
+    unit that ordered it (the submission's unit, server data; never what the order says).
+
+    Checked again here, in the grants' transaction, against the register as it is now:
+    - a row that would give a fee handler access (§7.2) never becomes a grant: it is skipped, the
+      order flagged and the refusal audited; so is local protection from any unit but Myndighet's
+      managers (§1.3);
+    - if the case now has more people than the unit type allows and the order has no
+      justification (orders carried out in another sequence, or placed at the same moment), the
+      grants are recorded all the same (the register must show everyone who has access in
+      Treserva, or no removal order would ever find them) and the order is flagged, with an audit
+      event, so that LVS and the unit manager see it."""
     data = sub.data or {}
+    # One unit's orders are carried out one at a time (PostgreSQL: a row lock on the unit until
+    # this transaction ends; SQLite writes one at a time anyway), so that two orders marked done
+    # at the same moment cannot each count the register without the other's grants.
+    db.session.execute(select(Unit.id).where(Unit.id == sub.unit_id).with_for_update())
+    unit = sub.unit
+    case = data["case_number"]
+    refused = fee_handler_rows(data, unit.unit_type)
+    justified = _justified(sub, data)
     now = utcnow()
-    for p in data.get("persons", []):
+    for i, p in enumerate(data.get("persons", [])):
+        if i in refused:
+            audit.record(
+                "grant_refused",
+                user=lvs_user,
+                object_type=sub.form,
+                object_id=sub.public_id,
+                unit_id=sub.unit_id,
+                case_number=sub.case_number,
+                outcome="refused",
+                detail=f"R-NO-FEE-HANDLER rad {i + 1}",
+            )
+            continue
         current = db.session.scalars(
             select(Grant).where(
-                Grant.case_number == data["case_number"],
+                Grant.case_number == case,
                 func.lower(Grant.username) == p["username"].lower(),
                 Grant.unit_id == sub.unit_id,
                 Grant.revoked_at.is_(None),
@@ -289,14 +380,14 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
         if p["action"] == "add":
             db.session.add(
                 Grant(
-                    case_number=data["case_number"],
+                    case_number=case,
                     username=p["username"],
                     full_name=p["full_name"],
                     email=p["email"],
                     position=p["position"],
                     unit_id=sub.unit_id,
-                    unit_name=data["unit_name"],
-                    unit_type=data["unit_type"],
+                    unit_name=unit.name,
+                    unit_type=unit.unit_type,
                     valid_from=_date(data["valid_from"]) or day,
                     valid_to=_date(data["valid_to"]) or day,
                     granted_by_id=lvs_user.id,
@@ -304,14 +395,49 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
                 )
             )
     if data.get("local_protection") and data.get("local_protection_until"):
-        db.session.add(
-            LocalProtection(
-                case_number=data["case_number"],
-                unit_id=sub.unit_id,
-                until=date.fromisoformat(data["local_protection_until"]),
-                order_id=sub.id,
-                recorded_by_id=lvs_user.id,
+        # R-LOCAL-MAX again, by the server's data: only a Myndighet unit's manager (§1.3).
+        if unit.unit_type == "myndighet" and sub.submitted_by.has_role("unit_manager"):
+            db.session.add(
+                LocalProtection(
+                    case_number=case,
+                    unit_id=sub.unit_id,
+                    until=date.fromisoformat(data["local_protection_until"]),
+                    order_id=sub.id,
+                    recorded_by_id=lvs_user.id,
+                )
             )
+        else:
+            sub.flagged = True
+            audit.record(
+                "local_protection_refused",
+                user=lvs_user,
+                object_type=sub.form,
+                object_id=sub.public_id,
+                unit_id=sub.unit_id,
+                case_number=sub.case_number,
+                outcome="refused",
+                detail="R-LOCAL-MAX",
+            )
+    if refused:
+        sub.flagged = True
+    db.session.flush()
+    persons = data.get("persons", [])
+    added = [i for i, p in enumerate(persons) if p.get("action") == "add" and i not in refused]
+    if not added or justified:
+        return
+    count = len({u.casefold() for u in register.holders(case, sub.unit_id, day)})
+    limit = person_limit(unit.unit_type)
+    if count > limit:
+        sub.flagged = True
+        audit.record(
+            "person_limit_exceeded",
+            user=lvs_user,
+            object_type=sub.form,
+            object_id=sub.public_id,
+            unit_id=sub.unit_id,
+            case_number=sub.case_number,
+            outcome="flagged",
+            detail=f"{count} > {limit}",
         )
 
 
@@ -323,6 +449,9 @@ SPEC = FormSpec(
     submit_roles=frozenset({"unit_manager"}),
     process_roles=frozenset({"lvs"}),
     storage="plain",
+    # The local-protection reason and the justification may describe the threat: encrypted, and
+    # purged when LVS marks the order done; "local protection: yes, until" stays (SPEC §3.1).
+    sealed_fields=("local_protection_reason", "justification"),
     distribution_list="lvs",
     to_data=to_data,
     check=check,
@@ -336,5 +465,10 @@ SPEC = FormSpec(
     on_done=on_done,
     prefill=prefill,
     handle_rows=handle_rows,
-    extra={"done_flash": "Markerad som klar. Behörighetsregistret är uppdaterat."},
+    extra={
+        "done_flash": "Markerad som klar. Behörighetsregistret är uppdaterat.",
+        # The order page shows LVS what marking it done would do (templates/submissions/
+        # _access_order.html), before it is carried out in Treserva.
+        "review": review,
+    },
 )
