@@ -7,6 +7,12 @@ Options given on the command line (`-b`, `-w`) win over these. Measured in bench
 
 import os
 
+# Every file made from here on is the portal's account's alone (issue 11, M5): gunicorn's error
+# log (opened before the app is loaded), the SQLite database, instance/ and its keys. create_app
+# sets it again; `umask` below covers gunicorn's own temporary files and sockets.
+os.umask(0o077)
+umask = 0o077
+
 # Behind the load balancer's TLS terminator, on loopback (or the host's private address).
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 
@@ -23,3 +29,10 @@ preload_app = True
 # A request that runs this long is a bug or an attack; the worker is replaced.
 timeout = 60
 graceful_timeout = 30
+
+# Logs without personal data (SPEC §1.2): the error log's tracebacks say where and what type, never
+# the exception's message (it may quote a form value); a request is named without its query string.
+logger_class = "portal.gunicorn_log.WithheldLogger"
+# The access log is off unless `--access-logfile` is given; if it is, a line names the method,
+# path and status only (WithheldLogger also drops the query string, referrer's query and cookies).
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms'

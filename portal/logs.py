@@ -5,10 +5,12 @@ Lines name the endpoint (not the path or query) and the status; views log action
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import sys
 import traceback
 from types import TracebackType
+from typing import Any
 
 from flask import Flask, g, has_request_context, request
 from flask_login import current_user
@@ -54,6 +56,78 @@ def withheld_traceback(exc_info: ExcInfo) -> str:
     return "".join(lines).rstrip("\n")
 
 
+class WithheldFormatter(logging.Formatter):
+    """A formatter that prints a traceback only as `withheld_traceback` does: for handlers on
+    loggers whose records no filter of ours has seen (gunicorn's error log)."""
+
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return withheld_traceback(ei)
+
+
+# A query string, e.g. in a request line: "GET /forms/x?name=… HTTP/1.1".
+_QUERY = re.compile(r"\?[^\s\"']*")
+# Servers' messages that quote what the client sent after the colon (gunicorn, werkzeug).
+_QUOTING = re.compile(r"^(.*?(?:Invalid request from ip=\S*?(?=: )|Error on request))")
+WITHHELD = "(withheld: it may quote the request)"
+
+
+def scrub_text(text: str) -> str:
+    """A server's log message without what a client sent: query strings cut, and where a
+    server quotes a bad request or prints a traceback (message and all), the rest withheld."""
+    text = _QUERY.sub("?…", text)
+    quoting = _QUOTING.match(text)
+    if quoting:
+        text = f"{quoting.group(1)}: {WITHHELD}"
+    return text
+
+
+def scrub_uri(value: str) -> str:
+    """A URI (one value, not a line): everything from its query string on is cut."""
+    path, query, _ = value.partition("?")
+    return f"{path}?…" if query else path
+
+
+def _scrub_arg(value: Any) -> Any:
+    if isinstance(value, BaseException):
+        return f"{type(value).__module__}.{type(value).__qualname__}"
+    if isinstance(value, str):
+        return scrub_uri(value) if value.startswith(("/", "http:", "https:")) else scrub_text(value)
+    if isinstance(value, bytes):
+        return "(bytes withheld)"
+    return value
+
+
+class ServerLogFilter(logging.Filter):
+    """On the web servers' loggers (werkzeug in development, gunicorn.error in production): a
+    request line without its query string, a bad request not quoted, a traceback withheld."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = withheld_traceback(record.exc_info)  # type: ignore[arg-type]
+        if isinstance(record.msg, str):
+            record.msg = scrub_text(record.msg)
+        if isinstance(record.args, dict):
+            record.args = {k: _scrub_arg(v) for k, v in record.args.items()}
+        elif record.args:
+            record.args = tuple(_scrub_arg(a) for a in record.args)
+        return True
+
+
+class RowFilter(logging.Filter):
+    """SQLAlchemy logs the rows a query returns at DEBUG (hide_parameters hides only what is
+    sent): the rows' values are withheld, whatever level an operator turns logging up to."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == "Row %r":
+            record.msg, record.args = "Row (withheld)", ()
+        return True
+
+
+def _add_filter_once(logger: logging.Logger, kind: type[logging.Filter]) -> None:
+    if not any(isinstance(f, kind) for f in logger.filters):
+        logger.addFilter(kind())
+
+
 class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
@@ -73,7 +147,7 @@ class RequestContextFilter(logging.Filter):
 
 def install(app: Flask) -> None:
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(WithheldFormatter(FORMAT))
     handler.addFilter(RequestContextFilter())
     logger = logging.getLogger("portal")
     if not any(isinstance(f, RequestContextFilter) for h in logger.handlers for f in h.filters):
@@ -84,6 +158,11 @@ def install(app: Flask) -> None:
         logger.addFilter(RequestContextFilter())
     logger.setLevel(logging.INFO)
     logger.propagate = False
+    # Loggers of others that may see a request or a row: scrubbed for every handler (no uploaded
+    # content, form value, query string or file name reaches a log; issue 11).
+    _add_filter_once(logging.getLogger("werkzeug"), ServerLogFilter)
+    _add_filter_once(logging.getLogger("gunicorn.error"), ServerLogFilter)
+    _add_filter_once(logging.getLogger("sqlalchemy.engine.Engine"), RowFilter)
     access = logging.getLogger("portal.access")
 
     @app.before_request

@@ -205,7 +205,7 @@ def actualisation_path(secretary: FlaskClient, lvs: FlaskClient) -> None:
 
 
 def checklist_path(secretary: FlaskClient) -> None:
-    from test_checklist import checklist_form, upload  # every section, as the browser posts it
+    from test_checklist import assignment_text, checklist_form, paste  # every section, as posted
 
     data = checklist_form(threat_picture=THREAT, fictional_name=FICTIONAL,
                           communication_note=f"Ring {CLIENT} på förmiddagen.")
@@ -214,9 +214,9 @@ def checklist_path(secretary: FlaskClient) -> None:
     ok(secretary.post("/forms/checklist", data={**data, "post_note": f"Post till {PNR}"}), 200, 422)
     ok(secretary.post("/forms/checklist", data={**data, "next_follow_up": "not a date"}), 422)
     ok(secretary.post("/forms/checklist", data=data))
-    pdf = ok(secretary.post("/forms/checklist", data={**data, "as_pdf": "1"})).data
-    ok(upload(secretary, pdf, name=f"{CLIENT} {PNR}.pdf"))
-    ok(upload(secretary, b"%PDF-1.7 inte en checklista " + PNR.encode()), 422)
+    ok(secretary.post("/forms/checklist", data={**data, "as_pdf": "1"}))
+    ok(paste(secretary, assignment_text(secretary, data)))
+    ok(paste(secretary, f"Hotbild {CLIENT} {PNR}"), 422)
 
 
 def deviation_path(staff: FlaskClient, manager: FlaskClient) -> None:
@@ -456,3 +456,114 @@ def test_a_database_error_message_never_quotes_the_values(app: Flask) -> None:
     assert "INSERT INTO submissions" in message  # the statement, for the operator
     assert "hidden" in message
     assert_nothing_identifying(message)
+
+
+# --- issue 11: no uploaded content reaches any log, whatever the level ---------------------------
+
+
+MARK = "Qzmark"  # every field, the query string and the file name carry it, each in its own form
+
+
+@pytest.fixture
+def every_logger_at_debug(captured: Captured) -> Iterator[Captured]:
+    """Every logger there is (werkzeug, sqlalchemy.*, flask, portal.*, …) at DEBUG and enabled."""
+    names = [*logging.root.manager.loggerDict, "werkzeug", "sqlalchemy.engine.Engine",
+             "sqlalchemy.pool", "flask_limiter"]
+    saved = {n: (logging.getLogger(n).level, logging.getLogger(n).disabled) for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.DEBUG)
+        logging.getLogger(n).disabled = False
+    try:
+        yield captured
+    finally:
+        for n, (level, disabled) in saved.items():
+            logging.getLogger(n).setLevel(level)
+            logging.getLogger(n).disabled = disabled
+
+
+def multipart(fields: dict[str, str], file_field: str, filename: str,
+              content: bytes) -> tuple[bytes, str]:
+    boundary = "----skydd" + "b" * 20
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{file_field}"; '
+                 f'filename="{filename}"\r\nContent-Type: application/pdf\r\n\r\n'.encode()
+                 + content + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_no_uploaded_content_reaches_any_log_through_a_real_server_at_debug(
+        app: Flask, every_logger_at_debug: Captured) -> None:
+    """A real HTTP server (werkzeug's, as `make run` serves) with every logger at DEBUG: a login,
+    a stored deviation report and a refused one, each with a marker in every field, in the query
+    string and in an uploaded file's name and content. The marker is in no log line: not in the
+    server's request lines, not in the portal's, not in SQLAlchemy's statements or rows."""
+    import http.cookiejar
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    opener = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+    def send(path: str, body: bytes | None = None, content_type: str = "") -> int:
+        req = urllib.request.Request(base + path, data=body,  # noqa: S310 - http://127.0.0.1
+                                     headers={"Content-Type": content_type} if body else {})
+        try:
+            with opener.open(req, timeout=30) as resp:
+                resp.read()
+                return int(resp.status)
+        except urllib.error.HTTPError as error:
+            error.read()
+            return int(error.code)
+
+    form = {"event_date": today().isoformat(), "event_time": "07:45",
+            "unit": "Hemtjänst Hisingen", "fictional_name": f"{MARK}fictional",
+            "category": "fall", "description": f"{MARK}description",
+            "immediate_action": f"{MARK}action", "handed_to": f"{MARK}handed"}
+    refused = {k: f"{MARK}{k}" for k in [*form, "no_person", "csrf_token"]}
+    try:
+        login = {"username": f"{MARK}user", "password": f"{MARK}password"}
+        body = "&".join(f"{k}={v}" for k, v in login.items()).encode()
+        assert send(f"/login?next=/{MARK}next", body,
+                    "application/x-www-form-urlencoded") in (200, 401, 422)  # refused
+        body = f"username=staff&password={PASSWORD.replace(' ', '+')}".encode()
+        assert send("/login", body, "application/x-www-form-urlencoded") == 200  # 303 followed
+        body, ctype = multipart(form, "attachment", f"{MARK}filename.pdf", f"{MARK}content".encode())
+        assert send(f"/forms/deviation?case={MARK}query", body, ctype) == 200  # 303 followed
+        body, ctype = multipart(refused, "attachment", f"{MARK}file2.pdf", f"{MARK}c2".encode())
+        assert send(f"/forms/deviation?q={MARK}query2", body, ctype) == 422
+        assert send(f"/register?username={MARK}search&case={MARK}case") in (200, 403)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+    with app.app_context():
+        assert db.session.scalar(select(Submission).where(Submission.form == "deviation"))
+    text = every_logger_at_debug.text()
+    # No line carries a marker: no form value, query value, file name or file content ...
+    assert MARK.casefold() not in text.casefold()
+    # (At DEBUG, SQLAlchemy's pool names objects by address: hex runs that are not numbers.)
+    assert_nothing_identifying(re.sub(r"0x[0-9a-f]+", "0x…", text))
+    # ... though each path was logged (so the check above looked at something).
+    assert '"POST /forms/deviation?… HTTP/1.1" 303' in text  # werkzeug's request line
+    assert "POST forms.fill 422" in text  # the portal's access line
+    assert "INSERT INTO submissions" in text  # SQLAlchemy's statements, at DEBUG
+
+
+def test_rows_sqlalchemy_logs_at_debug_are_withheld(app: Flask,
+                                                    every_logger_at_debug: Captured) -> None:
+    """hide_parameters hides what is sent; at DEBUG SQLAlchemy also logs each row it returns."""
+    from sqlalchemy import text as sql
+
+    with app.app_context():
+        assert db.session.execute(sql("SELECT :v AS v"), {"v": f"{MARK}row"}).all()
+    text = every_logger_at_debug.text()
+    assert "Row (withheld)" in text
+    assert MARK.casefold() not in text.casefold()
