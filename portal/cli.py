@@ -12,9 +12,10 @@ from flask import Flask, current_app
 from sqlalchemy import select
 
 from . import audit
-from .auth import hash_password
+from .auth import hash_password, unlock
 from .extensions import db
 from .models import ROLES, Unit, User, UserRole
+from .passwords import password_problems
 
 DEMO_UNITS = [
     ("Myndighet Centrum", "myndighet", "Centrum"),
@@ -51,13 +52,46 @@ def _create_unit(name: str, unit_type: str, district: str) -> Unit:
     return unit
 
 
+def _check_new_password(password: str, username: str, full_name: str, user: User | None) -> None:
+    """Refuse a password that is too short, common, built on the name, or a pattern (issue 11,
+    L5): the refusal is audited (which rules, never the password) and committed on its own."""
+    problems = password_problems(
+        password,
+        username=username,
+        full_name=full_name,
+        min_length=current_app.config["PASSWORD_MIN_LENGTH"],
+    )
+    if not problems:
+        return
+    db.session.rollback()
+    audit.record(
+        "password_refused",
+        object_type="user",
+        object_id=user.public_id if user else None,
+        outcome="refused",
+        detail=",".join(v.code for v in problems),
+    )
+    db.session.commit()
+    raise click.ClickException("\n".join(v.message for v in problems))
+
+
+def _user(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise click.ClickException(f"användaren {username!r} finns inte")
+    return user
+
+
+def _read_password(password_stdin: bool) -> str:
+    if not password_stdin:
+        raise click.UsageError("ange --password-stdin och skicka lösenordet på standard input")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
 def _create_user(
     username: str, full_name: str, email: str, unit_name: str, roles: list[str], password: str
 ) -> User:
-    if len(password) < current_app.config["PASSWORD_MIN_LENGTH"]:
-        raise click.ClickException(
-            f"lösenordet måste ha minst {current_app.config['PASSWORD_MIN_LENGTH']} tecken"
-        )
+    _check_new_password(password, username, full_name, None)
     unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
     if unit is None:
         raise click.ClickException(f"enheten {unit_name!r} finns inte")
@@ -239,12 +273,70 @@ def register_cli(app: Flask) -> None:
         roles: tuple[str, ...],
         password_stdin: bool,
     ) -> None:
-        if not password_stdin:
-            raise click.UsageError("ange --password-stdin och skicka lösenordet på standard input")
-        password = sys.stdin.readline().rstrip("\r\n")
+        password = _read_password(password_stdin)
         _create_user(username, full_name, email, unit_name, list(roles), password)
         db.session.commit()
         click.echo(f"Användaren {username} skapad.")
+
+    # Each change below ends every session of the user (its session version goes up) and is
+    # audited in the same transaction (issue 11, L5).
+
+    @users.command("set-password")
+    @click.argument("username")
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+    def users_set_password(username: str, password_stdin: bool) -> None:
+        """A new password for USERNAME (from standard input, never on the command line)."""
+        password = _read_password(password_stdin)
+        user = _user(username)
+        _check_new_password(password, user.username, user.full_name, user)
+        user.password_hash = hash_password(password)
+        user.session_version += 1
+        audit.record("password_set", object_type="user", object_id=user.public_id,
+                     unit_id=user.unit_id)
+        db.session.commit()
+        click.echo(f"Nytt lösenord för {username}; alla dess inloggningar är avslutade.")
+
+    @users.command("deactivate")
+    @click.argument("username")
+    def users_deactivate(username: str) -> None:
+        """USERNAME can no longer log in; every session of it ends now."""
+        user = _user(username)
+        user.active = False
+        user.session_version += 1
+        audit.record("user_deactivated", object_type="user",
+                     object_id=user.public_id, unit_id=user.unit_id)
+        db.session.commit()
+        click.echo(f"Användaren {username} är avaktiverad; alla dess inloggningar är avslutade.")
+
+    @users.command("set-roles")
+    @click.argument("username")
+    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+    def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
+        """USERNAME's roles become exactly these; every session of it ends now."""
+        user = _user(username)
+        before = ",".join(sorted(user.roles))
+        wanted = list(dict.fromkeys(roles))
+        user.role_rows = [r for r in user.role_rows if r.role in wanted]
+        user.role_rows += [UserRole(role=r) for r in wanted if r not in user.roles]
+        user.session_version += 1
+        audit.record("user_roles_changed", object_type="user",
+                     object_id=user.public_id, unit_id=user.unit_id,
+                     detail=f"roller: {before} -> {','.join(sorted(wanted))}")
+        db.session.commit()
+        click.echo(f"Användaren {username} har nu rollerna {', '.join(sorted(wanted))}; "
+                   "alla dess inloggningar är avslutade.")
+
+    @users.command("unlock")
+    @click.argument("username")
+    def users_unlock(username: str) -> None:
+        """Forget USERNAME's failed logins from every address: no address waits any longer."""
+        user = _user(username)
+        sources = unlock(user.username)
+        audit.record("login_unlocked", object_type="user", object_id=user.public_id,
+                     unit_id=user.unit_id, detail=f"adresser: {sources}")
+        db.session.commit()
+        click.echo(f"Användaren {username} är upplåst ({sources} adresser väntade eller hade "
+                   "misslyckade försök).")
 
     @app.cli.command("demo")
     def demo() -> None:
@@ -285,17 +377,37 @@ def register_cli(app: Flask) -> None:
             click.echo(f"{name}: {n}")
 
     @app.cli.command("audit-verify")
-    def audit_verify() -> None:
-        """Check the audit log's hash chain; exit 1 at the first broken event."""
-        result = audit.verify()
-        if result.ok:
-            click.echo(f"Granskningsloggen är hel: {result.checked} händelser kontrollerade.")
+    @click.option(
+        "--anchors",
+        "anchor_paths",
+        multiple=True,
+        type=click.Path(path_type=Path),
+        help="Check against these anchor files (e.g. lines exported from syslog) instead of "
+        "AUDIT_ANCHOR_PATH. Repeatable.",
+    )
+    @click.option(
+        "--copy",
+        "is_copy",
+        is_flag=True,
+        help="The database is a copy (a restored backup): anchors after its end are expected.",
+    )
+    def audit_verify(anchor_paths: tuple[Path, ...], is_copy: bool) -> None:
+        """Check the audit log's MAC chain and its anchors; exit 1 at the first fault."""
+        result = audit.verify(anchor_paths=anchor_paths or None, allow_shorter=is_copy)
+        if not result.ok:
+            at = f" vid händelse {result.broken_seq}" if result.broken_seq is not None else ""
+            click.echo(f"Granskningsloggen är bruten{at}: {result.reason}", err=True)
+            sys.exit(1)
+        click.echo(f"Granskningsloggen är hel: {result.checked} händelser kontrollerade.")
+        if result.last_anchor is None:
+            click.echo(
+                "Varning: inga ankare finns; loggens längd kan inte kontrolleras.", err=True
+            )
             return
-        click.echo(
-            f"Granskningsloggen är bruten vid händelse {result.broken_seq}: {result.reason}",
-            err=True,
-        )
-        sys.exit(1)
+        click.echo(f"{result.anchors} ankare stämmer; det senaste gäller händelse "
+                   f"{result.last_anchor}.")
+        if is_copy and result.last_anchor > result.checked:
+            click.echo(f"Kopian saknar händelserna efter {result.checked} som ankarna visar.")
 
     @app.cli.command("backup")
     @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
@@ -323,10 +435,15 @@ def register_cli(app: Flask) -> None:
         help="Delete key files no stored value uses (old backups become unreadable).",
     )
     def rotate_keys(no_new_key: bool, remove_old: bool) -> None:
-        """Make a new current field key and re-encrypt every stored value; print counts only."""
+        """Make a new current key-encryption key and re-wrap every data key under it (the content
+        is not re-encrypted); older values get a data key of their own. Counts only."""
         from . import crypto
 
-        result = crypto.rotate(make_new_key=not no_new_key, remove_old=remove_old)
+        try:
+            result = crypto.rotate(make_new_key=not no_new_key, remove_old=remove_old)
+        except crypto.KeysMissing as missing:
+            click.echo(str(missing), err=True)
+            sys.exit(1)
         audit.record(
             "keys_rotated",
             object_type="key",
@@ -341,6 +458,8 @@ def register_cli(app: Flask) -> None:
             )
         click.echo(f"Aktuell nyckel: {result.current}")
         click.echo(f"Omkrypterade: {result.reencrypted}")
+        if result.converted:
+            click.echo(f"Varav äldre värden som fått en egen datanyckel: {result.converted}")
         click.echo(f"Redan under aktuell nyckel: {result.already_current}")
         click.echo(f"Ändrade under tiden (hoppades över): {result.skipped}")
         click.echo(f"Kunde inte dekrypteras: {result.failed}")
@@ -358,13 +477,23 @@ def register_cli(app: Flask) -> None:
         """Key ids, which is current, and how many stored values each encrypts."""
         from . import crypto
 
-        ring = crypto.keyring()
+        try:
+            ring = crypto.keyring()
+        except crypto.KeysMissing as missing:
+            click.echo(str(missing), err=True)
+            sys.exit(1)
         used = crypto.key_usage()
         click.echo(f"Källa: {'FIELD_KEYS' if ring.source == 'env' else crypto.keys_dir()}")
         click.echo("Krypterade kolumner: " + ", ".join(c.label for c in crypto.encrypted_columns()))
         for kid in ring.keys:
             mark = " (aktuell)" if kid == ring.current else ""
             click.echo(f"{kid}{mark}: {used.pop(kid, 0)} värden")
+        # Every record's own data key is wrapped by one of the keys above (crypto-shredding).
+        from sqlalchemy import func
+
+        from .models import DataKey
+
+        click.echo(f"Datanycklar: {db.session.scalar(select(func.count(DataKey.id)))}")
         for kid, n in used.items():
             click.echo(f"{kid} (saknas!): {n} värden")
         if used:

@@ -79,8 +79,9 @@ class Defaults:
         # The checklist has no list: its text is pasted into the assignment document (§5.9).
         "assignment_document": "Uppdragsdokument (klistras in)",
     }
-    # Largest earlier checklist PDF accepted for import (§5.12); a real one is some 30–60 kB.
-    CHECKLIST_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+    # Checklist (issue 11, H2): the largest pasted assignment-document text accepted by
+    # /forms/checklist/import (§5.12), in UTF-8 bytes; a full checklist's text is some 10 kB.
+    CHECKLIST_IMPORT_MAX_BYTES = 64 * 1024
     ALLOWED_EMAIL_DOMAINS = ["goteborg.se"]
     CASE_NUMBER_PATTERN = r"\d{7}"
     POSITIONS = [
@@ -95,9 +96,16 @@ class Defaults:
     ]
     REMINDER_DAYS = 30  # grants and local protections ending within this many days are highlighted
     MAX_PERSON_ROWS = 10
+    # Access order (issue 11, M1/M2 part): a username is a city account's name, ASCII only, so
+    # that a look-alike letter (fullwidth, Cyrillic) cannot slip past the fee-handler lookup or
+    # count one person as two (rules.check_username).
+    USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
 
     # Field encryption (portal/crypto.py): "kid1:base64key,kid2:base64key", first = current; when
     # unset, key files in FIELD_KEYS_DIR (default instance/keys/, mode 0600) made on first use.
+    # These are key-encryption keys: each record has its own data key, wrapped by them (issue 11
+    # H4). PRODUCTION=1 refuses key files inside instance/ (beside the database): set FIELD_KEYS,
+    # or FIELD_KEYS_DIR to a folder outside instance/ (load_config below).
     FIELD_KEYS: str | None = None
     FIELD_KEYS_DIR: str | None = None
 
@@ -105,6 +113,10 @@ class Defaults:
     RETENTION_ACTUALISATION_DAYS = 30
     RETENTION_DAY_NOTES_MONTHS = 2
     DEVIATION_FLAG_DAYS = 7
+    # Deviation retention (issue 11): a reserve report nobody registered in Treserva loses its
+    # content after this many days (a tombstone stays); its unit's managers see it flagged, with
+    # the date, from DEVIATION_FLAG_DAYS on (SPEC §3.4).
+    DEVIATION_RETENTION_DAYS = 30
     # Day notes not compiled into the journal after this many days are flagged (§8.6: weekly).
     DAY_NOTES_COMPILE_DAYS = 7
     # Deviation categories (§4.2; spec §3.4): code -> Swedish label.
@@ -117,17 +129,39 @@ class Defaults:
     }
     PURGE_INTERVAL_SECONDS = 3600  # the server applies every retention rule this often (0: never)
 
+    # Audit log (issue 11, H3; portal/audit.py). The chain's HMAC key: AUDIT_KEY (base64, 32
+    # bytes; production sets it from the environment, kept with the other secrets, never in the
+    # database) or else the file audit.secret in the key folder (FIELD_KEYS_DIR), made on a fresh
+    # install. The committed head (seq, MAC, time) is appended outside the database every
+    # AUDIT_ANCHOR_EVERY events and every AUDIT_ANCHOR_SECONDS (0: never) by the server: to
+    # AUDIT_ANCHOR_PATH (default instance/audit-anchors.log; O_APPEND, 0600, never rotate it) and,
+    # when set, to syslog AUDIT_ANCHOR_SYSLOG ("/dev/log", "host:port" over UDP, or "1").
+    AUDIT_KEY: str | None = None
+    AUDIT_ANCHOR_EVERY = 100
+    AUDIT_ANCHOR_SECONDS = 300
+    AUDIT_ANCHOR_PATH: str | None = None
+    AUDIT_ANCHOR_SYSLOG: str | None = None
+
+    # Login throttling (issue 11, M6 and L1). The limiter's store: memory:// counts per process,
+    # so production with more than one worker sets a shared store (redis://host:6379/0) in the
+    # environment; PRODUCTION=1 refuses memory:// then (portal/__init__.py).
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
-    # Failed logins only (a successful one does not count), per client address and per account.
+    # Failed logins only (a successful one does not count), per client address.
     LOGIN_RATE_PER_ADDRESS = "20 per 10 minutes"
-    # The same bound as the database lockout, so that an unknown username is answered exactly like
-    # a locked account (nothing tells which usernames exist).
-    LOGIN_RATE_PER_ACCOUNT = "5 per 15 minutes"
+    # Proxies in front of the portal that append to X-Forwarded-For (the load balancer: 1). 0
+    # ignores the header: then every user behind the balancer shares its address.
+    PROXY_FIX_X_FOR = 0
+    # Per account AND source address (table login_throttle): after LOGIN_MAX_FAILURES failures
+    # from one address for one username, that address waits LOGIN_LOCKOUT, then twice as long
+    # after each further failure, at most LOGIN_LOCKOUT_MAX. Other addresses are not affected, so
+    # nobody can lock another person out. Failures older than LOGIN_THROTTLE_FORGET are forgotten.
+    LOGIN_MAX_FAILURES = 5
+    LOGIN_LOCKOUT = timedelta(minutes=1)
+    LOGIN_LOCKOUT_MAX = timedelta(hours=1)
+    LOGIN_THROTTLE_FORGET = timedelta(days=1)
 
     PASSWORD_MIN_LENGTH = 12
-    LOGIN_MAX_FAILURES = 5
-    LOGIN_LOCKOUT = timedelta(minutes=15)
     # Re-authentication (ASVS V3.7.1): LVS re-enters the password before reading an encrypted
     # form's content (the personnummer) when it last authenticated longer ago than this.
     REAUTH_MINUTES = 5
@@ -153,6 +187,13 @@ ENV_KEYS = (
     "SESSION_COOKIE_SECURE",
     "FIELD_KEYS",
     "FIELD_KEYS_DIR",
+    # Audit log (issue 11, H3): its key and where its anchors go.
+    "AUDIT_KEY",
+    "AUDIT_ANCHOR_PATH",
+    "AUDIT_ANCHOR_SYSLOG",
+    # Login throttling (issue 11, M6): the limiter's shared store and the proxy hop count.
+    "RATELIMIT_STORAGE_URI",
+    "PROXY_FIX_X_FOR",
 )
 
 
@@ -167,6 +208,8 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
             continue
         if key in ("PRODUCTION", "SESSION_COOKIE_SECURE"):
             app.config[key] = value.lower() in ("1", "true", "yes")
+        elif key == "PROXY_FIX_X_FOR":
+            app.config[key] = int(value)
         elif key == "DATABASE_URL":
             app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(value)
         else:
@@ -181,8 +224,36 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
         app.config["SESSION_COOKIE_SECURE"] = True
         if not app.config.get("SECRET_KEY"):
             raise RuntimeError("SECRET_KEY must be set in production")
+        _keys_outside_instance(app.config, instance)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
+
+
+def _keys_outside_instance(config: Any, instance: Path) -> None:
+    """Issue 11 H4: whoever has instance/ (the SQLite database, a copy of the folder) must not
+    have the key-encryption keys too. In production they come from FIELD_KEYS, or from key files
+    in FIELD_KEYS_DIR outside instance/; the default instance/keys is refused."""
+    directory = config.get("FIELD_KEYS_DIR")
+    if not directory:
+        if config.get("FIELD_KEYS"):
+            # The audit chain's key (crypto.named_secret) would otherwise be a file in
+            # instance/keys: whoever has the database and instance/ could re-key the chain.
+            if not config.get("AUDIT_KEY"):
+                raise RuntimeError(
+                    "PRODUCTION=1 with FIELD_KEYS: set AUDIT_KEY too (base64, 32 bytes, from the "
+                    "secret store), or FIELD_KEYS_DIR outside instance/ for its file"
+                )
+            return
+        raise RuntimeError(
+            "PRODUCTION=1: set FIELD_KEYS (from a secret store) or FIELD_KEYS_DIR (a folder "
+            "outside instance/); the field keys must not lie beside the database in instance/keys"
+        )
+    keys = Path(directory).expanduser().resolve()
+    if keys == instance.resolve() or keys.is_relative_to(instance.resolve()):
+        raise RuntimeError(
+            f"PRODUCTION=1: FIELD_KEYS_DIR ({keys}) is inside instance/; put the field keys in a "
+            "folder outside it, or give them in FIELD_KEYS"
+        )
 
 
 def _normalise_db_url(url: str) -> str:

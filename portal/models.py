@@ -89,6 +89,8 @@ class User(AccountMixin, db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Raised at logout and password change: every cookie that names an older version is dead.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
+    # Unused since issue 11 (L1): failed logins count per account and source in login_throttle.
+    # Kept, so that migration 0006 does not rebuild the users table; drop them in a later one.
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -107,6 +109,23 @@ class UserRole(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
     )
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
+
+
+class LoginThrottle(db.Model):
+    """Failed logins for one username from one source address (issue 11, L1), so that a
+    delay holds the guesser back without locking the real user out from another address. The
+    username is kept as an HMAC under SECRET_KEY (auth.throttle_key): a password typed into the
+    name field is not readable here; nothing typed in the password field is ever kept. Rows of
+    unknown names are kept alike, so the throttle tells nothing about which names exist."""
+
+    __tablename__ = "login_throttle"
+    __table_args__ = (UniqueConstraint("account_key", "source"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_key: Mapped[str] = mapped_column(String(64))
+    source: Mapped[str] = mapped_column(String(64))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class Submission(db.Model):
@@ -135,14 +154,25 @@ class Submission(db.Model):
     data_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str | None] = mapped_column(String(32))
     reply: Mapped[str | None] = mapped_column(Text)
+    # The row's own data key (portal/crypto.py, issue 11 H4): data_enc is sealed under it; the
+    # purge deletes it. key_id is set only on values written before migration 0005 (under the
+    # key-encryption key itself) until `flask rotate-keys` gives them a data key.
+    data_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("data_keys.id", ondelete="SET NULL"), unique=True, index=True
+    )
     # Optimistic lock: two LVS users marking the same order done — one wins.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     unit: Mapped[Unit] = relationship()
     submitted_by: Mapped[User] = relationship(foreign_keys=[submitted_by_id])
     processed_by: Mapped[User | None] = relationship(foreign_keys=[processed_by_id])
+    data_key: Mapped[DataKey | None] = relationship()
 
     __mapper_args__ = {"version_id_col": version}
+
+    def sealed_context(self) -> tuple[str, int | None]:
+        """(form, unit) that a sealed value of this row is bound to (crypto.Binding)."""
+        return self.form, self.unit_id
 
 
 class Grant(db.Model):
@@ -196,7 +226,8 @@ class LocalProtection(db.Model):
 
 
 class AuditEvent(db.Model):
-    """Append-only, hash-chained audit log. Never protected content: who, what, which object, outcome."""
+    """Append-only audit log, chained by HMAC-SHA-256 under a key outside the database and anchored
+    outside it (portal/audit.py). Never protected content: who, what, which object, outcome."""
 
     __tablename__ = "audit_events"
     # A unit's audit page: its newest events by seq (migration 0003; replaces an index on unit_id).
@@ -239,7 +270,8 @@ class FictionalFile(db.Model):
 
 class DayNote(db.Model):
     """One day note (daganteckning, §7.5, §8.6) in a fictional file. `text` holds it plain until
-    field encryption is switched on; then `text_enc`/`key_id` hold it and `text` stays empty. Every
+    field encryption is switched on; then `text_enc` holds it (under the note's data key) and
+    `text` stays empty. Every
     note is deleted two calendar months after it was written, compiled or not (§8.6)."""
 
     __tablename__ = "day_notes"
@@ -255,9 +287,32 @@ class DayNote(db.Model):
     text: Mapped[str | None] = mapped_column(Text)
     text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str | None] = mapped_column(String(32))
+    # The note's own data key (as Submission.data_key_id): deleted with the note.
+    data_key_id: Mapped[int | None] = mapped_column(
+        ForeignKey("data_keys.id", ondelete="SET NULL"), unique=True, index=True
+    )
     compiled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     compiled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     file: Mapped[FictionalFile] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
     compiled_by: Mapped[User | None] = relationship(foreign_keys=[compiled_by_id])
+    data_key: Mapped[DataKey | None] = relationship()
+
+    def sealed_context(self) -> tuple[str, int | None]:
+        """("day_note", the file's unit) that the note's text is bound to (crypto.Binding)."""
+        return "day_note", self.file.unit_id
+
+
+class DataKey(db.Model):
+    """A record's own data key (crypto-shredding, SPEC §1.1; issue 11 H4): 256 random bits, kept
+    only wrapped (AES-256-GCM) by a key-encryption key that is never in the database. Purging the
+    record deletes this row, after which its ciphertext cannot be read from any copy of the
+    database, WAL or backup. `kek_id` names the key-encryption key; rotation re-wraps."""
+
+    __tablename__ = "data_keys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner: Mapped[str] = mapped_column(String(32))  # the record's table, e.g. "submissions"
+    kek_id: Mapped[str] = mapped_column(String(32), index=True)
+    wrapped: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

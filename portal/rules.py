@@ -84,29 +84,157 @@ def _usernames(values: Iterable[str] | None) -> set[str]:
 
 # --- personnummer -------------------------------------------------------------------------------
 
-# Any 10- or 12-digit personnummer/samordningsnummer shape, valid check digit or not: 6 or 8 digits,
-# an optional separator (hyphen, plus, or a dash pasted from a word processor) with optional spaces,
-# then 4 digits, not adjacent to other digits. \d also catches non-ASCII digits.
-_DASHES = "\\-+\u2010\u2011\u2012\u2013\u2014\u2015\u2212"
-_PNR_SHAPE = re.compile(rf"(?<!\d)(?:\d{{2}})?\d{{6}}\s*[{_DASHES}]?\s*\d{{4}}(?!\d)")
+# The detector (R-PNR-SUBJECT, R-NOTE-PNR; SPEC §4) is linear in the text's length by construction:
+# no regular expression with adjacent unbounded quantifiers (the old one, two `\s*` around an
+# optional dash, was quadratic on a run of spaces: issue 11 H1), and no NFKC of the whole text
+# (CPython sorts a run of combining marks by insertion: quadratic too). Instead:
+#
+# 1. Normalise (M3), character by character through `_VIEW`: each character becomes what a reader
+#    sees of it. Format characters (Unicode Cf: zero-width space, soft hyphen, bidi controls …),
+#    combining marks, private-use and unassigned characters become nothing; the rest goes through
+#    NFKC (fullwidth forms, superscripts, circled digits), after which a decimal digit of any script
+#    becomes its ASCII digit, a letter or other number "x" ("r" if written right to left), and
+#    everything else " " (spaces, punctuation, dashes, dots, slashes, underscores, symbols,
+#    control characters): any run of them between two digit groups is one separator.
+# 2. Collapse every run of separators to one space (one regular expression, one quantifier).
+# 3. Search the collapsed text with regular expressions of bounded length only (a window is at
+#    most 17 characters, so each start position costs a constant): ten or twelve digits, not
+#    next to other digits, written all in a row or with the last four standing apart
+#    (YYMMDD-NNNN, CCYYMMDD-NNNN), where the date part may be split as a date is (YY MM DD,
+#    CC YY MM DD). Found: 19121212-1212, 121212+1212, 1912-12-12-1212, 19 121212 1212,
+#    1912.12.12/1212, with any invisible characters or fullwidth digits inside.
+#
+# Not found, by design: an ISO date (2026-12-01), and two in a row (2026-12-01 - 2027-01-31:
+# after a date written YYYY-MM-DD, four digits that begin another such date, year 1900-2099, are
+# read as that date, not as a number's last four); 7-digit case numbers; Swedish phone numbers as
+# they are written (031-365 00 00, 070-123 45 67, +46 70 123 45 67: the last four do not stand
+# apart). Found although no personnummer: ten or twelve digits in a row (a phone number written
+# 0701234567), a date and four digits (2026-12-01 1430). A number deliberately written in another
+# shape (digit by digit, spelled out, letters for digits) is not found: the detector catches what
+# a reader takes for a personnummer at a glance, not every way to encode one. Text with letters
+# that run right to left, or with bidi controls, is also read in the order it may be shown (the
+# characters reversed, or the digit groups): there a phone number may be taken for a personnummer.
+
+# Bidi controls: embeddings, overrides and isolates, the marks LRM/RLM and the Arabic letter mark.
+# Refused in every text field (SPEC §4): they make text display otherwise than it is stored.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
+_INVISIBLE = frozenset({"Cf", "Mn", "Me", "Mc", "Co", "Cs", "Cn"})
+_SEPARATORS = re.compile(" {2,}")
+_IN_A_ROW = re.compile("(?<![0-9])(?:[0-9]{10}|[0-9]{12})(?![0-9])")
+# Zero-width, so that every start is tried (windows overlap); group 1 is the window.
+_LAST_FOUR_APART = re.compile("(?<![0-9])(?=((?:[0-9]{2} ?){2,3}[0-9]{2} [0-9]{4})(?![0-9]))")
+_ISO_DATE_AND_FOUR = re.compile("[0-9]{4} [0-9]{2} [0-9]{2} [0-9]{4}")
+_DATE_TAIL = re.compile(" ([0-9]{2}) ([0-9]{2})(?![0-9])")
 _PNR_INPUT = re.compile(r"(?:\d{2})?\d{6}[-+]?\d{4}", re.ASCII)
+
+
+def _seen_as(char: str) -> str:
+    """What the detector sees of one character (step 1 above): ASCII digits, " ", "x" or ""."""
+    out = []
+    for c in unicodedata.normalize("NFKC", char):  # one character: at most 18 out (U+FDFA)
+        category = unicodedata.category(c)
+        if category in _INVISIBLE:
+            continue
+        if category == "Nd":
+            out.append(str(unicodedata.decimal(c)))
+        elif category[0] in "LN":  # a right-to-left letter marks the text (contains_personnummer)
+            out.append("r" if unicodedata.bidirectional(c) in ("R", "AL") else "x")
+        else:
+            out.append(" ")
+    return "".join(out)
+
+
+class _View(dict[int, str]):
+    """str.translate table: code point -> what the detector sees of it. Filled as characters
+    are met; only the Basic Multilingual Plane is kept (at most 65,536 entries)."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        seen = "" if unicodedata.category(char) in _INVISIBLE else _seen_as(char)
+        if code < 0x10000:
+            self[code] = seen
+        return seen
+
+
+_VIEW = _View()
+
+
+def detector_view(text: str) -> str:
+    """The text as the personnummer detector sees it: ASCII digits, " " for a separator and "x"
+    for anything else; invisible characters gone (M3)."""
+    return _text(text).translate(_VIEW)
+
+
+def _begins_date(year: str, tail: re.Match[str] | None) -> bool:
+    """The four digits `year` and the two groups after them read as a date YYYY-MM-DD with a year
+    1900-2099 (a date range or list: 2026-12-01 - 2027-01-31)."""
+    if tail is None or not 1900 <= int(year) <= 2099:
+        return False
+    month, day = int(tail.group(1)), int(tail.group(2))
+    return 1 <= month <= 12 and 1 <= day <= calendar.monthrange(int(year), month)[1]
+
+
+def _found(view: str) -> bool:
+    text = _SEPARATORS.sub(" ", view)
+    if _IN_A_ROW.search(text):
+        return True
+    for window in _LAST_FOUR_APART.finditer(text):
+        if not (
+            _ISO_DATE_AND_FOUR.fullmatch(window.group(1))
+            and _begins_date(window.group(1)[-4:], _DATE_TAIL.match(text, window.end(1)))
+        ):
+            return True
+    return False
+
+
+def _groups_reversed(view: str) -> str:
+    """The view with its groups in reverse order (each group's digits kept)."""
+    return " ".join(reversed(view.replace("x", " x ").replace("r", " x ").split()))
+
+
+def contains_personnummer(text: str) -> bool:
+    """A 10- or 12-digit personnummer or samordningsnummer shape anywhere in the text, valid
+    check digit or not (R-PNR-SUBJECT, R-NOTE-PNR); linear in the text's length."""
+    view = detector_view(text)
+    if _found(view):
+        return True
+    if "r" in view or contains_bidi_control(text):
+        # Right-to-left letters or bidi controls can show digits in another order than they are
+        # stored: an override reverses every character, a right-to-left context the order of
+        # the groups (1212 19121212 shows as 19121212 1212).
+        return _found(view[::-1]) or _found(_groups_reversed(view))
+    return False
+
+
+def contains_bidi_control(text: str) -> bool:
+    return _BIDI.search(_text(text)) is not None
+
+
+def _visible(text: str) -> str:
+    """The text without format characters (zero-width spaces, soft hyphens, bidi controls)."""
+    return "".join(c for c in _text(text) if unicodedata.category(c) != "Cf")
+
 
 MSG_NEVER_PNR = (
     "Skriv aldrig personnummer eller samordningsnummer här – det hamnar i ärenderaden (§2.2)."
 )
-
-
-def contains_personnummer(text: str) -> bool:
-    return bool(_PNR_SHAPE.search(_text(text)))
+MSG_BIDI = (
+    "Texten innehåller dolda tecken som ändrar textens riktning. Skriv texten direkt i fältet "
+    "i stället för att klistra in den."
+)
+MSG_PNR_IN_TEXT = (
+    "Texten ser ut att innehålla ett personnummer eller samordningsnummer. Ta bort det: "
+    "personnummer hör inte hemma i det här fältet."
+)
 
 
 def check_subject(subject: str, field: str, forbidden_names: Iterable[str] = ()) -> list[Violation]:
     """R-PNR-SUBJECT: no personnummer and no client name in a subject line (§2.2, §5.9)."""
     out: list[Violation] = []
-    text = _norm(subject)
+    text = _norm(_visible(subject))
     if contains_personnummer(text):
         out.append(Violation("R-PNR-SUBJECT", field, MSG_NEVER_PNR))
-    names = [n for n in (_norm(x) for x in _items(forbidden_names)) if len(n) >= 2]
+    names = [n for n in (_norm(_visible(x)) for x in _items(forbidden_names)) if len(n) >= 2]
     if any(n in text for n in names):
         out.append(
             Violation(
@@ -116,6 +244,20 @@ def check_subject(subject: str, field: str, forbidden_names: Iterable[str] = ())
                 "Skriv bara ärendenummer och stadsområde (§2.2).",
             )
         )
+    return out
+
+
+def check_no_bidi(text: str, field: str) -> list[Violation]:
+    """Bidi control characters are refused in every text field (R-NOTE-PNR, SPEC §4): they show a
+    text otherwise than it is (a personnummer reversed by an override looks like another)."""
+    return [Violation("R-NOTE-PNR", field, MSG_BIDI)] if contains_bidi_control(text) else []
+
+
+def check_free_text(text: str, field: str) -> list[Violation]:
+    """R-NOTE-PNR for any free-text field of any form: no bidi controls, no personnummer."""
+    out = check_no_bidi(text, field)
+    if contains_personnummer(text):
+        out.append(Violation("R-NOTE-PNR", field, MSG_PNR_IN_TEXT))
     return out
 
 
@@ -137,17 +279,19 @@ def check_personnummer(value: str, field: str) -> list[Violation]:
 
 
 def check_note_text(text: str, field: str) -> list[Violation]:
-    """R-NOTE-PNR: day notes and deviation reports carry the fictional name only (§4.2, §7.5)."""
+    """R-NOTE-PNR: day notes and deviation reports carry the fictional name only (§4.2, §7.5);
+    no bidi controls either."""
+    out = check_no_bidi(text, field)
     if contains_personnummer(text):
-        return [
+        out.append(
             Violation(
                 "R-NOTE-PNR",
                 field,
                 "Texten ser ut att innehålla ett personnummer eller samordningsnummer. "
                 "Ta bort det och använd bara det fiktiva namnet (§7.5).",
             )
-        ]
-    return []
+        )
+    return out
 
 
 # --- single-field rules -------------------------------------------------------------------------
@@ -288,17 +432,35 @@ def _limit(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-def _person_count(
-    active_usernames: Iterable[str], additions: Iterable[str], removals: Iterable[str]
+def person_count(
+    active_usernames: Iterable[str],
+    additions: Iterable[str],
+    removals: Iterable[str],
+    pending_additions: Iterable[str] = (),
 ) -> int:
-    return len((_usernames(active_usernames) | _usernames(additions)) - _usernames(removals))
+    """How many people may have access once this order and every pending one are carried out.
+
+    Counted: everyone the register holds (`active_usernames`), everyone a pending order of the
+    same case and unit adds, and everyone this order adds. Subtracted: only this order's own
+    removals, and not those a pending order or this order adds again (LVS may carry the orders
+    out in any sequence, so a pending addition can come after this removal). A pending order's
+    removals are not subtracted either: until LVS has carried them out, the person still has
+    access, and the additions may be carried out first."""
+    pending, added = _usernames(pending_additions), _usernames(additions)
+    people = _usernames(active_usernames) | pending | added
+    return len(people - (_usernames(removals) - pending - added))
 
 
 def exceeds_person_limit(
-    active_usernames: Iterable[str], additions: Iterable[str], removals: Iterable[str], limit: int
+    active_usernames: Iterable[str],
+    additions: Iterable[str],
+    removals: Iterable[str],
+    limit: int,
+    pending_additions: Iterable[str] = (),
 ) -> bool:
     """True when the case would have more people with access than the unit type allows (§2.1)."""
-    return _person_count(active_usernames, additions, removals) > _limit(limit)
+    count = person_count(active_usernames, additions, removals, pending_additions)
+    return count > _limit(limit)
 
 
 def check_person_limit(
@@ -308,29 +470,114 @@ def check_person_limit(
     limit: int,
     justification: str,
     min_justification: int = 20,
+    pending_additions: Iterable[str] = (),
 ) -> list[Violation]:
-    """R-PERSON-LIMIT: keep the number of people with access to a minimum (§2.1, §8.1)."""
-    count, limit = _person_count(active_usernames, additions, removals), _limit(limit)
+    """R-PERSON-LIMIT: keep the number of people with access to a minimum (§2.1, §8.1), counted
+    from the register and the orders still waiting for LVS (SPEC §3.1)."""
+    count = person_count(active_usernames, additions, removals, pending_additions)
+    limit = _limit(limit)
     # A broken minimum falls back to the routine's 20 characters (SPEC §2), never to none.
     valid = isinstance(min_justification, int) and not isinstance(min_justification, bool)
     needed = min_justification if valid else 20
     if count > limit and len(_text(justification).strip()) < needed:
+        waiting = (
+            " (behörigheter i registret och beställningar som väntar hos LVS räknas)"
+            if _usernames(pending_additions)
+            else ""
+        )
         return [
             Violation(
                 "R-PERSON-LIMIT",
                 "justification",
                 f"Efter beställningen skulle {count} personer ha behörighet till "
-                f"ärendet, men högst {limit} gäller för enhetstypen (§2.1). Skriv en "
+                f"ärendet{waiting}, men högst {limit} gäller för enhetstypen (§2.1). Skriv en "
                 f"motivering på minst {needed} tecken.",
             )
         ]
     return []
 
 
+def check_person_rows(persons: Sequence[Mapping[str, str]]) -> list[Violation]:
+    """R-PERSON-LIMIT: each person once per order. Adding and removing the same username in one
+    order, or adding it twice, would make the count of people wrong (SPEC §3.1)."""
+    rows = [(_norm(_get(r, "action")), _norm(_get(r, "username"))) for r in _items(persons)]
+    added = {name for action, name in rows if action == "add" and name}
+    removed = {name for action, name in rows if action == "remove" and name}
+    both = added & removed
+    out: list[Violation] = []
+    seen: set[str] = set()
+    for i, (action, name) in enumerate(rows):
+        if not name or action not in ("add", "remove"):
+            continue
+        if name in both:
+            out.append(
+                Violation(
+                    "R-PERSON-LIMIT",
+                    f"persons-{i}-username",
+                    "Samma användarnamn kan inte både läggas till och tas bort i en "
+                    "beställning. Ta bort en av raderna.",
+                )
+            )
+        elif action == "add" and name in seen:
+            out.append(
+                Violation(
+                    "R-PERSON-LIMIT",
+                    f"persons-{i}-username",
+                    "Användarnamnet står redan på en annan rad. Skriv varje person en gång.",
+                )
+            )
+        if action == "add":
+            seen.add(name)
+    return out
+
+
+DEFAULT_USERNAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}"
+
+
+def check_username(
+    value: str, field: str, pattern: str = DEFAULT_USERNAME_PATTERN
+) -> list[Violation]:
+    """R-USERNAME: a city account's name as the configured pattern has it, ASCII only: a
+    look-alike letter (fullwidth, Cyrillic) would otherwise pass the fee-handler lookup and count
+    one person twice (issue 11, M1/M2). An empty one is R-REQUIRED's."""
+    text = _text(value).strip()
+    if not text:
+        return []
+    try:
+        matches = re.fullmatch(pattern, text, re.ASCII) is not None
+    except (re.error, TypeError):
+        matches = re.fullmatch(DEFAULT_USERNAME_PATTERN, text, re.ASCII) is not None
+    if text.isascii() and matches:
+        return []
+    return [
+        Violation(
+            "R-USERNAME",
+            field,
+            "Skriv användarnamnet till staden-kontot: bokstäverna a–z, siffror, punkt, "
+            "bindestreck eller understreck.",
+        )
+    ]
+
+
+def check_position(
+    value: str, positions: Iterable[str], field: str, required: bool
+) -> list[Violation]:
+    """R-POSITION: the position (befattning) is one of the configured list (SPEC §3.1); a removal
+    row may leave it empty."""
+    text = _norm(value)
+    if not text and not required:
+        return []
+    if text and text in {_norm(p) for p in _items(positions)}:
+        return []
+    return [Violation("R-POSITION", field, "Välj befattning i listan.")]
+
+
 def check_no_fee_handler(
     unit_type: str, persons: Sequence[Mapping[str, str]], fee_handler_usernames: Iterable[str] = ()
 ) -> list[Violation]:
-    """R-NO-FEE-HANDLER: fee handlers never get access to protected cases (§7.2)."""
+    """R-NO-FEE-HANDLER: fee handlers never get access to protected cases (§7.2). `unit_type` is
+    the ordering unit's type and `fee_handler_usernames` the users of `avgift` units, both from
+    the server's own data, never from what the form says."""
     message = (
         "Avgiftshandläggare ska inte få behörighet till ärenden med skyddade "
         "personuppgifter (§7.2)."
@@ -341,7 +588,14 @@ def check_no_fee_handler(
         if _norm(_get(row, "action")) != "add":
             continue
         if _norm(unit_type) == "avgift":
-            out.append(Violation("R-NO-FEE-HANDLER", "unit_type", message))
+            out.append(
+                Violation(
+                    "R-NO-FEE-HANDLER",
+                    "persons",
+                    "Din enhet är en avgiftsenhet. Avgiftshandläggning kan inte beställa "
+                    "behörighet till ärenden med skyddade personuppgifter, bara ta bort (§7.2).",
+                )
+            )
         if "avgiftshandläggare" in _norm(_get(row, "position")):
             out.append(Violation("R-NO-FEE-HANDLER", f"persons-{i}-position", message))
         if _norm(_get(row, "username")) in fee_handlers:
@@ -415,6 +669,9 @@ class PersonRow:
 
 @dataclass
 class AccessOrderInput:
+    """The order as the manager filled it in, with the ordering unit from the server's data: the
+    orderer's own unit (`unit_type`, `unit_name`), never a field of the form (SPEC §3.1)."""
+
     case_number: str
     city_district: str
     unit_type: str
@@ -444,8 +701,18 @@ def check_access_order(
     case_number_pattern: str,
     orderer_is_myndighet_manager: bool,
     fee_handler_usernames: Iterable[str] = (),
+    pending_additions: Iterable[str] = (),
+    positions: Iterable[str] = (),
+    min_justification: int = 20,
+    username_pattern: str = DEFAULT_USERNAME_PATTERN,
 ) -> list[Violation]:
-    """Every rule that applies to an access order (§1.3, §2.1, §2.2, §7.2)."""
+    """Every rule that applies to an access order (§1.3, §2.1, §2.2, §7.2).
+
+    `active_usernames`: who the register holds for the case and the ordering unit;
+    `pending_additions`: who the unit's orders of the case still waiting for LVS add;
+    `fee_handler_usernames`: which of the order's usernames belong to `avgift` units;
+    `positions`: the configured positions (an empty list admits none);
+    `username_pattern`: what a city account's name looks like."""
     domains = _items(allowed_domains)
     rows = _items(order.persons)
     out = check_case_number(order.case_number, "case_number", case_number_pattern)
@@ -473,12 +740,17 @@ def check_access_order(
                 out.append(
                     Violation("R-REQUIRED", f"persons-{i}-{key}", f"{label} måste fyllas i.")
                 )
+        out += check_username(_get(row, "username"), f"persons-{i}-username", username_pattern)
         if action == "add" or _get(row, "email").strip():
             out += check_email_domain(_get(row, "email"), domains, f"persons-{i}-email")
+        out += check_position(
+            _get(row, "position"), positions, f"persons-{i}-position", action == "add"
+        )
         if action == "add":
             additions.append(_get(row, "username"))
         elif action == "remove":
             removals.append(_get(row, "username"))
+    out += check_person_rows(rows)
     if additions:
         out += check_period(order.valid_from, order.valid_to, today)
     out += check_local_protection(
@@ -496,6 +768,12 @@ def check_access_order(
     )
     if additions:  # an order that only removes never needs a justification (§2.1: fewer people)
         out += check_person_limit(
-            active_usernames, additions, removals, person_limit, order.justification
+            active_usernames,
+            additions,
+            removals,
+            person_limit,
+            order.justification,
+            min_justification,
+            pending_additions,
         )
     return list(dict.fromkeys(out))

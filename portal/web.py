@@ -13,6 +13,7 @@ from flask_wtf.csrf import CSRFError
 from markupsafe import Markup
 from werkzeug.wrappers import Response
 
+from .crypto import CryptoError
 from .render import kept
 
 CSP = (
@@ -46,11 +47,15 @@ def install(app: Flask) -> None:
         now = time.time()
         idle = app.config["IDLE_TIMEOUT"].total_seconds()
         absolute = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
-        last, started = session.get("last_seen", now), session.get("login_at", now)
-        if now - last > idle or now - started > absolute:
+        last, started = session.get("last_seen"), session.get("login_at")
+        # A session without its timestamps counts as expired (issue 11), never as fresh.
+        stamped = isinstance(last, int | float) and isinstance(started, int | float)
+        if not stamped or now - last > idle or now - started > absolute:
             logout_user()
             session.clear()
-            if now - started > absolute:
+            if not stamped:
+                flash(_("Din inloggning har gått ut. Logga in igen."))
+            elif now - started > absolute:
                 flash(_("Du har varit inloggad i 8 timmar och har loggats ut. Logga in igen."))
             else:
                 flash(
@@ -132,8 +137,51 @@ def install(app: Flask) -> None:
             text=_("För många misslyckade inloggningar. Vänta en stund och försök igen."),
         )
 
+    @app.errorhandler(CryptoError)
+    def unreadable(e: CryptoError) -> Any:
+        """Issue 11 L8: encrypted content that does not open (altered bytes, moved from another
+        row, its data key missing) is a clear page and an audit event, never a bare 500."""
+        from contextlib import suppress
+
+        from . import audit
+        from .extensions import db
+
+        with suppress(Exception):
+            db.session.rollback()
+        args = request.view_args or {}
+        object_id = args.get("public_id") or args.get("file_id")
+        # The reason names a key id at most, never content.
+        app.logger.error("encrypted content could not be read (%s): %s", request.endpoint, e)
+        with suppress(Exception):
+            audit.record(
+                "protected_content_unreadable",
+                object_type="encrypted",
+                object_id=str(object_id)[:64] if object_id else None,
+                outcome="failed",
+                detail=str(request.endpoint)[:255],
+            )
+            db.session.commit()
+        return page(
+            "errors/error.html",
+            500,
+            title=_("Innehållet kan inte läsas"),
+            text=_(
+                "Det krypterade innehållet kunde inte läsas: det har ändrats eller saknar sin "
+                "nyckel. Inget har ändrats. Kontakta systemförvaltaren och ange tiden; händelsen "
+                "är loggad."
+            ),
+        )
+
     @app.errorhandler(500)
     def server_error(e: Any) -> Any:
+        # Whatever the request half did is undone ("Inget sparades"), and a session whose flush
+        # failed is usable again: the page's own queries (the header's user) must not fail too.
+        from contextlib import suppress
+
+        from .extensions import db
+
+        with suppress(Exception):  # a dead connection: the page is still shown
+            db.session.rollback()
         return page(
             "errors/error.html",
             500,

@@ -84,7 +84,9 @@ def migrated_pg() -> str | None:
 
 def _truncate_pg() -> None:
     tables = ", ".join(t.name for t in db.metadata.sorted_tables)
-    # TRUNCATE fires no row triggers, so the append-only audit table can be emptied between tests.
+    # TRUNCATE fires no row triggers, but audit_events has a TRUNCATE trigger (migration 0004):
+    # as superuser, this session fires no ordinary trigger until the commit (issue 11, H3).
+    db.session.execute(text("SET LOCAL session_replication_role = replica"))
     db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     db.session.commit()
 
@@ -157,8 +159,6 @@ def order_form(**overrides: Any) -> dict[str, str]:
     data = {
         "case_number": "0655588",
         "city_district": "Centrum",
-        "unit_type": "myndighet",
-        "unit_name": "Myndighet Centrum",
         "persons-0-action": "add",
         "persons-0-full_name": "Anna Andersson",
         "persons-0-username": "anna01",

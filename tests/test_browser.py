@@ -97,6 +97,7 @@ def test_unit_manager_orders_access_by_keyboard_then_copies_and_prints(page: Any
     type_into(page, "#persons-1-full_name", "Bengt Berg")
     type_into(page, "#persons-1-username", "bengt02")
     type_into(page, "#persons-1-email", "bengt.berg@goteborg.se")
+    type_into(page, "#persons-1-position", "planerare")  # a select: type-ahead picks the option
     type_date(page, "#valid_from", today)
     type_date(page, "#valid_to", today + timedelta(days=400))
     shot(page, "behorighetsbestallning")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import calendar
 import inspect
-import re
+import unicodedata
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -44,12 +44,27 @@ def personnummer_shapes(draw: st.DrawFn) -> str:
     return f"{century}{date_part}{before}{sep}{after}{number}"
 
 
+# Characters a reader does not see (format characters such as a zero-width space or a soft hyphen,
+# combining marks, private use, unassigned): the detector drops them (issue 11 M3).
+INVISIBLE = {"Cf", "Mn", "Me", "Mc", "Co", "Cs", "Cn"}
+
+
+def _as_seen(text: str) -> str:
+    visible = "".join(c for c in text if unicodedata.category(c) not in INVISIBLE)
+    return "".join(c for c in unicodedata.normalize("NFKC", visible)
+                   if unicodedata.category(c) not in INVISIBLE)
+
+
 def _no_digit_at(text: str, index: int) -> bool:
-    return not text or not re.match(r"\d", text[index])
+    """No digit at that end of the text as a reader sees it: "1\u200b" ends in a digit (the
+    zero-width space is not seen), and so does "²" (a superscript two is a two)."""
+    seen = _as_seen(text)
+    return not seen or not seen[index].isdecimal()
 
 
-# Arbitrary text around it, except a digit right next to it: then it is part of a longer number,
-# not a personnummer (13 digits is no personnummer shape; test_rules.py holds those cases).
+# Arbitrary text around it, except a digit right next to it as a reader sees it: then it is part
+# of a longer number, not a personnummer (13 digits is no personnummer shape; test_rules.py holds
+# those cases).
 SURROUNDING = st.text(max_size=40)
 PREFIX = SURROUNDING.filter(lambda t: _no_digit_at(t, -1))
 SUFFIX = SURROUNDING.filter(lambda t: _no_digit_at(t, 0))
@@ -94,7 +109,10 @@ def test_the_access_order_subject_built_from_a_personnummer_is_refused(pnr: str,
 
 
 @BOUNDED
-@given(st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=80))
+@given(st.text(alphabet=st.characters(blacklist_categories=["Nd", "No"]), max_size=80)
+       .filter(lambda t: not any(c.isdecimal() for c in _as_seen(t)))
+       # Bidi controls are refused in every text field on their own (M3): not this test's point.
+       .filter(lambda t: not rules.contains_bidi_control(t)))
 def test_text_without_digits_is_never_taken_for_a_personnummer(text: str) -> None:
     assert not rules.contains_personnummer(text)
     assert rules.check_note_text(text, "text") == []

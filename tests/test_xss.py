@@ -6,7 +6,6 @@ nothing it names (file:///etc/passwd, http://127.0.0.1:…)."""
 from __future__ import annotations
 
 import io
-import json
 import socket
 from collections.abc import Callable, Iterator
 from html.parser import HTMLParser
@@ -28,7 +27,7 @@ PAYLOAD = "<script>alert(1)</script>\"'><img src=x onerror=alert(1)>"
 SHORT = "\"'><svg onload=alert(1)>"  # for fields shorter than PAYLOAD
 # Fields whose format a rule checks (digits, an address, a number): they refuse any payload, so
 # they carry it only in the 422 test.
-FORMAT_FIELDS = {"case_number", "personnummer", "email", "version"}
+FORMAT_FIELDS = {"case_number", "personnummer", "email", "version", "username"}
 
 
 def payload_for(f: Any) -> str:
@@ -334,9 +333,8 @@ def test_fetching_markup_in_a_checklist_pdf_fetches_nothing(
     assert_printed_as_text(resp.data, *markup)
     assert_fetched_only_templates(fetches)
     assert no_connection(srv)
-    # The signed attachment carries the same text, as data.
-    envelope = PdfReader(io.BytesIO(resp.data)).attachments["skyddsportalen-checklista.json"][0]
-    assert json.loads(json.loads(envelope)["payload"])["data"]["home_visits"] == markup[0]
+    # No data travels in the PDF (issue 11, H2): nothing embedded beside the printed text.
+    assert PdfReader(io.BytesIO(resp.data)).attachments == {}
 
 
 def test_the_locked_fetcher_is_what_stops_markup_that_does_reach_weasyprint(

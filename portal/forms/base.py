@@ -9,9 +9,14 @@ from datetime import date, datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, FormField
+from wtforms.csrf.core import CSRFTokenField
+from wtforms.validators import Length
 
+from .. import rules
+from ..i18n import N_
 from ..rules import Violation
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -53,7 +58,52 @@ class FormSpec:
     result_template: str | None = None
     # A PDF of a render-only form; may add attachments (the checklist's signed data).
     pdf_attachments: Callable[[dict[str, Any]], list[Any]] | None = None
+    # A plain form's fields that may hold protected text (issue 11 M4): kept encrypted under the
+    # submission's data key and purged when it is marked done (portal/submissions.py).
+    sealed_fields: tuple[str, ...] = ()
+    # Fields meant to hold a personnummer (the actualisation's `personnummer`, checked by
+    # R-PNR-VALID instead): exempt from R-NOTE-PNR, which every other text field gets (issue 11
+    # M3, M4; free_text_violations). HTML names, as in the form.
+    pnr_fields: frozenset[str] = frozenset()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def keeps_reply(self) -> bool:
+        """Whether the processor's reply to the submitter is kept (and asked for). Only on a plain
+        form: an encrypted one's reply would outlive its purged content in plain text on the
+        tombstone (issue 11 M3), so none is kept; a form may also say it wants none."""
+        return self.storage == "plain" and bool(self.extra.get("reply", True))
+
+
+# --- rows of a form (FieldList) ------------------------------------------------------------------
+
+ROW_INDEX_DIGITS = 3  # no form has more than 999 rows
+
+
+def row_index(raw: str) -> int | None:
+    """A row number as the portal writes it, ASCII digits, at most three; else None (L2: "²" is
+    str.isdigit() but int() refuses it, and int() of 5000 digits raises)."""
+    if raw.isascii() and raw.isdigit() and len(raw) <= ROW_INDEX_DIGITS:
+        return int(raw)
+    return None
+
+
+class RowList(FieldList):
+    """FieldList for every list of rows in portal/forms: a posted key whose row number is not one
+    the portal writes (persons-²-full_name, persons-<5000 digits>-email) is ignored, where
+    WTForms' own reading answered 500 (issue 11 L2)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.type = "FieldList"  # what the templates know it by (_macros.html)
+
+    def _extract_indices(self, prefix: str, formdata: Any) -> Iterator[int]:
+        start = prefix + self._separator
+        for key in formdata:
+            if isinstance(key, str) and key.startswith(start):
+                index = row_index(key[len(start) :].split(self._field_separator, 1)[0])
+                if index is not None:
+                    yield index
 
 
 def edit_rows(rows: FieldList, formdata: Any, limit: int) -> bool:
@@ -64,14 +114,9 @@ def edit_rows(rows: FieldList, formdata: Any, limit: int) -> bool:
             rows.append_entry()
         return True
     if "remove_person" in formdata:
-        raw = formdata["remove_person"]
-        if (
-            raw.isdigit()
-            and len(raw) <= 3
-            and len(rows.entries) > 1
-            and int(raw) < len(rows.entries)
-        ):
-            kept = [e.data for i, e in enumerate(rows.entries) if i != int(raw)]
+        index = row_index(formdata["remove_person"])
+        if index is not None and len(rows.entries) > 1 and index < len(rows.entries):
+            kept = [e.data for i, e in enumerate(rows.entries) if i != index]
             while rows.entries:
                 rows.pop_entry()
             for row in kept:
@@ -122,3 +167,60 @@ def error_summary(form: Any) -> list[tuple[str, str]]:
 
 def has_errors(form: Any) -> bool:
     return bool(error_summary(form))
+
+
+# --- the checks every form gets (issue 11 H1, M3, M4) ---------------------------------------------
+
+EARLIEST_YEAR = 1900
+MSG_EARLY_DATE = N_("Datumet kan inte vara före år 1900.")
+
+
+def _over_limit(f: Field) -> bool:
+    """The field's input is longer than its Length(max=…)."""
+    if not isinstance(f.data, str):
+        return False
+    return any(
+        isinstance(v, Length) and v.max is not None and 0 <= v.max < len(f.data)
+        for v in f.validators
+    )
+
+
+def _leaves(form: Any) -> Iterator[Field]:
+    """Every field that holds a value: no lists, no CSRF token."""
+    return (f for f in iter_fields(form) if not isinstance(f, FieldList | CSRFTokenField))
+
+
+def _add_error(f: Field, message: str) -> None:
+    if not isinstance(f.errors, list):
+        f.errors = list(f.errors)
+    f.errors.append(message)
+
+
+def validate_input(form: Any) -> bool:
+    """Format validation, one mechanism for every form: the form's own validators, then at each
+    field without an error yet: no bidi control characters in any text (SPEC §4, issue 11 M3),
+    no date before 1900. Errors go to their fields; input is kept.
+
+    Returns False when some field's input is over its Length limit (H1): the caller answers with
+    the format errors and runs no rule on the input, so the rules only ever see bounded text."""
+    form.validate()
+    for f in _leaves(form):
+        if f.errors:
+            continue
+        if isinstance(f.data, str) and rules.contains_bidi_control(f.data):
+            _add_error(f, gettext(rules.MSG_BIDI))
+        elif isinstance(f.data, date) and f.data.year < EARLIEST_YEAR:
+            _add_error(f, gettext(MSG_EARLY_DATE))
+    return not any(_over_limit(f) for f in _leaves(form))
+
+
+def free_text_violations(form: Any, pnr_fields: frozenset[str] = frozenset()) -> list[Violation]:
+    """R-NOTE-PNR at every field of the form that holds text (free text, and any choice posted
+    as text), but those meant to hold a personnummer (`pnr_fields`) and those with an error
+    already (over a limit: never looked at). Only after validate_input said the input is usable."""
+    return [
+        v
+        for f in _leaves(form)
+        if isinstance(f.data, str) and not f.errors and f.name not in pnr_fields
+        for v in rules.check_free_text(f.data, f.name)
+    ]

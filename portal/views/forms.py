@@ -14,7 +14,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, gettext
 from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -23,12 +23,22 @@ from .. import audit, submissions
 from ..auth import login_only
 from ..extensions import db
 from ..forms import FORMS, checklist
-from ..forms.base import FormSpec, attach_violations, error_summary, today
+from ..forms.base import (
+    FormSpec,
+    attach_violations,
+    error_summary,
+    free_text_violations,
+    today,
+    validate_input,
+)
 from ..render import kept
 from ..render.messages import render_message
 from ..render.pdf import render_pdf
 
 bp = Blueprint("forms", __name__, url_prefix="/forms")
+# The checklist's text for the assignment document: templates/messages/checklist.txt writes it
+# with the same table that the import reads it back with (portal/forms/checklist.py).
+bp.add_app_template_global(checklist.assignment_text, "checklist_assignment_text")
 
 
 def _spec_for(slug: str) -> FormSpec:
@@ -60,9 +70,21 @@ def fill(slug: str) -> Any:
     form = spec.form_class()
     if "edit" in request.form or (spec.handle_rows and spec.handle_rows(form)):
         return _page(spec, form)  # back from the confirmation page, or a row added/removed
-    form.validate()
+    if not validate_input(form):
+        # A field over its limit (H1): the format errors are shown, no rule sees the input.
+        audit.record(
+            "form_refused",
+            object_type=spec.key,
+            unit_id=current_user.unit_id,
+            outcome="refused",
+            detail="over_limit",
+        )
+        db.session.commit()
+        return _page(spec, form, 422)
     data = spec.to_data(form)
     attach_violations(form, spec.check(data, current_user, today()))
+    # R-NOTE-PNR at every other text field (M3, M4), after the form's own rules: their words win.
+    attach_violations(form, free_text_violations(form, spec.pnr_fields))
     if error_summary(form):
         return _page(spec, form, 422)
     if spec.storage == "none":
@@ -158,7 +180,10 @@ def _render_only(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
         return Response(
             body,
             mimetype="application/pdf",
-            headers={"Content-Disposition": f'attachment; filename="{spec.slug}.pdf"'},
+            headers={
+                "Content-Disposition": f'{spec.extra.get("pdf_disposition", "attachment")}; '
+                f'filename="{spec.slug}.pdf"'
+            },
         )
     message = render_message(spec, data, meta)
     return render_template(
@@ -174,12 +199,15 @@ def _render_only(spec: FormSpec, form: Any, data: dict[str, Any]) -> Any:
 @bp.route("/checklist/import", methods=["POST"])
 @login_only
 def checklist_import() -> Any:
-    """Upload the PDF of an earlier checklist to fill in its next version (§5.12). Nothing is
-    stored: the file is read in memory, its signed data checked, and the form shown filled in."""
+    """Paste the assignment-document text of an earlier checklist to fill in its next version
+    (§5.12). Only the field ``text`` is read, at most CHECKLIST_IMPORT_MAX_BYTES, parsed in memory;
+    nothing is stored, and the audit log gets who imported which version, never content."""
     spec = _spec_for(checklist.SPEC.slug)
     limit = current_app.config["CHECKLIST_IMPORT_MAX_BYTES"]
+    text = ""
     try:
-        data = checklist.read_pdf(_upload(limit), current_app.config["SECRET_KEY"], limit)
+        text = _pasted_text()
+        parsed = checklist.read_text(text, limit)
     except checklist.ImportRefused as refused:
         audit.record(
             "checklist_imported",
@@ -191,16 +219,23 @@ def checklist_import() -> Any:
         db.session.commit()
         form = spec.form_class(formdata=None)
         checklist.prefill(form, current_user)
+        kept_text = text if refused.reason != "too_large" else ""  # never echo an oversized post
         return render_template(
-            spec.page_template, spec=spec, form=form, errors=[], import_error=refused.message
+            spec.page_template,
+            spec=spec,
+            form=form,
+            errors=[],
+            import_error=refused.message,
+            import_text=kept_text,
         ), 422
-    restored = checklist.restore(data, current_user, today())
+    restored = checklist.restore(parsed.data, current_user, today())
     audit.record(
         "checklist_imported",
         object_type=spec.key,
         unit_id=current_user.unit_id,
-        case_number=data.get("case_number") or None,
-        detail=f"version {restored.previous_version}",
+        case_number=parsed.data.get("case_number") or None,
+        detail=f"version {restored.previous_version or '?'}, "
+        f"{len(parsed.problems)} lines not read",
     )
     db.session.commit()
     return render_template(
@@ -209,13 +244,20 @@ def checklist_import() -> Any:
         form=restored.form,
         errors=[],
         imported_version=restored.previous_version,
+        import_problems=parsed.problems,
+        import_text=text if parsed.problems else "",
     )
 
 
-def _upload(limit: int) -> bytes:
-    """The uploaded file's first ``limit + 1`` bytes: enough to tell that it is too large."""
+def _pasted_text() -> str:
+    """The field ``text`` and nothing else: a file posted beside it is never opened."""
     try:
-        upload = request.files.get("file")
-    except RequestEntityTooLarge as error:  # over MAX_CONTENT_LENGTH: refused like any large file
-        raise checklist.ImportRefused("too_large", checklist.MSG_TOO_LARGE) from error
-    return upload.stream.read(limit + 1) if upload else b""
+        text = request.form.get("text", "")
+    except RequestEntityTooLarge as error:  # over Werkzeug's form limits: refused like any large
+        raise checklist.ImportRefused(
+            "too_large",
+            gettext(
+                checklist.MSG_TOO_LARGE, kb=current_app.config["CHECKLIST_IMPORT_MAX_BYTES"] // 1024
+            ),
+        ) from error
+    return text

@@ -24,7 +24,13 @@ from .. import rules
 from .. import submissions as svc
 from ..auth import roles_required
 from ..forms import BY_KEY
-from ..forms.base import today
+from ..forms.base import (
+    attach_violations,
+    error_summary,
+    free_text_violations,
+    today,
+    validate_input,
+)
 
 bp = Blueprint("lvs", __name__, url_prefix="/lvs")
 FORM_TITLES = {key: spec.title for key, spec in BY_KEY.items()}
@@ -45,11 +51,16 @@ class DoneForm(FlaskForm):
     case_number = StringField("Ärendenummer", validators=[Optional(), Length(max=32)])
 
     def validate_reply(self, field: Field) -> None:
-        # The reply is kept in plain text after the content is purged (SPEC §1.2).
+        # A plain form's reply is kept in plain text (SPEC §1.2; an encrypted form's is not kept
+        # at all, FormSpec.keeps_reply). Over its limit it is not looked at (issue 11 H1).
+        if field.errors:
+            return
         if rules.contains_personnummer(field.data or ""):
             raise ValidationError("Skriv aldrig personnummer i svaret – det sparas i klartext.")
 
     def validate_case_number(self, field: Field) -> None:
+        if field.errors:
+            return
         found = rules.check_case_number(
             field.data or "", "case_number", current_app.config["CASE_NUMBER_PATTERN"]
         )
@@ -110,10 +121,14 @@ def process(public_id: str) -> Any:
         abort(404)
     spec = svc.spec_of(sub)
     form = DoneForm()
-    if not form.validate():
-        flash(" ".join(m for messages in form.errors.values() for m in messages))
+    if validate_input(form):  # the same checks as every form: bidi controls, R-NOTE-PNR (M3)
+        attach_violations(form, free_text_violations(form))
+    errors = error_summary(form)
+    if errors:
+        flash(" ".join(message for _field, message in errors))
         return redirect(url_for("submissions.show", public_id=public_id), 303)
-    expected = int(form.version.data) if (form.version.data or "").isdigit() else None
+    version = form.version.data or ""
+    expected = int(version) if version.isascii() and version.isdigit() else None  # not "²" (L2)
     try:
         svc.mark_done(sub, current_user, form.reply.data or "", expected)
     except svc.AlreadyProcessed:
