@@ -108,6 +108,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     with app.app_context():
         configure_engine(db.engine)
+        from .crypto import refuse_missing_keys
+
+        refuse_missing_keys()  # a lost key folder is refused here, not replaced (issue 11 L8)
+        db.engine.dispose()  # no connection is carried into gunicorn's forked workers
 
     from .views import register_blueprints
 

@@ -230,6 +230,21 @@ def keyring() -> Keyring:
         return ring
 
 
+def refuse_missing_keys() -> None:
+    """At start (create_app): key files expected but none there while the database holds
+    encrypted content or data keys, e.g. a restore that forgot the key folder, is refused before
+    any request (issue 11 L8). FIELD_KEYS given, or key files present: nothing to check."""
+    if current_app.config.get("FIELD_KEYS"):
+        return
+    directory = keys_dir()
+    if not _file_kids(directory) and holds_encrypted_data():
+        raise KeysMissing(
+            f"Nyckelkatalogen {directory} saknar nycklar, men databasen har krypterat "
+            "innehåll. Portalen startar inte och skapar ingen ny nyckel (den kan inte läsa det som "
+            "finns). Ange katalogen med nycklarna i FIELD_KEYS_DIR, eller nycklarna i FIELD_KEYS."
+        )
+
+
 def holds_encrypted_data() -> bool:
     """Whether the database holds any data key or encrypted value (of any format). A schema not
     migrated yet holds none."""

@@ -447,6 +447,14 @@ def test_l8_a_missing_key_folder_with_encrypted_data_is_refused_and_no_key_is_ma
     with pytest.raises(crypto.KeysMissing):
         secretary.post("/forms/actualisation", data=actualisation())
     assert not list(keys.glob("*.key"))  # no new key that would orphan the stored content
+    # A restart over the same database and the empty key folder refuses to start at all.
+    with pytest.raises(crypto.KeysMissing):
+        create_app(
+            {"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+             "SECRET_KEY": app.config["SECRET_KEY"]},
+            instance_path=app.instance_path,
+        )
+    assert not list(keys.glob("*.key"))
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Submission)) == 1
     shutil.rmtree(keys, ignore_errors=True)
