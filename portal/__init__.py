@@ -110,8 +110,14 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         configure_engine(db.engine)
         from .crypto import refuse_missing_keys
 
-        refuse_missing_keys()  # a lost key folder is refused here, not replaced (issue 11 L8)
-        db.engine.dispose()  # no connection is carried into gunicorn's forked workers
+        try:
+            # A lost key folder is refused here, not replaced (issue 11 L8). Test apps are built
+            # by the hundred over one shared test database, each with a fresh instance/: for them
+            # the same refusal comes at the first use of the keys (crypto.keyring).
+            if not app.config.get("TESTING"):
+                refuse_missing_keys()
+        finally:
+            db.engine.dispose()  # no connection is carried into gunicorn's forked workers
 
     from .views import register_blueprints
 
