@@ -10,23 +10,6 @@ from flask import Flask
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _limit_only(app: Flask, endpoints: frozenset[str]) -> None:
-    """Run Flask-Limiter's per-request check only where a view has a limit (the login): it has no
-    default limits, and its check costs ≈ 8 % of every other request (bench/README.md)."""
-    from flask import request
-
-    from .extensions import limiter
-
-    funcs = app.before_request_funcs[None]
-    check = funcs[funcs.index(limiter._check_request_limit)]
-
-    def check_limited_views_only() -> None:
-        if request.endpoint in endpoints:
-            check()
-
-    funcs[funcs.index(check)] = check_limited_views_only
-
-
 def _worker_count() -> int:
     """gunicorn's workers as gunicorn.conf.py sets them: WEB_CONCURRENCY, else two per core and
     one more."""
@@ -93,9 +76,6 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
     _check_limiter_storage(app)
     limiter.init_app(app)
     _behind_proxies(app)
-    from .views.auth import LIMITED_ENDPOINTS
-
-    _limit_only(app, LIMITED_ENDPOINTS)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = N_("Logga in för att fortsätta.")
@@ -123,13 +103,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
 
     register_blueprints(app)
 
-    from . import logs, scheduler, web
+    from . import cli, logs, scheduler, web
 
     logs.install(app)
     web.install(app)
     scheduler.install(app)
-
-    from .cli import register_cli
-
-    register_cli(app)
+    cli.init_app(app)
     return app

@@ -41,7 +41,6 @@ and appended an `audit_chain_keyed` event saying whether that older chain was wh
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import hmac
 import json
@@ -50,7 +49,7 @@ import os
 import re
 import stat
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from logging.handlers import SysLogHandler
@@ -60,45 +59,27 @@ from typing import Any
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import event, func, select
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy import event, false, func, insert, select, update
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from . import crypto
+from .clock import utcnow
 from .extensions import db
-from .models import AuditEvent, User, utcnow
+from .models import AuditEvent, User
 
 GENESIS = "0" * 64
 # Any fixed 64-bit number: the advisory lock that serialises chain appends on PostgreSQL.
 _PG_LOCK_KEY = 0x5C7D_0001
 _HEAD = "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
-# PostgreSQL: the lock and the head in one round trip (two statements without parameters in one
-# simple query; in READ COMMITTED the second takes its snapshot after the first got the lock).
-_PG_LOCK_AND_HEAD = f"SELECT pg_advisory_xact_lock({_PG_LOCK_KEY}); {_HEAD}"
+_EVENTS = AuditEvent.__table__
+# The lock that serialises appends, held until the transaction ends. PostgreSQL: an advisory lock.
+_PG_LOCK = select(func.pg_advisory_xact_lock(_PG_LOCK_KEY))
 # SQLite: take the write lock before reading the head, so that two processes (gunicorn workers)
 # cannot both read the same head and collide on seq: a write statement that touches no row still
 # opens the write transaction, held until commit.
-_SQLITE_LOCK = "UPDATE audit_events SET seq = seq WHERE 0"
-_COLUMNS = [
-    "seq", "created_at", "user_id", "username", "action", "object_type", "object_id", "unit_id",
-    "case_number", "outcome", "detail", "remote_addr", "prev_hash", "hash",
-]  # fmt: skip
-_INSERT = {
-    "postgresql": (
-        "INSERT INTO audit_events (seq, created_at, user_id, username, action, object_type, "
-        "object_id, unit_id, case_number, outcome, detail, remote_addr, prev_hash, hash) VALUES "
-        "(%(seq)s, %(created_at)s, %(user_id)s, %(username)s, %(action)s, %(object_type)s, "
-        "%(object_id)s, %(unit_id)s, %(case_number)s, %(outcome)s, %(detail)s, %(remote_addr)s, "
-        "%(prev_hash)s, %(hash)s)"
-    ),
-    "sqlite": (
-        "INSERT INTO audit_events (seq, created_at, user_id, username, action, object_type, "
-        "object_id, unit_id, case_number, outcome, detail, remote_addr, prev_hash, hash) VALUES "
-        "(:seq, :created_at, :user_id, :username, :action, :object_type, :object_id, :unit_id, "
-        ":case_number, :outcome, :detail, :remote_addr, :prev_hash, :hash)"
-    ),
-}
-
+_SQLITE_LOCK = update(_EVENTS).where(false()).values(seq=_EVENTS.c.seq)
+_INSERT = insert(_EVENTS)
 
 KEY_NAME = "audit"
 # session.info key: the N-th event was written in this transaction; anchor the head after commit.
@@ -202,51 +183,29 @@ def record(
 ) -> None:
     """Add one event to the current transaction. Never pass protected content in `detail`.
 
-    Take the chain's lock, read its head, insert: plain SQL on the session's own connection (so
-    in its transaction). Every read request writes one event, and through the ORM the three
-    statements cost ≈ 1.5 ms more than the SQL itself (bench/README.md, target 5). The key comes
-    from the process's cache; every AUDIT_ANCHOR_EVERY-th event marks the session so that the
-    head is anchored once the transaction has committed."""
+    On the session's own connection (so in its transaction): take the chain's lock, read its
+    head, insert the event after it (one Core INSERT). The lock is held until the transaction
+    ends, so appends of concurrent requests and processes queue and the chain has no fork. The
+    key comes from the process's cache; every AUDIT_ANCHOR_EVERY-th event marks the session so
+    that the head is anchored once the transaction has committed."""
     if user is None and has_request_context() and current_user.is_authenticated:
         user = current_user._get_current_object()  # type: ignore[attr-defined]
     key = chain_key()
     session = db.session
     bind = session.get_bind()
-    dialect = bind.dialect
-    cursor = session.connection().connection.cursor()
-    try:
-        if dialect.name == "postgresql":
-            cursor.execute(_PG_LOCK_AND_HEAD)
-            cursor.nextset()
-        else:
-            cursor.execute(_SQLITE_LOCK)
-            cursor.execute(_HEAD)
-        last = cursor.fetchone()
-        seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        ev = _event(seq, prev, user, action, object_type, object_id, unit_id, case_number,
-                    outcome, detail, key)
-        cursor.execute(
-            _INSERT[dialect.name],
-            {c: bind_value(getattr(ev, c)) for c, bind_value in _bind_processors(dialect).items()},
-        )
-    finally:
-        cursor.close()
+    conn = session.connection()
+    # PostgreSQL takes its lock in a statement of its own: READ COMMITTED gives the head's read a
+    # snapshot taken after the lock was granted, so it sees the last append committed before.
+    conn.execute(_PG_LOCK if bind.dialect.name == "postgresql" else _SQLITE_LOCK)
+    last = conn.exec_driver_sql(_HEAD).first()
+    seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    ev = _event(seq, prev, user, action, object_type, object_id, unit_id, case_number,
+                outcome, detail, key)
+    conn.execute(_INSERT, vars(ev))  # the event's fields are the table's columns
     every = int(current_app.config.get("AUDIT_ANCHOR_EVERY") or 0)
     if every > 0 and seq % every == 0 and isinstance(bind, Engine):
         session.info[_ANCHOR_DUE] = (bind, _sinks())
     session.flush()  # as before: what the caller added is flushed with its event
-
-
-@functools.cache
-def _bind_processors(dialect: Dialect) -> dict[str, Callable[[Any], Any]]:
-    """How SQLAlchemy would hand each column's value to the driver (SQLite: dates as the text
-    SQLAlchemy reads back), so that rows written here read like rows written by the ORM."""
-    table = AuditEvent.__table__
-    return {c: table.c[c].type.bind_processor(dialect) or _same for c in _COLUMNS}
-
-
-def _same(value: Any) -> Any:
-    return value
 
 
 def _event(seq: int, prev: str, user: User | None, action: str, object_type: str | None,

@@ -6,8 +6,7 @@ import functools
 import hashlib
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -15,12 +14,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import abort, current_app
 from flask_login import current_user
-from sqlalchemy import Select, bindparam, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from . import audit
+from .clock import aware
 from .extensions import db, login_manager
-from .models import AccountMixin, LoginThrottle, Unit, User, UserRole
+from .models import LoginThrottle, User
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 
@@ -63,10 +64,6 @@ def throttle_key(username: str) -> str:
     return hmac.new(key, b"login-throttle\0" + name.encode(), hashlib.sha256).hexdigest()
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
-
-
 def _throttle_row(account_key: str, source: str) -> LoginThrottle | None:
     return db.session.scalar(
         select(LoginThrottle).where(
@@ -78,7 +75,7 @@ def _throttle_row(account_key: str, source: str) -> LoginThrottle | None:
 def throttled(username: str, source: str, now: datetime) -> bool:
     """Whether `source` must still wait before it may try `username` again."""
     row = _throttle_row(throttle_key(username), source[:64])
-    until = _aware(row.locked_until) if row else None
+    until = aware(row.locked_until) if row else None
     return until is not None and until > now
 
 
@@ -113,7 +110,7 @@ def note_failure(username: str, source: str, now: datetime) -> datetime | None:
         delay = min(cfg["LOGIN_LOCKOUT"] * 2 ** min(over, 32), cfg["LOGIN_LOCKOUT_MAX"])
         row.locked_until = now + delay
     db.session.flush()
-    return _aware(row.locked_until) if over >= 0 else None
+    return aware(row.locked_until) if over >= 0 else None
 
 
 def clear_failures(username: str, source: str) -> None:
@@ -135,76 +132,22 @@ def unlock(username: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-@dataclass(frozen=True, slots=True)
-class UnitInfo:
-    id: int
-    public_id: str
-    name: str
-    unit_type: str
-    city_district: str
-
-
-@dataclass(frozen=True, slots=True)
-class CurrentUser(AccountMixin):
-    """The logged-in user as every request sees it: read from the database on each request (so
-    a role taken away or a deactivation counts at once) with one plain query. Loading the ORM
-    ``User`` with its roles and unit cost ≈ 0.4 ms more a request (bench/README.md); code that
-    changes the user (logout, re-authentication) takes the ORM row with :meth:`row`."""
-
-    id: int
-    public_id: str
-    username: str
-    full_name: str
-    email: str
-    unit_id: int
-    unit: UnitInfo
-    roles: frozenset[str]
-    active: bool
-    session_version: int
-
-    def row(self) -> User:
-        """The ORM row, for changing the user."""
-        return db.session.get_one(User, self.id)
-
-
-@functools.cache
-def _user_query() -> Select[Any]:
-    """The user, its unit and its roles (one row per role) in one query, built once."""
-    users, units, roles = User.__table__, Unit.__table__, UserRole.__table__
-    return (
-        select(
-            users.c.id, users.c.public_id, users.c.username, users.c.full_name, users.c.email,
-            users.c.unit_id, users.c.active, users.c.session_version, units.c.public_id,
-            units.c.name, units.c.unit_type, units.c.city_district, roles.c.role,
-        )
-        .select_from(users.join(units, units.c.id == users.c.unit_id).outerjoin(
-            roles, roles.c.user_id == users.c.id))
-        .where(users.c.public_id == bindparam("public_id"))
-    )  # fmt: skip
-
-
 @login_manager.user_loader
-def load_user(user_id: str) -> CurrentUser | None:
+def load_user(user_id: str) -> User | None:
+    """The user the session cookie names, read from the database on every request (so a role
+    taken away or a deactivation counts at once) with its unit and roles in one query. A
+    deactivated user, or a cookie of an older session version (logout, password change), is
+    nobody."""
     public_id, _, version = user_id.partition(":")
-    rows = db.session.execute(_user_query(), {"public_id": public_id}).all()
-    if not rows:
+    user = db.session.scalars(
+        select(User)
+        .options(joinedload(User.unit), joinedload(User.role_rows))
+        .where(User.public_id == public_id)
+        .execution_options(populate_existing=True)  # as stored now, also in a reused session
+    ).unique().one_or_none()
+    if user is None or not user.active or str(user.session_version) != version:
         return None
-    (uid, upid, username, full_name, email, unit_id, active, session_version, unit_pid,
-     unit_name, unit_type, district, _role) = rows[0]  # fmt: skip
-    if not active or str(session_version) != version:
-        return None
-    return CurrentUser(
-        id=uid,
-        public_id=upid,
-        username=username,
-        full_name=full_name,
-        email=email,
-        unit_id=unit_id,
-        unit=UnitInfo(unit_id, unit_pid, unit_name, unit_type, district),
-        roles=frozenset(r[-1] for r in rows if r[-1] is not None),
-        active=bool(active),
-        session_version=session_version,
-    )
+    return user
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:

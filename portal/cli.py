@@ -1,4 +1,8 @@
-"""`flask --app portal …` commands of SPEC §6."""
+"""`flask --app portal …` commands of SPEC §6.
+
+Each command is a module-level click command that runs in the app context (`with_appcontext`,
+as in Flask's tutorial, flaskr's db.py); `init_app` adds them all to the app's command line.
+README.md's command table lists every one of them (tests/test_cli.py checks it)."""
 
 from __future__ import annotations
 
@@ -9,13 +13,16 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import select
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
 
-from . import audit
+from . import audit, crypto
 from .auth import hash_password, unlock
+from .db_setup import upgrade_schema
 from .extensions import db
-from .models import ROLES, Unit, User, UserRole
+from .models import ROLES, DataKey, Unit, User, UserRole
 from .passwords import password_problems
+from .retention import run_all
 
 DEMO_UNITS = [
     ("Myndighet Centrum", "myndighet", "Centrum"),
@@ -232,269 +239,319 @@ def _backup_postgres(path: Path) -> str:
     return "pg_dump"
 
 
-def register_cli(app: Flask) -> None:
-    @app.cli.command("init-db")
-    def init_db() -> None:
-        """Create or upgrade the schema (Alembic migrations)."""
-        from .db_setup import upgrade_schema
+# --- commands -----------------------------------------------------------------------------------
 
-        upgrade_schema()
-        click.echo("Databasen är uppdaterad.")
 
-    @app.cli.group("units")
-    def units() -> None:
-        """Units (enheter)."""
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or upgrade the schema (Alembic migrations)."""
+    upgrade_schema()
+    click.echo("Databasen är uppdaterad.")
 
-    @units.command("create")
-    @click.argument("name")
-    @click.option("--type", "unit_type", required=True)
-    @click.option("--district", required=True)
-    def units_create(name: str, unit_type: str, district: str) -> None:
-        _create_unit(name, unit_type, district)
-        db.session.commit()
-        click.echo(f"Enheten {name} skapad.")
 
-    @app.cli.group("users")
-    def users() -> None:
-        """Users."""
+@click.group("units")
+def units() -> None:
+    """Units (enheter)."""
 
-    @users.command("create")
-    @click.argument("username")
-    @click.option("--full-name", required=True)
-    @click.option("--email", required=True)
-    @click.option("--unit", "unit_name", required=True)
-    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
-    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-    def users_create(
-        username: str,
-        full_name: str,
-        email: str,
-        unit_name: str,
-        roles: tuple[str, ...],
-        password_stdin: bool,
-    ) -> None:
-        password = _read_password(password_stdin)
-        _create_user(username, full_name, email, unit_name, list(roles), password)
-        db.session.commit()
-        click.echo(f"Användaren {username} skapad.")
 
-    # Each change below ends every session of the user (its session version goes up) and is
-    # audited in the same transaction (issue 11, L5).
+@units.command("create")
+@click.argument("name")
+@click.option("--type", "unit_type", required=True)
+@click.option("--district", required=True)
+@with_appcontext
+def units_create(name: str, unit_type: str, district: str) -> None:
+    """A unit NAME of a configured unit type, in a configured city district."""
+    _create_unit(name, unit_type, district)
+    db.session.commit()
+    click.echo(f"Enheten {name} skapad.")
 
-    @users.command("set-password")
-    @click.argument("username")
-    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-    def users_set_password(username: str, password_stdin: bool) -> None:
-        """A new password for USERNAME (from standard input, never on the command line)."""
-        password = _read_password(password_stdin)
-        user = _user(username)
-        _check_new_password(password, user.username, user.full_name, user)
-        user.password_hash = hash_password(password)
-        user.session_version += 1
-        audit.record("password_set", object_type="user", object_id=user.public_id,
-                     unit_id=user.unit_id)
-        db.session.commit()
-        click.echo(f"Nytt lösenord för {username}; alla dess inloggningar är avslutade.")
 
-    @users.command("deactivate")
-    @click.argument("username")
-    def users_deactivate(username: str) -> None:
-        """USERNAME can no longer log in; every session of it ends now."""
-        user = _user(username)
-        user.active = False
-        user.session_version += 1
-        audit.record("user_deactivated", object_type="user",
-                     object_id=user.public_id, unit_id=user.unit_id)
-        db.session.commit()
-        click.echo(f"Användaren {username} är avaktiverad; alla dess inloggningar är avslutade.")
+@click.group("users")
+def users() -> None:
+    """Users."""
 
-    @users.command("set-roles")
-    @click.argument("username")
-    @click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
-    def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
-        """USERNAME's roles become exactly these; every session of it ends now."""
-        user = _user(username)
-        before = ",".join(sorted(user.roles))
-        wanted = list(dict.fromkeys(roles))
-        user.role_rows = [r for r in user.role_rows if r.role in wanted]
-        user.role_rows += [UserRole(role=r) for r in wanted if r not in user.roles]
-        user.session_version += 1
-        audit.record("user_roles_changed", object_type="user",
-                     object_id=user.public_id, unit_id=user.unit_id,
-                     detail=f"roller: {before} -> {','.join(sorted(wanted))}")
-        db.session.commit()
-        click.echo(f"Användaren {username} har nu rollerna {', '.join(sorted(wanted))}; "
-                   "alla dess inloggningar är avslutade.")
 
-    @users.command("unlock")
-    @click.argument("username")
-    def users_unlock(username: str) -> None:
-        """Forget USERNAME's failed logins from every address: no address waits any longer."""
-        user = _user(username)
-        sources = unlock(user.username)
-        audit.record("login_unlocked", object_type="user", object_id=user.public_id,
-                     unit_id=user.unit_id, detail=f"adresser: {sources}")
-        db.session.commit()
-        click.echo(f"Användaren {username} är upplåst ({sources} adresser väntade eller hade "
-                   "misslyckade försök).")
+@users.command("create")
+@click.argument("username")
+@click.option("--full-name", required=True)
+@click.option("--email", required=True)
+@click.option("--unit", "unit_name", required=True)
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_create(
+    username: str,
+    full_name: str,
+    email: str,
+    unit_name: str,
+    roles: tuple[str, ...],
+    password_stdin: bool,
+) -> None:
+    """A user USERNAME of a unit with these roles (password from standard input)."""
+    password = _read_password(password_stdin)
+    _create_user(username, full_name, email, unit_name, list(roles), password)
+    db.session.commit()
+    click.echo(f"Användaren {username} skapad.")
 
-    @app.cli.command("demo")
-    def demo() -> None:
-        """Demo units and one user per role; passwords printed once and kept in instance/ (0600)."""
-        if current_app.config["PRODUCTION"]:
-            raise click.ClickException("demo körs aldrig i produktion")
-        path = Path(current_app.instance_path) / "demo-credentials.txt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if db.session.scalar(select(User).where(User.username == DEMO_USERS[0][0])):
-            raise click.ClickException(f"demodata finns redan; lösenorden står i {path}")
-        for name, unit_type, district in DEMO_UNITS:
-            if not db.session.scalar(select(Unit).where(Unit.name == name)):
-                _create_unit(name, unit_type, district)
-        lines = []
-        for username, full_name, unit_name, roles in DEMO_USERS:
-            password = secrets.token_urlsafe(12)
-            _create_user(username, full_name, f"{username}@goteborg.se", unit_name, roles, password)
-            lines.append(f"{username}\t{password}\t{','.join(roles)}")
-        # The file first: users whose passwords nobody knows must not be committed.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write("användarnamn\tlösenord\troller\n" + "\n".join(lines) + "\n")
-        os.chmod(path, 0o600)
-        db.session.commit()
-        click.echo("Demoanvändare (lösenorden visas bara nu och finns i " + str(path) + "):")
-        for line in lines:
-            click.echo("  " + line)
 
-    @app.cli.command("purge")
-    def purge() -> None:
-        """Apply every retention rule now; print counts only."""
-        from .retention import run_all
+# Each change below ends every session of the user (its session version goes up) and is
+# audited in the same transaction (issue 11, L5).
+@users.command("set-password")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_set_password(username: str, password_stdin: bool) -> None:
+    """A new password for USERNAME (from standard input, never on the command line)."""
+    password = _read_password(password_stdin)
+    user = _user(username)
+    _check_new_password(password, user.username, user.full_name, user)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    audit.record("password_set", object_type="user", object_id=user.public_id, unit_id=user.unit_id)
+    db.session.commit()
+    click.echo(f"Nytt lösenord för {username}; alla dess inloggningar är avslutade.")
 
-        counts = run_all()
-        if not counts:
-            click.echo("Inga gallringsregler.")
-        for name, n in counts.items():
-            click.echo(f"{name}: {n}")
 
-    @app.cli.command("audit-verify")
-    @click.option(
-        "--anchors",
-        "anchor_paths",
-        multiple=True,
-        type=click.Path(path_type=Path),
-        help="Check against these anchor files (e.g. lines exported from syslog) instead of "
-        "AUDIT_ANCHOR_PATH. Repeatable.",
+@users.command("deactivate")
+@click.argument("username")
+@with_appcontext
+def users_deactivate(username: str) -> None:
+    """USERNAME can no longer log in; every session of it ends now."""
+    user = _user(username)
+    user.active = False
+    user.session_version += 1
+    audit.record(
+        "user_deactivated", object_type="user", object_id=user.public_id, unit_id=user.unit_id
     )
-    @click.option(
-        "--copy",
-        "is_copy",
-        is_flag=True,
-        help="The database is a copy (a restored backup): anchors after its end are expected.",
-    )
-    def audit_verify(anchor_paths: tuple[Path, ...], is_copy: bool) -> None:
-        """Check the audit log's MAC chain and its anchors; exit 1 at the first fault."""
-        result = audit.verify(anchor_paths=anchor_paths or None, allow_shorter=is_copy)
-        if not result.ok:
-            at = f" vid händelse {result.broken_seq}" if result.broken_seq is not None else ""
-            click.echo(f"Granskningsloggen är bruten{at}: {result.reason}", err=True)
-            sys.exit(1)
-        click.echo(f"Granskningsloggen är hel: {result.checked} händelser kontrollerade.")
-        if result.last_anchor is None:
-            click.echo(
-                "Varning: inga ankare finns; loggens längd kan inte kontrolleras.", err=True
-            )
-            return
-        click.echo(f"{result.anchors} ankare stämmer; det senaste gäller händelse "
-                   f"{result.last_anchor}.")
-        if is_copy and result.last_anchor > result.checked:
-            click.echo(f"Kopian saknar händelserna efter {result.checked} som ankarna visar.")
+    db.session.commit()
+    click.echo(f"Användaren {username} är avaktiverad; alla dess inloggningar är avslutade.")
 
-    @app.cli.command("backup")
-    @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
-    def backup(path: Path) -> None:
-        """A consistent copy of the database (mode 0600); never overwrites a file."""
-        try:
-            how = _backup(path)
-        except BackupRefused as refused:
-            click.echo(str(refused), err=True)
-            sys.exit(1)
-        # A backup holds every stored value (SPEC §1.4: who has taken part of protected data).
-        audit.record("backup_made", object_type="database", detail=how)
-        db.session.commit()
-        click.echo(f"Säkerhetskopian är sparad i {path} (endast läsbar för dig).")
 
-    @app.cli.command("rotate-keys")
-    @click.option(
-        "--no-new-key",
-        is_flag=True,
-        help="Re-encrypt under the current key only (FIELD_KEYS: put the new key first).",
+@users.command("set-roles")
+@click.argument("username")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(ROLES))
+@with_appcontext
+def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
+    """USERNAME's roles become exactly these; every session of it ends now."""
+    user = _user(username)
+    before = ",".join(sorted(user.roles))
+    wanted = list(dict.fromkeys(roles))
+    user.role_rows = [r for r in user.role_rows if r.role in wanted]
+    user.role_rows += [UserRole(role=r) for r in wanted if r not in user.roles]
+    user.session_version += 1
+    audit.record(
+        "user_roles_changed",
+        object_type="user",
+        object_id=user.public_id,
+        unit_id=user.unit_id,
+        detail=f"roller: {before} -> {','.join(sorted(wanted))}",
     )
-    @click.option(
-        "--remove-old",
-        is_flag=True,
-        help="Delete key files no stored value uses (old backups become unreadable).",
+    db.session.commit()
+    click.echo(
+        f"Användaren {username} har nu rollerna {', '.join(sorted(wanted))}; "
+        "alla dess inloggningar är avslutade."
     )
-    def rotate_keys(no_new_key: bool, remove_old: bool) -> None:
-        """Make a new current key-encryption key and re-wrap every data key under it (the content
-        is not re-encrypted); older values get a data key of their own. Counts only."""
-        from . import crypto
 
-        try:
-            result = crypto.rotate(make_new_key=not no_new_key, remove_old=remove_old)
-        except crypto.KeysMissing as missing:
-            click.echo(str(missing), err=True)
-            sys.exit(1)
-        audit.record(
-            "keys_rotated",
-            object_type="key",
-            object_id=result.current,
-            detail=f"omkrypterade: {result.reencrypted}, misslyckade: {result.failed}",
+
+@users.command("unlock")
+@click.argument("username")
+@with_appcontext
+def users_unlock(username: str) -> None:
+    """Forget USERNAME's failed logins from every address: no address waits any longer."""
+    user = _user(username)
+    sources = unlock(user.username)
+    audit.record(
+        "login_unlocked",
+        object_type="user",
+        object_id=user.public_id,
+        unit_id=user.unit_id,
+        detail=f"adresser: {sources}",
+    )
+    db.session.commit()
+    click.echo(
+        f"Användaren {username} är upplåst ({sources} adresser väntade eller hade "
+        "misslyckade försök)."
+    )
+
+
+@click.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Demo units and one user per role; passwords printed once and kept in instance/ (0600)."""
+    if current_app.config["PRODUCTION"]:
+        raise click.ClickException("demo körs aldrig i produktion")
+    path = Path(current_app.instance_path) / "demo-credentials.txt"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if db.session.scalar(select(User).where(User.username == DEMO_USERS[0][0])):
+        raise click.ClickException(f"demodata finns redan; lösenorden står i {path}")
+    for name, unit_type, district in DEMO_UNITS:
+        if not db.session.scalar(select(Unit).where(Unit.name == name)):
+            _create_unit(name, unit_type, district)
+    lines = []
+    for username, full_name, unit_name, roles in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        _create_user(username, full_name, f"{username}@goteborg.se", unit_name, roles, password)
+        lines.append(f"{username}\t{password}\t{','.join(roles)}")
+    # The file first: users whose passwords nobody knows must not be committed.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write("användarnamn\tlösenord\troller\n" + "\n".join(lines) + "\n")
+    os.chmod(path, 0o600)
+    db.session.commit()
+    click.echo("Demoanvändare (lösenorden visas bara nu och finns i " + str(path) + "):")
+    for line in lines:
+        click.echo("  " + line)
+
+
+@click.command("purge")
+@with_appcontext
+def purge() -> None:
+    """Apply every retention rule now; print counts only."""
+    counts = run_all()
+    if not counts:
+        click.echo("Inga gallringsregler.")
+    for name, n in counts.items():
+        click.echo(f"{name}: {n}")
+
+
+@click.command("audit-verify")
+@click.option(
+    "--anchors",
+    "anchor_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Check against these anchor files (e.g. lines exported from syslog) instead of "
+    "AUDIT_ANCHOR_PATH. Repeatable.",
+)
+@click.option(
+    "--copy",
+    "is_copy",
+    is_flag=True,
+    help="The database is a copy (a restored backup): anchors after its end are expected.",
+)
+@with_appcontext
+def audit_verify(anchor_paths: tuple[Path, ...], is_copy: bool) -> None:
+    """Check the audit log's MAC chain and its anchors; exit 1 at the first fault."""
+    result = audit.verify(anchor_paths=anchor_paths or None, allow_shorter=is_copy)
+    if not result.ok:
+        at = f" vid händelse {result.broken_seq}" if result.broken_seq is not None else ""
+        click.echo(f"Granskningsloggen är bruten{at}: {result.reason}", err=True)
+        sys.exit(1)
+    click.echo(f"Granskningsloggen är hel: {result.checked} händelser kontrollerade.")
+    if result.last_anchor is None:
+        click.echo("Varning: inga ankare finns; loggens längd kan inte kontrolleras.", err=True)
+        return
+    click.echo(
+        f"{result.anchors} ankare stämmer; det senaste gäller händelse {result.last_anchor}."
+    )
+    if is_copy and result.last_anchor > result.checked:
+        click.echo(f"Kopian saknar händelserna efter {result.checked} som ankarna visar.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup(path: Path) -> None:
+    """A consistent copy of the database (mode 0600); never overwrites a file."""
+    try:
+        how = _backup(path)
+    except BackupRefused as refused:
+        click.echo(str(refused), err=True)
+        sys.exit(1)
+    # A backup holds every stored value (SPEC §1.4: who has taken part of protected data).
+    audit.record("backup_made", object_type="database", detail=how)
+    db.session.commit()
+    click.echo(f"Säkerhetskopian är sparad i {path} (endast läsbar för dig).")
+
+
+@click.command("rotate-keys")
+@click.option(
+    "--no-new-key",
+    is_flag=True,
+    help="Re-encrypt under the current key only (FIELD_KEYS: put the new key first).",
+)
+@click.option(
+    "--remove-old",
+    is_flag=True,
+    help="Delete key files no stored value uses (old backups become unreadable).",
+)
+@with_appcontext
+def rotate_keys(no_new_key: bool, remove_old: bool) -> None:
+    """Make a new current key-encryption key and re-wrap every data key under it (the content
+    is not re-encrypted); older values get a data key of their own. Counts only."""
+    try:
+        result = crypto.rotate(make_new_key=not no_new_key, remove_old=remove_old)
+    except crypto.KeysMissing as missing:
+        click.echo(str(missing), err=True)
+        sys.exit(1)
+    audit.record(
+        "keys_rotated",
+        object_type="key",
+        object_id=result.current,
+        detail=f"omkrypterade: {result.reencrypted}, misslyckade: {result.failed}",
+    )
+    db.session.commit()
+    if not no_new_key and not result.new_key:
+        click.echo(
+            "Nycklarna kommer från FIELD_KEYS: lägg den nya nyckeln först där; "
+            "värdena krypteras om till den första nyckeln."
         )
-        db.session.commit()
-        if not no_new_key and not result.new_key:
-            click.echo(
-                "Nycklarna kommer från FIELD_KEYS: lägg den nya nyckeln först där; "
-                "värdena krypteras om till den första nyckeln."
-            )
-        click.echo(f"Aktuell nyckel: {result.current}")
-        click.echo(f"Omkrypterade: {result.reencrypted}")
-        if result.converted:
-            click.echo(f"Varav äldre värden som fått en egen datanyckel: {result.converted}")
-        click.echo(f"Redan under aktuell nyckel: {result.already_current}")
-        click.echo(f"Ändrade under tiden (hoppades över): {result.skipped}")
-        click.echo(f"Kunde inte dekrypteras: {result.failed}")
-        if result.removed_keys:
-            click.echo(f"Borttagna nycklar: {len(result.removed_keys)}")
-        if result.failed:
-            sys.exit(1)
+    click.echo(f"Aktuell nyckel: {result.current}")
+    click.echo(f"Omkrypterade: {result.reencrypted}")
+    if result.converted:
+        click.echo(f"Varav äldre värden som fått en egen datanyckel: {result.converted}")
+    click.echo(f"Redan under aktuell nyckel: {result.already_current}")
+    click.echo(f"Ändrade under tiden (hoppades över): {result.skipped}")
+    click.echo(f"Kunde inte dekrypteras: {result.failed}")
+    if result.removed_keys:
+        click.echo(f"Borttagna nycklar: {len(result.removed_keys)}")
+    if result.failed:
+        sys.exit(1)
 
-    @app.cli.group("keys")
-    def keys() -> None:
-        """Field encryption keys (key ids and counts only, never a key)."""
 
-    @keys.command("status")
-    def keys_status() -> None:
-        """Key ids, which is current, and how many stored values each encrypts."""
-        from . import crypto
+@click.group("keys")
+def keys() -> None:
+    """Field encryption keys (key ids and counts only, never a key)."""
 
-        try:
-            ring = crypto.keyring()
-        except crypto.KeysMissing as missing:
-            click.echo(str(missing), err=True)
-            sys.exit(1)
-        used = crypto.key_usage()
-        click.echo(f"Källa: {'FIELD_KEYS' if ring.source == 'env' else crypto.keys_dir()}")
-        click.echo("Krypterade kolumner: " + ", ".join(c.label for c in crypto.encrypted_columns()))
-        for kid in ring.keys:
-            mark = " (aktuell)" if kid == ring.current else ""
-            click.echo(f"{kid}{mark}: {used.pop(kid, 0)} värden")
-        # Every record's own data key is wrapped by one of the keys above (crypto-shredding).
-        from sqlalchemy import func
 
-        from .models import DataKey
+@keys.command("status")
+@with_appcontext
+def keys_status() -> None:
+    """Key ids, which is current, and how many stored values each encrypts."""
+    try:
+        ring = crypto.keyring()
+    except crypto.KeysMissing as missing:
+        click.echo(str(missing), err=True)
+        sys.exit(1)
+    used = crypto.key_usage()
+    click.echo(f"Källa: {'FIELD_KEYS' if ring.source == 'env' else crypto.keys_dir()}")
+    click.echo("Krypterade kolumner: " + ", ".join(c.label for c in crypto.encrypted_columns()))
+    for kid in ring.keys:
+        mark = " (aktuell)" if kid == ring.current else ""
+        click.echo(f"{kid}{mark}: {used.pop(kid, 0)} värden")
+    # Every record's own data key is wrapped by one of the keys above (crypto-shredding).
+    click.echo(f"Datanycklar: {db.session.scalar(select(func.count(DataKey.id)))}")
+    for kid, n in used.items():
+        click.echo(f"{kid} (saknas!): {n} värden")
+    if used:
+        sys.exit(1)
 
-        click.echo(f"Datanycklar: {db.session.scalar(select(func.count(DataKey.id)))}")
-        for kid, n in used.items():
-            click.echo(f"{kid} (saknas!): {n} värden")
-        if used:
-            sys.exit(1)
+
+COMMANDS: tuple[click.Command, ...] = (
+    init_db,
+    units,
+    users,
+    demo,
+    purge,
+    audit_verify,
+    backup,
+    rotate_keys,
+    keys,
+)
+
+
+def init_app(app: Flask) -> None:
+    """Add the portal's commands to `flask --app portal`."""
+    for command in COMMANDS:
+        app.cli.add_command(command)

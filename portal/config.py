@@ -1,25 +1,33 @@
 """Configuration: these defaults, then instance/config.py, then the environment.
 
 Everything a municipality may want to change is data here, never a literal in a view:
-distribution lists, districts, person limits, retention periods, e-mail domains.
+distribution lists, districts, person limits, retention periods, e-mail domains. Every key here is
+read somewhere (tests/test_config_truth.py); a key in instance/config.py that neither the portal
+nor Flask knows is logged as a warning at start (a typo would otherwise be silently without effect).
 """
 
 from __future__ import annotations
 
+import difflib
+import logging
 import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from flask import Config
+
+log = logging.getLogger(__name__)
+
 
 class Defaults:
     SQLALCHEMY_DATABASE_URI: str | None = None  # set from instance path in load_config
     # hide_parameters: SQL parameters (form content) never appear in an error message or in
     # SQLAlchemy's own log lines, whatever level an operator turns logging up to (SPEC §1.2).
-    # A connection the server dropped is replaced before a request uses it: portal/db_setup.py
-    # pings a pooled PostgreSQL connection that lay idle (pool_pre_ping would ping on every
-    # request). A SQLite file cannot drop a connection.
+    # On PostgreSQL load_config adds pool_pre_ping: a connection the server dropped (a restart, a
+    # failover, an idle timeout) is replaced before a request uses it. A SQLite file cannot drop
+    # a connection.
     SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
     PRODUCTION = False
 
@@ -201,7 +209,10 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
     """Defaults -> instance/config.py -> environment -> overrides (tests)."""
     instance = Path(app.instance_path)
     app.config.from_object(Defaults)
-    app.config.from_pyfile(str(instance / "config.py"), silent=True)
+    settings = Config(app.root_path)
+    settings.from_pyfile(str(instance / "config.py"), silent=True)
+    warn_unknown(settings, known=set(app.config))
+    app.config.update(settings)
     for key in ENV_KEYS:
         value = os.environ.get(key)
         if value is None:
@@ -220,6 +231,11 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
         instance.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'portal.db'}"
     app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A new dict: Defaults' own is shared by every app of the process.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            "pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+        }
     if app.config["PRODUCTION"]:
         app.config["SESSION_COOKIE_SECURE"] = True
         if not app.config.get("SECRET_KEY"):
@@ -227,6 +243,25 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
         _keys_outside_instance(app.config, instance)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
+
+
+# Settings of the extensions the portal uses (Flask-SQLAlchemy, Flask-WTF, Flask-Babel,
+# Flask-Limiter, Flask-Login's remember cookie): instance/config.py may set theirs, unlisted here.
+EXTENSION_PREFIXES = ("SQLALCHEMY_", "WTF_", "BABEL_", "RATELIMIT_", "REMEMBER_COOKIE_")
+
+
+def warn_unknown(settings: Any, known: set[str]) -> None:
+    """Log a warning for each key of instance/config.py that is neither the portal's (Defaults)
+    nor Flask's nor an extension's: nothing reads it, so a typo (PERSON_LIMIT for PERSON_LIMITS)
+    would leave the default in force without a word. The portal starts anyway."""
+    unknown = (k for k in settings if k not in known and not k.startswith(EXTENSION_PREFIXES))
+    for key in sorted(unknown):
+        close = difflib.get_close_matches(key, sorted(known), n=1)
+        log.warning(
+            "instance/config.py sets %s, which is no setting of the portal: it has no effect%s",
+            key,
+            f" (did you mean {close[0]}?)" if close else "",
+        )
 
 
 def _keys_outside_instance(config: Any, instance: Path) -> None:

@@ -141,11 +141,9 @@ def _read_key_file(path: Path) -> bytes:
     return _decode_key(path.stem, path.read_text(encoding="ascii"))
 
 
-def create_file_key(directory: Path, first: bool = False) -> str:
-    """Write a new key file (0600) with the next key id and return the id. The key is written to
-    a temporary file first and then linked into place, so nobody reads a half-written key, and
-    two processes doing this at once cannot overwrite each other's key (link fails if taken).
-    `first`: make the first key only; if another process just made it, use that one."""
+def _new_key_file(directory: Path) -> Path:
+    """A new random key written (0600, synced) to a temporary file in `directory`, to be linked
+    into place by the caller: nobody reads a half-written key."""
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = directory / f".new-{secrets.token_hex(8)}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -153,6 +151,15 @@ def create_file_key(directory: Path, first: bool = False) -> str:
         fh.write(encode_key(new_key()) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+    return tmp
+
+
+def create_file_key(directory: Path, first: bool = False) -> str:
+    """Write a new key file (0600) with the next key id and return the id. The key is written to
+    a temporary file first and then linked into place, so nobody reads a half-written key, and
+    two processes doing this at once cannot overwrite each other's key (link fails if taken).
+    `first`: make the first key only; if another process just made it, use that one."""
+    tmp = _new_key_file(directory)
     try:
         while True:
             kids = _file_kids(directory)
@@ -278,13 +285,7 @@ def named_secret(name: str) -> bytes:
     directory = keys_dir()
     path = directory / f"{name}.secret"
     if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = directory / f".new-{secrets.token_hex(8)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(encode_key(new_key()) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
+        tmp = _new_key_file(directory)
         try:
             os.link(tmp, path)
         except FileExistsError:

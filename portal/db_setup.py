@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import event, exc
+from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -41,13 +40,10 @@ def upgrade_schema(revision: str = "head") -> None:
     upgrade(revision=revision)
 
 
-# A pooled connection idle for longer than this is pinged before use (see _ping_if_idle).
-PING_AFTER_IDLE_SECONDS = 10.0
-
-
 def configure_engine(engine: Engine) -> None:
+    """SQLite's settings on each new connection. PostgreSQL needs none here: its engine options
+    (pool_pre_ping) come from portal/config.py."""
     if engine.dialect.name != "sqlite":
-        _ping_if_idle(engine)
         return
 
     @event.listens_for(engine, "connect")
@@ -64,28 +60,3 @@ def configure_engine(engine: Engine) -> None:
         # Overwrite deleted content so purged data does not linger in free pages.
         cur.execute("PRAGMA secure_delete=ON")
         cur.close()
-
-
-def _ping_if_idle(engine: Engine) -> None:
-    """Replace a connection the server dropped (a restart, a failover, an idle timeout) before a
-    request uses it, as ``pool_pre_ping`` does, but only for a connection that lay idle in the pool:
-    ``pool_pre_ping`` pings on every checkout, two or three round trips to PostgreSQL on every
-    request (bench/README.md). A connection returned within the last few seconds was working then.
-    SQLAlchemy's pessimistic-disconnect recipe: raising DisconnectionError on checkout makes the
-    pool discard the connection and try a fresh one."""
-
-    @event.listens_for(engine, "checkin")
-    def _returned(_dbapi_conn: Any, record: Any) -> None:
-        record.info["returned_at"] = time.monotonic()
-
-    @event.listens_for(engine, "checkout")
-    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
-        returned = record.info.get("returned_at")
-        if returned is not None and time.monotonic() - returned < PING_AFTER_IDLE_SECONDS:
-            return
-        try:
-            with dbapi_conn.cursor() as cursor:
-                cursor.execute("SELECT 1")
-            dbapi_conn.rollback()
-        except engine.dialect.loaded_dbapi.Error as error:
-            raise exc.DisconnectionError(f"connection dropped: {type(error).__name__}") from error

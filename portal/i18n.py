@@ -15,10 +15,9 @@ from wtforms import validators
 from wtforms.i18n import messages_path
 from wtforms.validators import StopValidation
 
-
-def N_(text: str) -> str:  # noqa: N802  (the conventional gettext_noop name)
-    """Mark a module-level text for extraction; translate it where it is shown (gettext(CONST))."""
-    return text
+# N_ marks a module-level text for extraction; translate it where it is shown (gettext(CONST)).
+# One marker for the whole portal, defined where no Flask is imported (rules.py is pure).
+from .rules import N_ as N_
 
 
 def select_locale() -> str:

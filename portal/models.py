@@ -4,7 +4,7 @@ case numbers, staff data, fictional names, timestamps and who did what (SPEC §1
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from flask_login import UserMixin
@@ -23,20 +23,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .clock import utcnow
 from .extensions import db
 
 ROLES = ("staff", "social_secretary", "unit_manager", "lvs", "admin")
-ROLE_LABELS = {
-    "staff": "Medarbetare",
-    "social_secretary": "Socialsekreterare",
-    "unit_manager": "Enhetschef",
-    "lvs": "LVS",
-    "admin": "Systemförvaltare",
-}
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_public_id() -> str:
@@ -57,27 +47,7 @@ class Unit(db.Model):
     users: Mapped[list[User]] = relationship(back_populates="unit")
 
 
-class AccountMixin(UserMixin):
-    """What the ORM User and the per-request read model (auth.CurrentUser) share: Flask-Login's
-    interface and the role check. Needs ``roles``, ``active``, ``public_id``, ``session_version``."""
-
-    roles: frozenset[str]
-    active: bool
-    public_id: str
-    session_version: int
-
-    def has_role(self, *roles: str) -> bool:
-        return bool(self.roles.intersection(roles))
-
-    @property
-    def is_active(self) -> bool:  # Flask-Login
-        return bool(self.active)
-
-    def get_id(self) -> str:
-        return f"{self.public_id}:{self.session_version}"
-
-
-class User(AccountMixin, db.Model):
+class User(UserMixin, db.Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
@@ -99,8 +69,19 @@ class User(AccountMixin, db.Model):
     role_rows: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
 
     @property
-    def roles(self) -> frozenset[str]:  # type: ignore[override]
+    def roles(self) -> frozenset[str]:
         return frozenset(r.role for r in self.role_rows)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        """Flask-Login's id in the session cookie: raising session_version ends every session."""
+        return f"{self.public_id}:{self.session_version}"
 
 
 class UserRole(db.Model):

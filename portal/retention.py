@@ -8,13 +8,14 @@ instances running it at once purge nothing twice."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, select
 
 from . import audit, crypto
+from .clock import aware, local_date, start_of_day, utcnow
 from .extensions import db
-from .models import utcnow
 from .rules import add_months
 
 Rule = Callable[[datetime], int]
@@ -68,16 +69,13 @@ def day_notes_last_purged_date(today: date, months: int) -> date:
 def purge_day_notes(now: datetime) -> int:
     from flask import current_app
 
-    from .forms.base import STOCKHOLM
     from .models import DayNote
 
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
     last = day_notes_last_purged_date(
-        now.astimezone(STOCKHOLM).date(), current_app.config["RETENTION_DAY_NOTES_MONTHS"]
+        local_date(now), current_app.config["RETENTION_DAY_NOTES_MONTHS"]
     )
     # Everything written before the start (Stockholm time) of the day after `last`, as UTC.
-    before = datetime.combine(last + timedelta(days=1), time.min, tzinfo=STOCKHOLM)
-    due = DayNote.written_at < before.astimezone(UTC)
+    due = DayNote.written_at < start_of_day(last + timedelta(days=1))
     keys = db.session.scalars(select(DayNote.data_key_id).where(due)).all()
     result = db.session.execute(
         delete(DayNote).where(due).execution_options(synchronize_session=False)
@@ -111,31 +109,11 @@ def purge_unprocessed_actualisations(now: datetime) -> int:
     """§2.4 (SPEC §3.2): an actualisation request LVS has not handled within
     RETENTION_ACTUALISATION_DAYS loses its content (personnummer, name); the tombstone stays with
     status "expired", which its submitter sees on the start page."""
-    from flask import current_app
-
     from .forms.actualisation import purge
-    from .models import Submission
 
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    cutoff = now - timedelta(days=current_app.config["RETENTION_ACTUALISATION_DAYS"])
-    expired = db.session.scalars(
-        select(Submission).where(
-            Submission.form == "actualisation",
-            Submission.status == "submitted",
-            Submission.purged_at.is_(None),
-            Submission.created_at <= cutoff,
-        )
-    ).all()
-    for sub in expired:
-        purge(sub, "expired")
-        audit.record(
-            "protected_content_purged",
-            object_type=sub.form,
-            object_id=sub.public_id,
-            unit_id=sub.unit_id,
-            detail="ej hanterad inom gallringstiden",
-        )
-    return len(expired)
+    return _expire_unprocessed(
+        now, "actualisation", "RETENTION_ACTUALISATION_DAYS", purge, "ej hanterad inom gallringstiden"
+    )
 
 
 @rule("deviation_unregistered")
@@ -144,16 +122,26 @@ def purge_unregistered_deviations(now: datetime) -> int:
     DEVIATION_RETENTION_DAYS loses its content (the description may name the person); the
     tombstone stays with status "expired". Its unit's managers saw it flagged, with this date,
     on their start page from DEVIATION_FLAG_DAYS on (forms/deviation.py `unregistered`)."""
+    from .forms.deviation import purge
+
+    return _expire_unprocessed(
+        now, "deviation", "DEVIATION_RETENTION_DAYS", purge, "ej registrerad inom gallringstiden"
+    )
+
+
+def _expire_unprocessed(
+    now: datetime, form: str, days_setting: str, purge: Callable[[Any, str], None], detail: str
+) -> int:
+    """Purge (crypto-shred) every submission of `form` still unprocessed after the setting's days,
+    leaving a tombstone with status "expired", each purge audited."""
     from flask import current_app
 
-    from .forms.deviation import purge
     from .models import Submission
 
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
-    cutoff = now - timedelta(days=current_app.config["DEVIATION_RETENTION_DAYS"])
+    cutoff = aware(now) - timedelta(days=current_app.config[days_setting])
     expired = db.session.scalars(
         select(Submission).where(
-            Submission.form == "deviation",
+            Submission.form == form,
             Submission.status == "submitted",
             Submission.purged_at.is_(None),
             Submission.created_at <= cutoff,
@@ -166,7 +154,7 @@ def purge_unregistered_deviations(now: datetime) -> int:
             object_type=sub.form,
             object_id=sub.public_id,
             unit_id=sub.unit_id,
-            detail="ej registrerad inom gallringstiden",
+            detail=detail,
         )
     return len(expired)
 

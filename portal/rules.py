@@ -1,8 +1,9 @@
 """The routine's validation rules as pure functions (SPEC §4).
 
 No Flask, no database: every rule takes plain values and returns a list of violations, each with a
-rule code, the form field it concerns and a Swedish message. Rules never raise on bad input; they
-report it. Section numbers (§) refer to the routine in force (seeds/000).
+rule code, the form field it concerns and a translatable message with parameters (its msgid is the
+Swedish text, marked with N_; the view translates it with `Violation.render(gettext)`). Rules never
+raise on bad input; they report it. Section numbers (§) refer to the routine in force (seeds/000).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import calendar
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -19,11 +20,61 @@ from typing import Any
 from personnummer import personnummer as pnr_lib  # the package's API module
 
 
+def N_(text: str) -> str:  # noqa: N802  (the conventional gettext_noop name)
+    """Mark a text for extraction (N_ is one of pybabel's default keywords) without translating it:
+    rules run without Flask; the text is translated where it is shown."""
+    return text
+
+
+def swedish(msgid: str, **params: Any) -> str:
+    """A msgid filled in as the Swedish catalogue gives it (the msgids are the Swedish texts): the
+    `translate` of code that runs without a request (the CLI, tests). Like gettext, a text without
+    parameters is not %-formatted."""
+    return msgid % params if params else msgid
+
+
+def _render(msgid: str, params: Mapping[str, Any], translate: Callable[..., str]) -> str:
+    values = {k: v.render(translate) if isinstance(v, Phrase) else v for k, v in params.items()}
+    return translate(msgid, **values)
+
+
+@dataclass(frozen=True)
+class Phrase:
+    """A translatable text with parameters, used as a parameter of a message (a list joined with
+    a translatable word: "@a eller @b"). `params` may hold phrases in turn."""
+
+    msgid: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+
+    def render(self, translate: Callable[..., str] = swedish) -> str:
+        return _render(self.msgid, self.params, translate)
+
+
 @dataclass(frozen=True)
 class Violation:
+    """A rule's finding: its code (R-PERIOD-MAX), the form field it concerns (persons-0-email) and
+    its message, as a msgid (the Swedish text with %(name)s placeholders, marked with N_) and the
+    values of its placeholders.
+
+    Shown to a user through gettext: `v.render(gettext)` (portal/forms/base.attach_violations);
+    `v.message` is the Swedish text filled in, for code and tests that run without a request."""
+
     code: str
     field: str
-    message: str
+    msgid: str
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict, hash=False)
+
+    def render(self, translate: Callable[..., str] = swedish) -> str:
+        """The message through `translate` (flask_babel's gettext: msgid, **params -> text)."""
+        return _render(self.msgid, self.params, translate)
+
+    @property
+    def message(self) -> str:
+        """The Swedish text as users read it (the source language's catalogue)."""
+        return self.render()
+
+    def __str__(self) -> str:
+        return self.message
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -215,14 +266,14 @@ def _visible(text: str) -> str:
     return "".join(c for c in _text(text) if unicodedata.category(c) != "Cf")
 
 
-MSG_NEVER_PNR = (
+MSG_NEVER_PNR = N_(
     "Skriv aldrig personnummer eller samordningsnummer här – det hamnar i ärenderaden (§2.2)."
 )
-MSG_BIDI = (
+MSG_BIDI = N_(
     "Texten innehåller dolda tecken som ändrar textens riktning. Skriv texten direkt i fältet "
     "i stället för att klistra in den."
 )
-MSG_PNR_IN_TEXT = (
+MSG_PNR_IN_TEXT = N_(
     "Texten ser ut att innehålla ett personnummer eller samordningsnummer. Ta bort det: "
     "personnummer hör inte hemma i det här fältet."
 )
@@ -240,8 +291,10 @@ def check_subject(subject: str, field: str, forbidden_names: Iterable[str] = ())
             Violation(
                 "R-PNR-SUBJECT",
                 field,
-                "Ärenderaden får inte innehålla den enskildes namn. "
-                "Skriv bara ärendenummer och stadsområde (§2.2).",
+                N_(
+                    "Ärenderaden får inte innehålla den enskildes namn. "
+                    "Skriv bara ärendenummer och stadsområde (§2.2)."
+                ),
             )
         )
     return out
@@ -265,14 +318,16 @@ def check_personnummer(value: str, field: str) -> list[Violation]:
     """R-PNR-VALID: a real personnummer or samordningsnummer (day + 60), Luhn check digit (§2.4)."""
     text = _text(value).strip()
     if not text:
-        return [Violation("R-PNR-VALID", field, "Personnummer måste fyllas i.")]
+        return [Violation("R-PNR-VALID", field, N_("Personnummer måste fyllas i."))]
     if not _PNR_INPUT.fullmatch(text) or not pnr_lib.valid(text):
         return [
             Violation(
                 "R-PNR-VALID",
                 field,
-                "Personnumret är inte giltigt. Skriv ÅÅÅÅMMDD-NNNN eller ÅÅMMDD-NNNN "
-                "och kontrollera datum och sista siffran.",
+                N_(
+                    "Personnumret är inte giltigt. Skriv ÅÅÅÅMMDD-NNNN eller ÅÅMMDD-NNNN "
+                    "och kontrollera datum och sista siffran."
+                ),
             )
         ]
     return []
@@ -287,8 +342,10 @@ def check_note_text(text: str, field: str) -> list[Violation]:
             Violation(
                 "R-NOTE-PNR",
                 field,
-                "Texten ser ut att innehålla ett personnummer eller samordningsnummer. "
-                "Ta bort det och använd bara det fiktiva namnet (§7.5).",
+                N_(
+                    "Texten ser ut att innehålla ett personnummer eller samordningsnummer. "
+                    "Ta bort det och använd bara det fiktiva namnet (§7.5)."
+                ),
             )
         )
     return out
@@ -301,7 +358,7 @@ def check_case_number(value: str, field: str, pattern: str = r"\d{7}") -> list[V
     """R-CASE-NUMBER: Treserva case number, digits only; it goes into the subject line (§2.2)."""
     text = _text(value).strip()
     if not text:
-        return [Violation("R-CASE-NUMBER", field, "Ärendenummer måste fyllas i.")]
+        return [Violation("R-CASE-NUMBER", field, N_("Ärendenummer måste fyllas i."))]
     out: list[Violation] = []
     if contains_personnummer(text):
         out.append(Violation("R-PNR-SUBJECT", field, MSG_NEVER_PNR))
@@ -314,8 +371,10 @@ def check_case_number(value: str, field: str, pattern: str = r"\d{7}") -> list[V
             Violation(
                 "R-CASE-NUMBER",
                 field,
-                "Ärendenumret ska vara ärendets nummer i Treserva, bara siffror "
-                "(till exempel 0655588).",
+                N_(
+                    "Ärendenumret ska vara ärendets nummer i Treserva, bara siffror "
+                    "(till exempel 0655588)."
+                ),
             )
         )
     return out
@@ -336,33 +395,40 @@ def check_period(
             Violation(
                 "R-PERIOD-MAX",
                 from_field,
-                "Ange från vilket datum behörigheten ska gälla (ÅÅÅÅ-MM-DD).",
+                N_("Ange från vilket datum behörigheten ska gälla (ÅÅÅÅ-MM-DD)."),
             )
         )
     elif now is not None and start < now:
         out.append(
-            Violation("R-PERIOD-MAX", from_field, "Behörigheten kan inte börja före dagens datum.")
+            Violation(
+                "R-PERIOD-MAX", from_field, N_("Behörigheten kan inte börja före dagens datum.")
+            )
         )
     if end is None:
         out.append(
             Violation(
                 "R-PERIOD-MAX",
                 to_field,
-                "Ange till vilket datum behörigheten ska gälla (ÅÅÅÅ-MM-DD).",
+                N_("Ange till vilket datum behörigheten ska gälla (ÅÅÅÅ-MM-DD)."),
             )
         )
     elif start is not None:
         if end <= start:
             out.append(
-                Violation("R-PERIOD-MAX", to_field, "Slutdatumet måste vara efter startdatumet.")
+                Violation(
+                    "R-PERIOD-MAX", to_field, N_("Slutdatumet måste vara efter startdatumet.")
+                )
             )
         elif end > _safe_limit(start, 12):
             out.append(
                 Violation(
                     "R-PERIOD-MAX",
                     to_field,
-                    "Behörigheten får gälla högst ett år i taget (§2.2). Sista "
-                    f"möjliga datum är {_safe_limit(start, 12).isoformat()}.",
+                    N_(
+                        "Behörigheten får gälla högst ett år i taget (§2.2). Sista "
+                        "möjliga datum är %(last)s."
+                    ),
+                    {"last": _safe_limit(start, 12).isoformat()},
                 )
             )
     return out
@@ -386,7 +452,7 @@ def check_local_protection(
             Violation(
                 "R-LOCAL-MAX",
                 "local_protection_until",
-                "Ange till vilket datum det lokala skyddet ska gälla (ÅÅÅÅ-MM-DD).",
+                N_("Ange till vilket datum det lokala skyddet ska gälla (ÅÅÅÅ-MM-DD)."),
             )
         )
     elif now is not None:
@@ -396,7 +462,7 @@ def check_local_protection(
                 Violation(
                     "R-LOCAL-MAX",
                     "local_protection_until",
-                    "Slutdatumet för lokalt skydd måste vara efter dagens datum.",
+                    N_("Slutdatumet för lokalt skydd måste vara efter dagens datum."),
                 )
             )
         elif end > limit:
@@ -404,8 +470,11 @@ def check_local_protection(
                 Violation(
                     "R-LOCAL-MAX",
                     "local_protection_until",
-                    "Lokalt skydd gäller högst tre månader (§1.3). Sista möjliga "
-                    f"datum är {limit.isoformat()}.",
+                    N_(
+                        "Lokalt skydd gäller högst tre månader (§1.3). Sista möjliga "
+                        "datum är %(last)s."
+                    ),
+                    {"last": limit.isoformat()},
                 )
             )
     if len(_text(reason).strip()) < 10:
@@ -413,7 +482,7 @@ def check_local_protection(
             Violation(
                 "R-LOCAL-MAX",
                 "local_protection_reason",
-                "Ange orsaken till det lokala skyddet, minst 10 tecken (§1.3).",
+                N_("Ange orsaken till det lokala skyddet, minst 10 tecken (§1.3)."),
             )
         )
     if _norm(unit_type) != "myndighet" or orderer_is_myndighet_manager is not True:
@@ -421,7 +490,7 @@ def check_local_protection(
             Violation(
                 "R-LOCAL-MAX",
                 "local_protection",
-                "Bara enhetschef på Myndighet kan beställa lokalt skydd (§1.3).",
+                N_("Bara enhetschef på Myndighet kan beställa lokalt skydd (§1.3)."),
             )
         )
     return out
@@ -480,20 +549,22 @@ def check_person_limit(
     valid = isinstance(min_justification, int) and not isinstance(min_justification, bool)
     needed = min_justification if valid else 20
     if count > limit and len(_text(justification).strip()) < needed:
-        waiting = (
-            " (behörigheter i registret och beställningar som väntar hos LVS räknas)"
-            if _usernames(pending_additions)
-            else ""
-        )
-        return [
-            Violation(
-                "R-PERSON-LIMIT",
-                "justification",
-                f"Efter beställningen skulle {count} personer ha behörighet till "
-                f"ärendet{waiting}, men högst {limit} gäller för enhetstypen (§2.1). Skriv en "
-                f"motivering på minst {needed} tecken.",
+        message = (
+            N_(
+                "Efter beställningen skulle %(count)s personer ha behörighet till ärendet "
+                "(behörigheter i registret och beställningar som väntar hos LVS räknas), men "
+                "högst %(limit)s gäller för enhetstypen (§2.1). Skriv en motivering på minst "
+                "%(needed)s tecken."
             )
-        ]
+            if _usernames(pending_additions)
+            else N_(
+                "Efter beställningen skulle %(count)s personer ha behörighet till ärendet, men "
+                "högst %(limit)s gäller för enhetstypen (§2.1). Skriv en motivering på minst "
+                "%(needed)s tecken."
+            )
+        )
+        params = {"count": count, "limit": limit, "needed": needed}
+        return [Violation("R-PERSON-LIMIT", "justification", message, params)]
     return []
 
 
@@ -514,8 +585,10 @@ def check_person_rows(persons: Sequence[Mapping[str, str]]) -> list[Violation]:
                 Violation(
                     "R-PERSON-LIMIT",
                     f"persons-{i}-username",
-                    "Samma användarnamn kan inte både läggas till och tas bort i en "
-                    "beställning. Ta bort en av raderna.",
+                    N_(
+                        "Samma användarnamn kan inte både läggas till och tas bort i en "
+                        "beställning. Ta bort en av raderna."
+                    ),
                 )
             )
         elif action == "add" and name in seen:
@@ -523,7 +596,7 @@ def check_person_rows(persons: Sequence[Mapping[str, str]]) -> list[Violation]:
                 Violation(
                     "R-PERSON-LIMIT",
                     f"persons-{i}-username",
-                    "Användarnamnet står redan på en annan rad. Skriv varje person en gång.",
+                    N_("Användarnamnet står redan på en annan rad. Skriv varje person en gång."),
                 )
             )
         if action == "add":
@@ -553,8 +626,10 @@ def check_username(
         Violation(
             "R-USERNAME",
             field,
-            "Skriv användarnamnet till staden-kontot: bokstäverna a–z, siffror, punkt, "
-            "bindestreck eller understreck.",
+            N_(
+                "Skriv användarnamnet till staden-kontot: bokstäverna a–z, siffror, punkt, "
+                "bindestreck eller understreck."
+            ),
         )
     ]
 
@@ -569,7 +644,7 @@ def check_position(
         return []
     if text and text in {_norm(p) for p in _items(positions)}:
         return []
-    return [Violation("R-POSITION", field, "Välj befattning i listan.")]
+    return [Violation("R-POSITION", field, N_("Välj befattning i listan."))]
 
 
 def check_no_fee_handler(
@@ -578,7 +653,7 @@ def check_no_fee_handler(
     """R-NO-FEE-HANDLER: fee handlers never get access to protected cases (§7.2). `unit_type` is
     the ordering unit's type and `fee_handler_usernames` the users of `avgift` units, both from
     the server's own data, never from what the form says."""
-    message = (
+    message = N_(
         "Avgiftshandläggare ska inte få behörighet till ärenden med skyddade "
         "personuppgifter (§7.2)."
     )
@@ -592,8 +667,11 @@ def check_no_fee_handler(
                 Violation(
                     "R-NO-FEE-HANDLER",
                     "persons",
-                    "Din enhet är en avgiftsenhet. Avgiftshandläggning kan inte beställa "
-                    "behörighet till ärenden med skyddade personuppgifter, bara ta bort (§7.2).",
+                    N_(
+                        "Din enhet är en avgiftsenhet. Avgiftshandläggning kan inte beställa "
+                        "behörighet till ärenden med skyddade personuppgifter, bara ta bort "
+                        "(§7.2)."
+                    ),
                 )
             )
         if "avgiftshandläggare" in _norm(_get(row, "position")):
@@ -611,32 +689,39 @@ def check_email_domain(email: str, allowed_domains: Iterable[str], field: str) -
     text = _text(email).strip()
     allowed = [d for d in (_norm(x).lstrip("@") for x in _items(allowed_domains)) if d]
     if not text:
-        return [Violation("R-EMAIL-DOMAIN", field, "E-postadress måste fyllas i.")]
+        return [Violation("R-EMAIL-DOMAIN", field, N_("E-postadress måste fyllas i."))]
     local, at, domain = text.rpartition("@")
     if not at or not _EMAIL_LOCAL.fullmatch(local) or "@" in local or not domain:
         return [
             Violation(
                 "R-EMAIL-DOMAIN",
                 field,
-                "Ange en giltig e-postadress, till exempel fornamn.efternamn@"
-                f"{allowed[0] if allowed else 'goteborg.se'}.",
+                N_("Ange en giltig e-postadress, till exempel fornamn.efternamn@%(domain)s."),
+                {"domain": allowed[0] if allowed else "goteborg.se"},
             )
         ]
     if domain.casefold() not in allowed:
-        shown = " eller ".join("@" + d for d in allowed) or "en tillåten domän"
-        return [
-            Violation(
-                "R-EMAIL-DOMAIN", field, f"E-postadressen måste sluta på {shown} (stadens adress)."
-            )
-        ]
+        if not allowed:
+            message = N_("E-postadressen måste sluta på en tillåten domän (stadens adress).")
+            return [Violation("R-EMAIL-DOMAIN", field, message)]
+        message = N_("E-postadressen måste sluta på %(domains)s (stadens adress).")
+        return [Violation("R-EMAIL-DOMAIN", field, message, {"domains": _either(allowed)})]
     return []
+
+
+def _either(domains: Sequence[str]) -> str | Phrase:
+    """@a, or "@a eller @b eller @c" with the word translated where it is shown."""
+    shown: str | Phrase = "@" + domains[-1]
+    for domain in reversed(domains[:-1]):
+        shown = Phrase(N_("%(first)s eller %(rest)s"), {"first": "@" + domain, "rest": shown})
+    return shown
 
 
 def check_date_not_future(value: date | None, today: date, field: str) -> list[Violation]:
     """R-DATE-PAST: a received date or event time cannot be in the future (§2.4, §4.2)."""
     d, now = _as_date(value), _as_date(today)
     if d is not None and now is not None and d > now:
-        return [Violation("R-DATE-PAST", field, "Datumet kan inte vara senare än i dag.")]
+        return [Violation("R-DATE-PAST", field, N_("Datumet kan inte vara senare än i dag."))]
     return []
 
 
@@ -648,8 +733,10 @@ def check_reporter(kind: str, arrived_from: str, reporter_name: str) -> list[Vio
             Violation(
                 "R-REPORTER",
                 "reporter_name",
-                "Ange namnet på den som gjorde anmälan eller ansökan, eftersom den inte "
-                "kom från den enskilde (§2.4 punkt 11).",
+                N_(
+                    "Ange namnet på den som gjorde anmälan eller ansökan, eftersom den inte "
+                    "kom från den enskilde (§2.4 punkt 11)."
+                ),
             )
         ]
     return []
@@ -719,7 +806,7 @@ def check_access_order(
     subject = access_order_subject(order.case_number, order.city_district)
     out += check_subject(subject, "case_number")
     if not rows:
-        out.append(Violation("R-REQUIRED", "persons", "Lägg till minst en person."))
+        out.append(Violation("R-REQUIRED", "persons", N_("Lägg till minst en person.")))
     additions: list[str] = []
     removals: list[str] = []
     for i, row in enumerate(rows):
@@ -729,17 +816,15 @@ def check_access_order(
                 Violation(
                     "R-REQUIRED",
                     f"persons-{i}-action",
-                    "Välj om personen ska läggas till eller tas bort.",
+                    N_("Välj om personen ska läggas till eller tas bort."),
                 )
             )
-        for key, label in (
-            ("full_name", "Fullständigt namn"),
-            ("username", "Användarnamn (staden-konto)"),
+        for key, message in (
+            ("full_name", N_("Fullständigt namn måste fyllas i.")),
+            ("username", N_("Användarnamn (staden-konto) måste fyllas i.")),
         ):
             if not _get(row, key).strip():
-                out.append(
-                    Violation("R-REQUIRED", f"persons-{i}-{key}", f"{label} måste fyllas i.")
-                )
+                out.append(Violation("R-REQUIRED", f"persons-{i}-{key}", message))
         out += check_username(_get(row, "username"), f"persons-{i}-username", username_pattern)
         if action == "add" or _get(row, "email").strip():
             out += check_email_domain(_get(row, "email"), domains, f"persons-{i}-email")

@@ -3,7 +3,6 @@ per call, the audit event inside it."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import abort, current_app
@@ -12,10 +11,11 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, crypto
+from .clock import local, today, utcnow
 from .extensions import db
 from .forms import BY_KEY
-from .forms.base import STOCKHOLM, FormSpec, today
-from .models import Submission, User, new_public_id, utcnow  # noqa: F401 (utcnow: views)
+from .forms.base import FormSpec
+from .models import Submission, User, new_public_id
 
 STATUS_LABELS = {
     "submitted": "Väntar på LVS",
@@ -190,12 +190,6 @@ def meta(sub: Submission) -> dict[str, Any]:
         ],
         "reply": sub.reply or "",
     }
-
-
-def local(value: datetime) -> str:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
 def queue(

@@ -6,15 +6,12 @@ import time
 from typing import Any
 
 from flask import Flask, flash, redirect, render_template, request, session, url_for
-from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from .crypto import CryptoError
-from .render import kept
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -22,24 +19,7 @@ CSP = (
 )
 
 
-def site_header() -> Markup:
-    """The header of every page: the menu by role, the user's name and unit, the logout form. The
-    same HTML for everyone with the same roles, name and unit in the same language, but for the
-    logout form's token, so it is kept (portal/render/kept.py)."""
-    user = current_user
-    who = (tuple(sorted(user.roles)), user.full_name, user.unit.name) if (
-        user.is_authenticated) else None
-    if not kept.keeping():
-        return Markup(render_template("_site_header.html"))  # noqa: S704 - autoescaped output
-    key = (str(get_locale()), request.script_root, who)
-    html = kept.kept("site_header", key, lambda: Markup(  # noqa: S704 - autoescaped output
-        render_template("_site_header.html", csrf_token=kept.slot_token)))
-    return kept.with_token(html)
-
-
 def install(app: Flask) -> None:
-    app.jinja_env.globals["site_header"] = site_header
-
     @app.before_request
     def enforce_timeouts() -> Any:
         if not current_user.is_authenticated:

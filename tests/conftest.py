@@ -1,8 +1,13 @@
 """Fixtures: an app on a fresh database per test (SQLite by default, PostgreSQL when
-TEST_DATABASE_URL is set), units and one user per role, and a logged-in client per role."""
+TEST_DATABASE_URL is set), units and one user per role, and a logged-in client per role.
+
+Every test client posts as a browser does, with its session's CSRF token (`CsrfClient`); CSRF
+protection is on in the app fixture. The helpers the test modules share live here too:
+`submit_form`, `html`, `count`."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -10,15 +15,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
+from flask import session as flask_session
 from flask.testing import FlaskClient
-from sqlalchemy import text
+from itsdangerous import URLSafeTimedSerializer
+from sqlalchemy import func, select, text
+from werkzeug.test import TestResponse
 
 from portal import create_app
-from portal.auth import hash_password
 from portal.extensions import db
 from portal.models import Unit, User, UserRole
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 PASSWORD = "rätt häst batteri 42"
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 IN_CI = os.environ.get("CI") == "true"
@@ -48,9 +57,49 @@ UNITS = [
 ]
 
 
+class CsrfClient(FlaskClient):
+    """A test client that posts (and puts, patches, deletes) with the CSRF token of its session,
+    as the portal's pages do, in the X-CSRFToken header: the body stays as the test wrote it. A
+    token the test posts itself in the form (`csrf_token`) takes precedence; `csrf=False` sends
+    none, for the tests of the refusal."""
+
+    def open(self, *args: Any, csrf: bool = True, **kwargs: Any) -> TestResponse:
+        method = str(kwargs.get("method") or "GET").upper()
+        if (csrf and method in UNSAFE_METHODS and args and isinstance(args[0], str)
+                and self.application.config.get("WTF_CSRF_ENABLED", True)):
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+    def csrf_token(self) -> str:
+        """The signed token for this client's session, as Flask-WTF's generate_csrf makes it;
+        the session gets its raw token first if it has none (a new or just logged-in session)."""
+        app = self.application
+        field = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        raw = self._session_value(field)
+        if raw is None:
+            with self.session_transaction() as session:
+                raw = session.setdefault(field, secrets.token_hex(20))
+        secret = app.config.get("WTF_CSRF_SECRET_KEY") or app.secret_key
+        return str(URLSafeTimedSerializer(secret, salt="wtf-csrf-token").dumps(raw))
+
+    def _session_value(self, key: str) -> Any:
+        """A value of the session as the app would open it now, without writing the cookie."""
+        app = self.application
+        cookie = self.get_cookie(app.config["SESSION_COOKIE_NAME"])
+        if cookie is None:
+            return None
+        with app.test_request_context(headers={"Cookie": f"{cookie.key}={cookie.value}"}):
+            return flask_session.get(key)
+
+
 @pytest.fixture(scope="session")
 def password_hash() -> str:
-    return hash_password(PASSWORD)  # argon2 once per session, not once per user per test
+    """The seeded users' password hash: argon2id with cheap parameters, made once per session, so
+    that the suite's many logins go through the real login path at a fraction of the CPU. The
+    hashes the portal makes itself (`users create`, `set-password`) have its own parameters."""
+    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 @pytest.fixture(scope="session")
@@ -103,9 +152,10 @@ def app(tmp_path: Path, migrated_sqlite: Path | None, migrated_pg: str | None,
         uri = f"sqlite:///{target}"
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-" + "x" * 20,
-         "WTF_CSRF_ENABLED": False, "TESTING": True},
+         "TESTING": True},
         instance_path=str(tmp_path / "instance"),
     )
+    app.test_client_class = CsrfClient
     with app.app_context():
         if migrated_pg:
             _truncate_pg()
@@ -131,8 +181,30 @@ def _seed(password_hash: str) -> None:
     db.session.commit()
 
 
-def login(client: FlaskClient, username: str, password: str = PASSWORD) -> Any:
-    return client.post("/login", data={"username": username, "password": password})
+def login(client: FlaskClient, username: str, password: str = PASSWORD, *,
+          csrf: bool = True) -> Any:
+    """Log in through the login form; `csrf=False` (a CsrfClient only) posts without a token."""
+    options = {} if csrf else {"csrf": False}
+    return client.post("/login", data={"username": username, "password": password}, **options)
+
+
+def submit_form(client: FlaskClient, path: str, data: dict[str, str]) -> str:
+    """Post a form that must be accepted (303 to its submission); return the public id."""
+    resp = client.post(path, data=data)
+    assert resp.status_code == 303, resp.get_data(as_text=True)
+    location = resp.headers["Location"]
+    assert location.startswith("/submissions/"), location
+    return location.rsplit("/", 1)[1]
+
+
+def html(resp: Any) -> str:
+    return str(resp.get_data(as_text=True))
+
+
+def count(app: Flask, model: Any, *where: Any) -> int:
+    """How many rows of `model` (matching `where`) the database holds now."""
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 @pytest.fixture

@@ -8,27 +8,19 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from argon2 import PasswordHasher
-from conftest import PASSWORD, order_form
+from conftest import count, html, order_form, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from portal.clock import today
 from portal.extensions import db
-from portal.forms.base import today
 from portal.models import AuditEvent, Grant, LocalProtection, Submission, Unit, User, UserRole
 
 CASE = "0655588"
 PERSONNAMES = ["Anna Andersson", "Bengt Berg", "Cecilia Carlsson", "David Dahl"]
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash for this module: many logins through the real login path."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -63,25 +55,12 @@ def three_persons() -> dict[str, str]:
 
 def submit(client: FlaskClient, data: dict[str, str]) -> str:
     """Post a valid order; return its public id from the 303."""
-    resp = client.post("/forms/access-order", data=data)
-    assert resp.status_code == 303, resp.get_data(as_text=True)
-    location = resp.headers["Location"]
-    assert location.startswith("/submissions/")
-    return location.rsplit("/", 1)[1]
+    return submit_form(client, "/forms/access-order", data)
 
 
 def mark_done(client: FlaskClient, public_id: str, reply: str = "Klart i Treserva.",
               version: str = "1") -> Any:
     return client.post(f"/lvs/submissions/{public_id}/done", data={"reply": reply, "version": version})
-
-
-def html(resp: Any) -> str:
-    return resp.get_data(as_text=True)
-
-
-def count(app: Flask, model: Any, *where: Any) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def field_error(page: str, field_id: str) -> str:

@@ -13,18 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from conftest import PASSWORD, login
+from conftest import count, html, login, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
 from freezegun import freeze_time
 from markupsafe import escape
 from pypdf import PdfReader
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from portal import retention, rules
+from portal.clock import today
 from portal.extensions import db
-from portal.forms.base import today
 from portal.models import AuditEvent, DataKey, Submission
 
 PNR = "19121212-1212"  # Skatteverket's test number (Tolvan Tolvansson)
@@ -36,12 +35,6 @@ FIELDS = ["receiving_unit", "recipient", "recipient_position", "activity", "pers
           "full_name", "concerns", "preliminary_case_type", "kind", "received_date",
           "arrival_method", "arrived_from", "reporter_name", "reporter_contact",
           "proposed_persons-0-full_name", "text"]
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash for this module: many logins through the real login path."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -74,25 +67,13 @@ def form(**overrides: Any) -> dict[str, str]:
 
 
 def submit(client: FlaskClient, data: dict[str, str] | None = None) -> str:
-    resp = client.post("/forms/actualisation", data=data or form())
-    assert resp.status_code == 303, resp.get_data(as_text=True)
-    location = resp.headers["Location"]
-    assert location.startswith("/submissions/")
-    return location.rsplit("/", 1)[1]
-
-
-def html(resp: Any) -> str:
-    return resp.get_data(as_text=True)
+    return submit_form(client, "/forms/actualisation", data or form())
 
 
 def field_error(page: str, field_id: str) -> str:
     m = re.search(rf'id="{re.escape(field_id)}-error">(.*?)</p>', page, re.S)
     assert m, f"no error at {field_id}"
     return m.group(1)
-
-
-def count(model: Any = Submission) -> int:
-    return db.session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def reads(app: Flask, public_id: str) -> list[str]:
@@ -144,7 +125,7 @@ def test_only_a_social_secretary_may_send_the_request(app: Flask, as_user, usern
     assert client.get("/forms/actualisation").status_code == 403
     assert client.post("/forms/actualisation", data=form()).status_code == 403
     with app.app_context():
-        assert count() == 0
+        assert count(app, Submission) == 0
 
 
 # --- the whole path --------------------------------------------------------------------------
@@ -271,7 +252,7 @@ def test_invalid_personnummer_is_refused_with_input_kept_and_nothing_stored(
     for key in ("personnummer", "full_name", "concerns", "reporter_contact", "text"):
         assert str(escape(data[key])) in page
     with app.app_context():
-        assert count() == 0
+        assert count(app, Submission) == 0
 
 
 @pytest.mark.parametrize("pnr, stored", [
@@ -294,7 +275,7 @@ def test_received_date_in_the_future_is_refused(app: Flask, as_user) -> None:
     assert resp.status_code == 422
     assert "senare än i dag" in field_error(html(resp), "received_date")
     with app.app_context():
-        assert count() == 0
+        assert count(app, Submission) == 0
 
 
 def test_received_date_today_and_earlier_are_accepted(as_user) -> None:
@@ -315,7 +296,7 @@ def test_reporter_is_required_for_anmalan_or_when_not_from_the_individual(
     assert resp.status_code == 422
     assert "§2.4 punkt 11" in field_error(html(resp), "reporter_name")
     with app.app_context():
-        assert count() == 0
+        assert count(app, Submission) == 0
     submit(secretary, form(reporter_name="Kim Anmälare", **overrides))
 
 

@@ -9,16 +9,15 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from argon2 import PasswordHasher
-from conftest import PASSWORD, USERS, login, order_form
+from conftest import USERS, login, order_form, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from portal import audit
+from portal.clock import today
 from portal.extensions import db
-from portal.forms.base import today
 from portal.models import AuditEvent
 from portal.rules import contains_personnummer
 
@@ -27,12 +26,6 @@ ORDER_NAMES = ["Anna Andersson", "Bengt Berg"]
 # The columns that hold words; hash and prev_hash are hex and may look like anything.
 TEXT_COLUMNS = ("username", "action", "object_type", "object_id", "case_number", "outcome",
                 "detail", "remote_addr")
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash for this module (the real login path, fewer CPU seconds)."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 def client_for(app: Flask, username: str) -> FlaskClient:
@@ -48,9 +41,7 @@ def valid_order(**overrides: str) -> dict[str, str]:
 
 
 def submit(client: FlaskClient, **overrides: str) -> str:
-    resp = client.post("/forms/access-order", data=valid_order(**overrides))
-    assert resp.status_code == 303, resp.get_data(as_text=True)
-    return resp.headers["Location"].rsplit("/", 1)[1]
+    return submit_form(client, "/forms/access-order", valid_order(**overrides))
 
 
 def events(app: Flask) -> list[AuditEvent]:

@@ -228,6 +228,7 @@ def test_postgres_backup_runs_pg_dump_with_the_password_in_the_environment(
     with live.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == "backup_made")) == 1
+        db.engine.dispose()  # its pooled connection closed now, not by the garbage collector
         db.engine.dispose()
     target2 = tmp_path / "again.dump"
     target2.write_bytes(b"keep")

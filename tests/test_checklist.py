@@ -22,9 +22,9 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS, checklist
-from portal.forms.base import today
 from portal.models import AuditEvent
 from portal.render import pdf
 from portal.rules import add_months

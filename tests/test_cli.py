@@ -4,8 +4,9 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
+import click
 import pytest
-from conftest import login
+from conftest import CsrfClient, login
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -34,10 +35,11 @@ def fresh_app(tmp_path: Path, make_instance: bool = True) -> Flask:
     instance = tmp_path / "fresh-instance"
     if make_instance:
         instance.mkdir()
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}",
-                       "SECRET_KEY": "cli-secret-" + "x" * 20, "TESTING": True,
-                       "WTF_CSRF_ENABLED": False},
-                      instance_path=str(instance))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}",
+                      "SECRET_KEY": "cli-secret-" + "x" * 20, "TESTING": True},
+                     instance_path=str(instance))
+    app.test_client_class = CsrfClient
+    return app
 
 
 # --- units -------------------------------------------------------------------------------------
@@ -180,3 +182,46 @@ def test_init_db_runs_twice_on_a_fresh_database(tmp_path: Path) -> None:
 def test_purge_runs_and_exits_0(app: Flask) -> None:
     result = run(app, "purge")
     assert result.exit_code == 0, output(result)
+
+
+# --- the command line as a whole ---------------------------------------------------------------
+
+
+def command_paths(app: Flask) -> list[str]:
+    """Every portal command as typed after `flask --app portal`: "purge", "users unlock", …"""
+    paths = []
+    for name, command in app.cli.commands.items():
+        if isinstance(command, click.Group):
+            paths += [f"{name} {sub}" for sub in command.commands]
+        else:
+            paths.append(name)
+    return paths
+
+
+def test_every_command_is_registered_at_start(app: Flask) -> None:
+    assert sorted(command_paths(app)) == sorted([
+        "init-db", "units create", "users create", "users set-password", "users set-roles",
+        "users deactivate", "users unlock", "demo", "purge", "audit-verify", "backup",
+        "rotate-keys", "keys status",
+    ])
+
+
+def test_the_readme_command_table_lists_every_command(app: Flask) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Command line", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    missing = [path for path in command_paths(app)
+               if not any(row.startswith(f"| `{path}`") or row.startswith(f"| `{path} ")
+                          for row in rows)]
+    assert not missing, f"README.md's command table lacks {missing}"
+
+
+def test_every_command_has_help(app: Flask) -> None:
+    for path in command_paths(app):
+        result = run(app, *path.split(), "--help")
+        assert result.exit_code == 0, output(result)
+        assert "Usage:" in result.output
+        command = app.cli.commands[path.split()[0]]
+        if isinstance(command, click.Group):
+            command = command.commands[path.split()[1]]
+        assert command.help, f"{path} has no help text"

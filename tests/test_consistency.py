@@ -14,22 +14,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from conftest import PASSWORD, order_form
+from conftest import count, order_form, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select, text
+from sqlalchemy import select, text
 
 from portal import audit, forms, submissions
+from portal.clock import today
 from portal.extensions import db
-from portal.forms.base import today
 from portal.models import AuditEvent, Grant, LocalProtection, Submission, User
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash: these tests log in many clients."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 class Injected(RuntimeError):
@@ -59,19 +52,12 @@ def order(**overrides: str) -> dict[str, str]:
 
 
 def submit(client: FlaskClient) -> str:
-    resp = client.post("/forms/access-order", data=order())
-    assert resp.status_code == 303, resp.get_data(as_text=True)
-    return resp.headers["Location"].rsplit("/", 1)[1]
+    return submit_form(client, "/forms/access-order", order())
 
 
 def mark_done(client: FlaskClient, public_id: str, version: str = "1") -> Any:
     return client.post(f"/lvs/submissions/{public_id}/done",
                        data={"reply": "Klart i Treserva.", "version": version})
-
-
-def count(app: Flask, model: Any, *where: Any) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def events(app: Flask, action: str) -> int:

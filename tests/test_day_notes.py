@@ -9,27 +9,23 @@ import io
 import re
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import count, html
 from flask import Flask
 from flask.testing import FlaskClient
 from freezegun import freeze_time
 from pypdf import PdfReader
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from portal import retention
+from portal.clock import STOCKHOLM
 from portal.extensions import db
 from portal.models import AuditEvent, DayNote, FictionalFile
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FICTIONAL = "Gunnel Gran"
 CASE = "0655588"
 NOTE = "Gunnel ville gå ut på promenad, vi gick till parken."
-
-
-def html(resp: Any) -> str:
-    return resp.get_data(as_text=True)
 
 
 def pdf_text(body: bytes) -> str:
@@ -49,11 +45,6 @@ def add_note(client: FlaskClient, file_id: str, text: str = NOTE) -> None:
 
 def note_ids(page: str) -> list[str]:
     return re.findall(r'name="note" value="([^"]+)"', page)
-
-
-def count(app: Flask, model: Any, *where: Any) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 # --- the whole path ----------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 """A connection PostgreSQL dropped (a restart, a failover, an idle timeout) is replaced before a
-request uses it: portal/db_setup.py pings a pooled connection that lay idle, and only then."""
+request uses it: the PostgreSQL engine pings a pooled connection before handing it out
+(pool_pre_ping, set by portal/config.py)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import text
 
-from portal import db_setup
+from portal.config import Defaults, load_config
 from portal.extensions import db
-from portal.views import main
 
 
 def _backend_pid(app: Flask) -> int:
@@ -19,9 +21,7 @@ def _backend_pid(app: Flask) -> int:
 
 
 @pytest.mark.postgres
-def test_a_connection_the_server_dropped_is_replaced_after_idling(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_connection_the_server_dropped_is_replaced(app: Flask) -> None:
     client = app.test_client()
     assert client.get("/healthz").status_code == 200
     dropped = _backend_pid(app)  # the pooled connection the next request gets
@@ -31,31 +31,18 @@ def test_a_connection_the_server_dropped_is_replaced_after_idling(
 
     with psycopg.connect(url, autocommit=True) as other:  # the server ends it, as a restart would
         other.execute("SELECT pg_terminate_backend(%s)", (dropped,))
-    monkeypatch.setattr(db_setup, "PING_AFTER_IDLE_SECONDS", 0.0)
     assert client.get("/healthz").status_code == 200  # pinged, found dead, replaced
     assert _backend_pid(app) != dropped
 
 
-@pytest.mark.postgres
-def test_a_connection_back_from_a_request_moments_ago_is_not_pinged(
-    app: Flask, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    client = app.test_client()
-    assert client.get("/healthz").status_code == 200
-    statements: list[str] = []
+def _options(uri: str, instance: Path) -> dict[str, object]:
+    app = Flask(__name__, instance_path=str(instance))
+    load_config(app, {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "t" * 32})
+    return dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
 
-    def seen(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        statements.append(statement)
 
-    from sqlalchemy import event
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", seen)
-        try:
-            assert client.get("/healthz").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", seen)
-    # The health check's own statements (its write, rolled back), no ping before them.
-    assert statements == [
-        "SET LOCAL lock_timeout = '2s'", "SET LOCAL statement_timeout = '5s'", main.PROBE_WRITE
-    ]
+def test_only_a_postgresql_engine_pings_before_use(tmp_path: Path) -> None:
+    assert _options("postgres://u@127.0.0.1:1/none", tmp_path) == {
+        "pool_pre_ping": True, "hide_parameters": True}
+    assert _options(f"sqlite:///{tmp_path / 'x.db'}", tmp_path) == {"hide_parameters": True}
+    assert Defaults.SQLALCHEMY_ENGINE_OPTIONS == {"hide_parameters": True}  # not changed in place

@@ -7,20 +7,19 @@ from __future__ import annotations
 import io
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import html, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
 from freezegun import freeze_time
 from pypdf import PdfReader
 from sqlalchemy import select
 
+from portal.clock import STOCKHOLM, today
 from portal.extensions import db
-from portal.forms.base import today
 from portal.models import AuditEvent, Submission
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
 FICTIONAL = "Gunnel Gran"
 DESCRIPTION = "Gunnel föll i badrummet vid morgonbesöket."
 PNR = "19121212-1212"
@@ -42,14 +41,7 @@ def report(**overrides: Any) -> dict[str, str]:
 
 
 def submit(client: FlaskClient, data: dict[str, str] | None = None) -> str:
-    resp = client.post("/forms/deviation", data=data or report())
-    assert resp.status_code == 303, resp.get_data(as_text=True)
-    assert resp.headers["Location"].startswith("/submissions/")
-    return resp.headers["Location"].rsplit("/", 1)[1]
-
-
-def html(resp: Any) -> str:
-    return resp.get_data(as_text=True)
+    return submit_form(client, "/forms/deviation", data or report())
 
 
 def load(app: Flask, public_id: str) -> Submission:

@@ -8,8 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from conftest import PASSWORD, login, order_form
+from conftest import login, order_form
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_wtf import FlaskForm
@@ -40,11 +39,6 @@ from portal.views.day_notes import FileForm, NoteForm
 from portal.views.lvs import DoneForm
 
 TEXT_MAX = 10_000  # no single text field of the routine needs more
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 # --- a valid post of every form, by a user who may send it --------------------------------------
@@ -158,10 +152,16 @@ def test_a_too_large_post_is_413_before_csrf_and_login(app: Flask) -> None:
 def test_a_too_large_upload_is_refused(app: Flask, as_user) -> None:
     import io
 
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
+
     client = as_user("staff")
     big = io.BytesIO(b"%PDF-1.7\n" + b"0" * app.config["MAX_CONTENT_LENGTH"])
-    resp = client.post("/forms/deviation", data={"file": (big, "x.pdf")},
-                       content_type="multipart/form-data")
+    # Encoded in memory: the test client would spool a body this large to a temporary file that
+    # nothing closes (a ResourceWarning, an error under filterwarnings = error).
+    boundary, body = encode_multipart({"file": FileStorage(big, filename="x.pdf")})
+    resp = client.post("/forms/deviation", data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
     assert resp.status_code == 413
 
 

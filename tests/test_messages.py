@@ -12,15 +12,15 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, login, order_form
+from conftest import PASSWORD, count, login, order_form
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS
-from portal.forms.base import today
 from portal.forms.messages import check_fee_handler, check_trygghetsjouren
 from portal.models import AuditEvent, Grant, Submission, Unit, User, UserRole
 
@@ -48,11 +48,6 @@ def field_error(text: str, field_id: str) -> str:
     match = re.search(rf'id="{field_id}-error">(.*?)</p>', text, re.S)
     assert match, f"no error at {field_id}"
     return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1)))
-
-
-def count(app: Flask, model: Any, *where: Any) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def audit_rows(app: Flask, after_id: int = 0) -> list[AuditEvent]:

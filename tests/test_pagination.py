@@ -8,9 +8,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import select
 
+from portal.clock import today, utcnow
 from portal.extensions import db
-from portal.forms.base import today
-from portal.models import Grant, Submission, Unit, User, utcnow
+from portal.models import Grant, Submission, Unit, User
 
 
 def _unit_and_users(name: str = "Myndighet Centrum") -> tuple[Unit, User, User]:

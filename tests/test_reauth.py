@@ -10,7 +10,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from argon2 import PasswordHasher
 from conftest import PASSWORD, login, order_form
 from flask import Flask
 from flask.testing import FlaskClient
@@ -20,18 +19,13 @@ from test_auth import csrf_token
 from test_routes_by_role import PNR, actualisation_form, created_id, deviation_form
 
 from portal.auth import throttle_key, throttled
+from portal.clock import utcnow
 from portal.extensions import db
-from portal.models import AuditEvent, LoginThrottle, User, utcnow
+from portal.models import AuditEvent, LoginThrottle, User
 from portal.views.auth import REAUTH_FAILURE, local_path
 
 SUFFIXES = ("", "/pdf", "/message", ".json")
 JUST_OVER = timedelta(minutes=5, seconds=1)
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash for this module (it logs in and re-authenticates many times)."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 def actualisation(app: Flask) -> str:
@@ -47,8 +41,11 @@ def lvs(app: Flask) -> FlaskClient:
     return client
 
 
-def reauth(client: FlaskClient, next_path: str, password: str = PASSWORD) -> Any:
-    return client.post("/reauth", query_string={"next": next_path}, data={"password": password})
+def reauth(client: FlaskClient, next_path: str, password: str = PASSWORD, *,
+           csrf: bool = True) -> Any:
+    options = {} if csrf else {"csrf": False}
+    return client.post("/reauth", query_string={"next": next_path}, data={"password": password},
+                       **options)
 
 
 def sent_to_reauth(resp: Any, path: str) -> None:
@@ -250,7 +247,7 @@ def test_reauth_needs_its_csrf_token(app: Flask) -> None:
                                            "csrf_token": token}).status_code == 303
         frozen.tick(JUST_OVER)
         sent_to_reauth(client.get(path), path)
-        assert reauth(client, path).status_code == 400
+        assert reauth(client, path, csrf=False).status_code == 400
         page = client.get("/reauth", query_string={"next": path}).get_data(as_text=True)
         resp = client.post("/reauth", query_string={"next": path},
                            data={"password": PASSWORD, "csrf_token": csrf_token(page)})

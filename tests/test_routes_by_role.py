@@ -12,16 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from conftest import PASSWORD, USERS, _seed, _truncate_pg, login, order_form
+from conftest import USERS, CsrfClient, _seed, _truncate_pg, login, order_form
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal import create_app, submissions
+from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS
-from portal.forms.base import today
 from portal.models import DayNote, FictionalFile, Submission, Unit, User, UserRole
 from portal.views.blank import blanks
 
@@ -176,12 +175,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash for this module: the real login path, fewer CPU seconds."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-
-
 def order_by_manager(app: Flask) -> str:
     """An access order by `manager` (Myndighet Centrum), through the submission service."""
     day = today()
@@ -267,9 +260,9 @@ def make_portal(tmp: Path, migrated_sqlite: Path | None, migrated_pg: str | None
         shutil.copy(migrated_sqlite, tmp / "portal.db")
         uri = f"sqlite:///{tmp / 'portal.db'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-" + "x" * 20,
-                      "WTF_CSRF_ENABLED": False, "TESTING": True, "REAUTH_MINUTES": 24 * 60,
-                      **config},
+                      "TESTING": True, "REAUTH_MINUTES": 24 * 60, **config},
                      instance_path=str(tmp / "instance"))
+    app.test_client_class = CsrfClient
     with app.app_context():
         if migrated_pg:
             _truncate_pg()

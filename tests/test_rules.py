@@ -113,7 +113,7 @@ def test_access_period_of_at_most_one_year_is_accepted(valid_from, valid_to):
 ])
 def test_access_period_over_one_year_is_refused(valid_from, valid_to):
     violations = check_period(valid_from, valid_to, TODAY)
-    assert violations == [Violation("R-PERIOD-MAX", "valid_to", violations[0].message)]
+    assert [(v.code, v.field) for v in violations] == [("R-PERIOD-MAX", "valid_to")]
     assert "högst ett år" in violations[0].message
     assert "§2.2" in violations[0].message
 

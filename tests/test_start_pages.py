@@ -6,7 +6,7 @@ from datetime import timedelta
 from conftest import order_form
 from freezegun import freeze_time
 
-from portal.forms.base import today
+from portal.clock import today
 
 
 def test_lvs_start_page_counts_the_queue_and_names_the_oldest_age(app, as_user):  # type: ignore[no-untyped-def]

@@ -7,17 +7,13 @@ import json
 from datetime import timedelta
 from typing import Any
 
-import pytest
-from argon2 import PasswordHasher
-from conftest import PASSWORD
+from conftest import count, html
 from flask import Flask
 from sqlalchemy import func, select
 from test_access_order import (
     CASE,
-    count,
     field_error,
     form,
-    html,
     mark_done,
     person,
     submit,
@@ -25,17 +21,10 @@ from test_access_order import (
 )
 
 from portal import submissions
+from portal.clock import today
 from portal.extensions import db
 from portal.forms import access_order
-from portal.forms.base import today
 from portal.models import AuditEvent, Grant, LocalProtection, Submission, Unit, User, UserRole
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash for this module: many logins through the real login path."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
-
 
 # --- helpers ---------------------------------------------------------------------------------
 

@@ -28,8 +28,9 @@ from flask import Flask
 from sqlalchemy import select, text
 
 from portal import audit, create_app, scheduler
+from portal.clock import utcnow
 from portal.extensions import db
-from portal.models import AuditEvent, utcnow
+from portal.models import AuditEvent
 
 ROLES_SQL = Path(__file__).resolve().parent.parent / "deploy" / "postgres-roles.sql"
 ANCHOR_LINE = re.compile(r"[1-9]\d* [0-9a-f]{64} \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n")

@@ -31,19 +31,14 @@ from test_cli import output, run
 
 import portal
 from portal import auth, create_app
+from portal.clock import utcnow
 from portal.extensions import db
-from portal.models import AuditEvent, LoginThrottle, User, utcnow
+from portal.models import AuditEvent, LoginThrottle, User
 
 GENERIC = "Fel användarnamn eller lösenord."
 WRONG = "inte rätt lösenord"
 ROOT = Path(__file__).resolve().parents[1]
 NEW_PASSWORD = "grön kanelbulle vid älven 9"
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash for this module (it fails many logins)."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 def client_at(app: Flask, address: str, forwarded_for: str | None = None) -> FlaskClient:
@@ -77,7 +72,9 @@ def sibling_app(app: Flask, **config: Any) -> Flask:
     """Another app (another worker) on the same database and instance folder as `app`."""
     base = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "TESTING",
                                        "WTF_CSRF_ENABLED")}
-    return create_app({**base, **config}, instance_path=app.instance_path)
+    sibling = create_app({**base, **config}, instance_path=app.instance_path)
+    sibling.test_client_class = app.test_client_class
+    return sibling
 
 
 # --- a throwaway redis-server --------------------------------------------------------------------

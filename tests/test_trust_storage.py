@@ -17,8 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from argon2 import PasswordHasher
-from conftest import PASSWORD, _seed, _truncate_pg, login, order_form
+from conftest import CsrfClient, _seed, _truncate_pg, login, order_form, submit_form
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import Flask
@@ -27,8 +26,8 @@ from freezegun import freeze_time
 from sqlalchemy import func, select, text, update
 
 from portal import create_app, crypto, retention
+from portal.clock import today
 from portal.extensions import db
-from portal.forms.base import today
 from portal.models import AuditEvent, DataKey, DayNote, Submission, Unit
 
 PNR = "19470823-0018"  # valid check digit, used nowhere else in the tests
@@ -37,12 +36,6 @@ NAME = "Quirinius Zwetschgenbaum"
 REASON = "Hot från Zacharias Quellenberg, tidigare partner; akut läge."
 JUSTIFICATION = "Xylofonia Brandqvist behövs som extra handläggare under utredningen."
 NOTE = "Brukaren Wilhelmina Oxenstjärna var orolig i dag och ville inte öppna."
-
-
-@pytest.fixture(scope="session")
-def password_hash() -> str:
-    """A cheap argon2 hash for this module: many logins through the real login path."""
-    return PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
 
 
 @pytest.fixture
@@ -61,9 +54,10 @@ def app(tmp_path: Path, migrated_sqlite: Path | None, migrated_pg: str | None,
         uri = f"sqlite:///{target}"
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-" + "x" * 20,
-         "WTF_CSRF_ENABLED": False, "TESTING": True},
+         "TESTING": True},
         instance_path=str(instance),
     )
+    app.test_client_class = CsrfClient
     with app.app_context():
         if migrated_pg:
             _truncate_pg()
@@ -87,12 +81,6 @@ def actualisation(**overrides: str) -> dict[str, str]:
     from test_actualisation import form
 
     return form(**({"personnummer": PNR, "full_name": NAME} | overrides))
-
-
-def submit(client: FlaskClient, path: str, data: dict[str, str]) -> str:
-    resp = client.post(path, data=data)
-    assert resp.status_code == 303, resp.get_data(as_text=True)
-    return resp.headers["Location"].rsplit("/", 1)[1]
 
 
 def row(app: Flask, public_id: str) -> Submission:
@@ -170,8 +158,8 @@ def mark_done_actualisation(lvs: FlaskClient, public_id: str) -> None:
 def test_h4_actualisation_marked_done_cannot_be_recovered_from_any_file(
         app: Flask, as_user) -> None:
     secretary, lvs = as_user("secretary"), as_user("lvs")
-    public_id = submit(secretary, "/forms/actualisation", actualisation())
-    kept = submit(secretary, "/forms/actualisation", actualisation(full_name="Annan Person"))
+    public_id = submit_form(secretary, "/forms/actualisation", actualisation())
+    kept = submit_form(secretary, "/forms/actualisation", actualisation(full_name="Annan Person"))
     assert NAME in lvs.get(f"/submissions/{public_id}").get_data(as_text=True)
     secrets = secrets_of(app, row(app, public_id))
 
@@ -186,7 +174,7 @@ def test_h4_actualisation_marked_done_cannot_be_recovered_from_any_file(
 
 def test_h4_actualisation_purged_by_retention_cannot_be_recovered_from_any_file(
         app: Flask, as_user) -> None:
-    public_id = submit(as_user("secretary"), "/forms/actualisation", actualisation())
+    public_id = submit_form(as_user("secretary"), "/forms/actualisation", actualisation())
     secrets = secrets_of(app, row(app, public_id))
     with freeze_time(datetime.now(UTC) + timedelta(days=31)), app.app_context():
         assert retention.run_all()["actualisation_unprocessed"] == 1
@@ -197,7 +185,7 @@ def test_h4_actualisation_purged_by_retention_cannot_be_recovered_from_any_file(
 def test_h4_deviation_registered_cannot_be_recovered_from_any_file(app: Flask, as_user) -> None:
     from test_deviation import report as deviation_form
 
-    public_id = submit(as_user("staff"), "/forms/deviation",
+    public_id = submit_form(as_user("staff"), "/forms/deviation",
                        deviation_form(description=NOTE))
     secrets = secrets_of(app, row(app, public_id))
     manager = as_user("hemtjanst_manager")
@@ -282,7 +270,7 @@ def test_h4_the_wal_is_truncated_after_the_purge_commits(sqlite_app: Flask) -> N
     secretary, lvs = app.test_client(), app.test_client()
     assert login(secretary, "secretary").status_code == 303
     assert login(lvs, "lvs").status_code == 303
-    public_id = submit(secretary, "/forms/actualisation", actualisation())
+    public_id = submit_form(secretary, "/forms/actualisation", actualisation())
     wal = Path(app.instance_path) / "portal.db-wal"
     assert wal.stat().st_size > 0
     mark_done_actualisation(lvs, public_id)
@@ -296,8 +284,8 @@ def test_h4_rotation_rewraps_data_keys_and_gives_older_values_a_data_key(
     """`rotate-keys` re-wraps each data key under the new key-encryption key, and a value written
     before migration 0005 (under the KEK directly) gets a data key of its own."""
     secretary, lvs = as_user("secretary"), as_user("lvs")
-    new_style = submit(secretary, "/forms/actualisation", actualisation())
-    old_style = submit(secretary, "/forms/actualisation", actualisation(full_name="Gammal Post"))
+    new_style = submit_form(secretary, "/forms/actualisation", actualisation())
+    old_style = submit_form(secretary, "/forms/actualisation", actualisation(full_name="Gammal Post"))
     with app.app_context():
         sub = db.session.scalar(select(Submission).where(Submission.public_id == old_style))
         kid, value = crypto.encrypt_json(crypto.unseal_json(sub, "data_enc"), old_style)
@@ -370,7 +358,7 @@ def test_l4_a_report_moved_to_another_unit_in_the_database_is_not_shown_there(
     audited as unreadable content."""
     from test_deviation import report as deviation_form
 
-    public_id = submit(as_user("staff"), "/forms/deviation", deviation_form(description=NOTE))
+    public_id = submit_form(as_user("staff"), "/forms/deviation", deviation_form(description=NOTE))
     with app.app_context():
         other = db.session.scalar(select(Unit.id).where(Unit.name == "Myndighet Centrum"))
         db.session.execute(update(Submission).values(unit_id=other))
@@ -387,7 +375,7 @@ def test_l4_a_report_moved_to_another_unit_in_the_database_is_not_shown_there(
 @pytest.mark.parametrize("damage", ["tampered", "data key deleted"])
 def test_l8_a_broken_ciphertext_gives_a_clear_page_and_an_audit_event(
         app: Flask, as_user, damage: str) -> None:
-    public_id = submit(as_user("secretary"), "/forms/actualisation", actualisation())
+    public_id = submit_form(as_user("secretary"), "/forms/actualisation", actualisation())
     with app.app_context():
         sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
         if damage == "tampered":
@@ -428,7 +416,7 @@ def test_l8_a_broken_day_note_gives_the_clear_page(app: Flask, as_user) -> None:
 
 def test_l8_a_missing_key_folder_with_encrypted_data_is_refused_and_no_key_is_made(
         app: Flask, as_user) -> None:
-    public_id = submit(as_user("secretary"), "/forms/actualisation", actualisation())
+    public_id = submit_form(as_user("secretary"), "/forms/actualisation", actualisation())
     keys = Path(app.instance_path) / "keys"
     moved = keys.with_name("keys-elsewhere")
     keys.rename(moved)  # e.g. a restore that forgot the key folder
@@ -529,7 +517,7 @@ def test_m4_reason_and_justification_are_sealed_and_purged_when_lvs_marks_the_or
         valid_from=day.isoformat(), valid_to=(day + timedelta(days=180)).isoformat(),
         local_protection="y", local_protection_until=(day + timedelta(days=60)).isoformat(),
         local_protection_reason=REASON, justification=JUSTIFICATION)
-    public_id = submit(manager, "/forms/access-order", data)
+    public_id = submit_form(manager, "/forms/access-order", data)
     sub = row(app, public_id)
     assert sub.data is not None and sub.data_enc is not None and sub.data_key_id is not None
     assert "local_protection_reason" not in sub.data and "justification" not in sub.data
@@ -580,7 +568,7 @@ def test_m4_reason_and_justification_are_sealed_and_purged_when_lvs_marks_the_or
 def test_m4_an_order_without_a_reason_or_justification_has_no_data_key(
         app: Flask, as_user) -> None:
     day = today()
-    public_id = submit(as_user("manager"), "/forms/access-order", order_form(
+    public_id = submit_form(as_user("manager"), "/forms/access-order", order_form(
         valid_from=day.isoformat(), valid_to=(day + timedelta(days=180)).isoformat()))
     sub = row(app, public_id)
     assert sub.data_enc is None and sub.data_key_id is None

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import login, order_form
+from conftest import html, login, order_form
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import assume, given, settings
@@ -32,10 +32,6 @@ from portal.models import Submission
 
 BOUNDED = settings(max_examples=300, deadline=None)
 PNR = "19121212-1212"  # Skatteverket's test number
-
-
-def html(resp: Any) -> str:
-    return resp.get_data(as_text=True)
 
 
 def error_text(resp: Any, field_id: str) -> str:

@@ -24,9 +24,10 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from .. import audit, register, rules
+from ..clock import today, utcnow
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
-from ..models import Grant, LocalProtection, Submission, Unit, User, utcnow
+from ..models import Grant, LocalProtection, Submission, Unit, User
 from .base import FormSpec, RowList, edit_rows
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
@@ -59,7 +60,7 @@ class AccessOrderForm(FlaskForm):
         _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
     )
     city_district = SelectField(_l("Stadsområde"), choices=[])
-    persons = RowList(FormField(PersonForm), min_entries=1, max_entries=10)
+    persons = RowList(FormField(PersonForm), min_entries=1)  # at most MAX_PERSON_ROWS
     valid_from = DateField(_l("Giltig från"), validators=[Optional()], format="%Y-%m-%d")
     valid_to = DateField(_l("Giltig till och med"), validators=[Optional()], format="%Y-%m-%d")
     local_protection = BooleanField(_l("Lokalt skydd"))
@@ -230,7 +231,7 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
     pattern = current_app.config["CASE_NUMBER_PATTERN"]
     problems = rules.check_case_number(case, "case_number", pattern)
     if problems:
-        form.case_number.errors = list(dict.fromkeys(v.message for v in problems))
+        form.case_number.errors = list(dict.fromkeys(v.render(_) for v in problems))
         return
     grants = grants_to_remove(case, user.unit_id, day)
     if not grants:
@@ -254,8 +255,12 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
         )
     if len(grants) > limit:
         form.form_errors.append(
-            f"Ärendet har {len(grants)} aktiva behörigheter i din enhet; de första {limit} är "
-            "ifyllda. Skicka beställningen och hämta sedan resten i en ny."
+            _(
+                "Ärendet har %(count)s aktiva behörigheter i din enhet; de första %(limit)s är "
+                "ifyllda. Skicka beställningen och hämta sedan resten i en ny.",
+                count=len(grants),
+                limit=limit,
+            )
         )
     if not form.city_district.data:
         form.city_district.data = user.unit.city_district
@@ -268,12 +273,10 @@ def handle_rows(form: AccessOrderForm) -> bool:
     from flask import request
     from flask_login import current_user
 
-    from .base import today
-
     if "load_grants" in request.form:
         load_grants(form, current_user, today())
         return True
-    return edit_rows(form.persons, request.form, form.persons.max_entries or 10)
+    return edit_rows(form.persons, request.form, form.persons.max_entries)
 
 
 def fee_handler_rows(data: dict[str, Any], unit_type: str) -> set[int]:
@@ -312,8 +315,6 @@ def review(sub: Submission, day: date | None = None) -> dict[str, Any]:
     it out in Treserva: the people the case would have in the unit, the unit type's limit, whether
     the order is justified, the rows (1-based) refused as fee handlers, and how many other orders
     of the case and unit wait."""
-    from .base import today
-
     data, unit = sub.data or {}, sub.unit
     count = rules.person_count(
         register.holders(sub.case_number or "", sub.unit_id, day or today()),
@@ -356,16 +357,7 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
     now = utcnow()
     for i, p in enumerate(data.get("persons", [])):
         if i in refused:
-            audit.record(
-                "grant_refused",
-                user=lvs_user,
-                object_type=sub.form,
-                object_id=sub.public_id,
-                unit_id=sub.unit_id,
-                case_number=sub.case_number,
-                outcome="refused",
-                detail=f"R-NO-FEE-HANDLER rad {i + 1}",
-            )
+            _audit_done(sub, lvs_user, "grant_refused", "refused", f"R-NO-FEE-HANDLER rad {i + 1}")
             continue
         current = db.session.scalars(
             select(Grant).where(
@@ -408,16 +400,7 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
             )
         else:
             sub.flagged = True
-            audit.record(
-                "local_protection_refused",
-                user=lvs_user,
-                object_type=sub.form,
-                object_id=sub.public_id,
-                unit_id=sub.unit_id,
-                case_number=sub.case_number,
-                outcome="refused",
-                detail="R-LOCAL-MAX",
-            )
+            _audit_done(sub, lvs_user, "local_protection_refused", "refused", "R-LOCAL-MAX")
     if refused:
         sub.flagged = True
     db.session.flush()
@@ -429,17 +412,22 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
     limit = person_limit(unit.unit_type)
     if count > limit:
         sub.flagged = True
-        audit.record(
-            "person_limit_exceeded",
-            user=lvs_user,
-            object_type=sub.form,
-            object_id=sub.public_id,
-            unit_id=sub.unit_id,
-            case_number=sub.case_number,
-            outcome="flagged",
-            detail=f"{count} > {limit}",
-        )
+        _audit_done(sub, lvs_user, "person_limit_exceeded", "flagged", f"{count} > {limit}")
 
+
+
+def _audit_done(sub: Submission, lvs_user: User, action: str, outcome: str, detail: str) -> None:
+    """An audit event about what marking this order done refused or flagged (no names)."""
+    audit.record(
+        action,
+        user=lvs_user,
+        object_type=sub.form,
+        object_id=sub.public_id,
+        unit_id=sub.unit_id,
+        case_number=sub.case_number,
+        outcome=outcome,
+        detail=detail,
+    )
 
 SPEC = FormSpec(
     key="access_order",

@@ -9,6 +9,7 @@ with the case number LVS created; unprocessed, it is purged after RETENTION_ACTU
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
 from typing import Any
 
@@ -21,9 +22,10 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 
 from .. import crypto, rules
+from ..clock import utcnow
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
-from ..models import Submission, Unit, User, utcnow
+from ..models import Submission, Unit, User
 from .base import FormSpec, RowList, edit_rows
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
@@ -35,8 +37,8 @@ ARRIVAL_METHODS = [
     ("e-tjänst", "E-tjänst"),
     ("annat", "Annat"),
 ]
-# Suggestions for point 11; any other text (e.g. "anhörig") means "from someone else" (§2.4 p. 11).
-ARRIVED_FROM = ["den enskilde", "annan"]
+# Point 11: the request came from the individual; any other text (e.g. "anhörig") means "from
+# someone else" (§2.4 p. 11).
 INDIVIDUAL = "den enskilde"
 DEFAULT_UNIT_TYPE = "myndighet"  # the social secretary's own kind of unit (§2.1)
 TEXT_FIELDS = (
@@ -117,7 +119,7 @@ class ActualisationForm(FlaskForm):
         _l("Anmälarens eller den sökandes namn"), validators=[Length(max=120)]
     )
     reporter_contact = StringField(_l("Kontaktuppgifter (valfritt)"), validators=[Length(max=200)])
-    proposed_persons = RowList(FormField(ProposedPersonForm), min_entries=1, max_entries=10)
+    proposed_persons = RowList(FormField(ProposedPersonForm), min_entries=1)  # MAX_PERSON_ROWS
     text = TextAreaField(
         _l("Text till Treservas textruta"), validators=[Optional(), Length(max=4000)]
     )
@@ -207,15 +209,12 @@ def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
     out += rules.check_subject(subject(data), "full_name", forbidden_names=[data["full_name"]])
     persons = data["proposed_persons"]
     for i, p in enumerate(persons):
-        for key, label in (("full_name", "Fullständigt namn"), ("username", "Användarnamn")):
+        for key, message in (
+            ("full_name", N_("Fullständigt namn måste fyllas i för den föreslagna personen.")),
+            ("username", N_("Användarnamn måste fyllas i för den föreslagna personen.")),
+        ):
             if not p[key]:
-                out.append(
-                    rules.Violation(
-                        "R-REQUIRED",
-                        f"proposed_persons-{i}-{key}",
-                        f"{label} måste fyllas i för den föreslagna personen.",
-                    )
-                )
+                out.append(rules.Violation("R-REQUIRED", f"proposed_persons-{i}-{key}", message))
     out += _no_fee_handler(data)
     limit = person_limit(data["receiving_unit"])
     if len(persons) > limit:
@@ -223,8 +222,11 @@ def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
             rules.Violation(
                 "R-PERSON-LIMIT",
                 "proposed_persons",
-                f"Högst {limit} personer kan föreslås för den mottagande enhetens enhetstyp. "
-                "Begränsa antalet till ett minimum (§2.1).",
+                N_(
+                    "Högst %(limit)s personer kan föreslås för den mottagande enhetens "
+                    "enhetstyp. Begränsa antalet till ett minimum (§2.1)."
+                ),
+                {"limit": limit},
             )
         )
     return out
@@ -241,8 +243,8 @@ def _no_fee_handler(data: dict[str, Any]) -> list[rules.Violation]:
         list(fee_handlers),
     )
     return [
-        rules.Violation(
-            v.code, "receiving_unit" if v.field == "unit_type" else "proposed_" + v.field, v.message
+        dataclasses.replace(
+            v, field="receiving_unit" if v.field == "unit_type" else "proposed_" + v.field
         )
         for v in found
     ]
@@ -259,7 +261,7 @@ def prefill(form: ActualisationForm, user: User) -> None:
 def handle_rows(form: ActualisationForm) -> bool:
     """Add or remove a proposed person without JavaScript; True when the post was only that."""
     rows = form.proposed_persons
-    return edit_rows(rows, request.form, min(form.person_limit(), rows.max_entries or 10))
+    return edit_rows(rows, request.form, min(form.person_limit(), rows.max_entries))
 
 
 def purge(sub: Submission, status: str) -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import gettext
 from flask_wtf import FlaskForm
 from wtforms import Field, FieldList, FormField
@@ -18,13 +18,6 @@ from wtforms.validators import Length
 from .. import rules
 from ..i18n import N_
 from ..rules import Violation
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-
-def today() -> date:
-    """The routine's dates are Swedish calendar dates."""
-    return datetime.now(STOCKHOLM).date()
 
 
 @dataclass(frozen=True)
@@ -91,10 +84,16 @@ def row_index(raw: str) -> int | None:
 class RowList(FieldList):
     """FieldList for every list of rows in portal/forms: a posted key whose row number is not one
     the portal writes (persons-²-full_name, persons-<5000 digits>-email) is ignored, where
-    WTForms' own reading answered 500 (issue 11 L2)."""
+    WTForms' own reading answered 500 (issue 11 L2).
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    At most `max_entries` rows: by default the config's MAX_PERSON_ROWS (every list of rows is a
+    list of people), read when the form is built, so that the form, the page's "Högst n rader" and
+    its add-row button (templates/forms/access_order.html) have one source."""
+
+    def __init__(self, *args: Any, max_entries: int | None = None, **kwargs: Any) -> None:
+        if max_entries is None:
+            max_entries = current_app.config["MAX_PERSON_ROWS"]
+        super().__init__(*args, max_entries=max_entries, **kwargs)
         self.type = "FieldList"  # what the templates know it by (_macros.html)
 
     def _extract_indices(self, prefix: str, formdata: Any) -> Iterator[int]:
@@ -139,19 +138,21 @@ def iter_fields(form: Any) -> Iterator[Field]:
 
 
 def attach_violations(form: Any, violations: list[Violation]) -> None:
-    """Put each rule violation at its field, unless the field already shows a format error."""
+    """Put each rule violation at its field, unless the field already shows a format error. The
+    message is translated here, where it reaches the page (rules.Violation.render)."""
     by_name = {f.name: f for f in iter_fields(form)}
     for v in violations:
+        message = v.render(gettext)
         target = by_name.get(v.field)
         if target is None:
             target = by_name.get(v.field.split("-")[0])  # a row-level rule falls back to the list
         if target is None:
-            form.form_errors.append(v.message)
+            form.form_errors.append(message)
             continue
         if not isinstance(target.errors, list):
             target.errors = list(target.errors)
-        if v.message not in target.errors and (isinstance(target, FieldList) or not target.errors):
-            target.errors.append(v.message)
+        if message not in target.errors and (isinstance(target, FieldList) or not target.errors):
+            target.errors.append(message)
 
 
 def error_summary(form: Any) -> list[tuple[str, str]]:
@@ -163,10 +164,6 @@ def error_summary(form: Any) -> list[tuple[str, str]]:
         else:
             out.extend((f.id, m) for m in f.errors if isinstance(m, str))
     return out
-
-
-def has_errors(form: Any) -> bool:
-    return bool(error_summary(form))
 
 
 # --- the checks every form gets (issue 11 H1, M3, M4) ---------------------------------------------

@@ -67,9 +67,9 @@ from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaFi
 from wtforms.validators import Length, Optional, ValidationError
 
 from .. import rules
+from ..clock import today as today_in_sweden
 from ..i18n import N_, _l
 from .base import FormSpec
-from .base import today as today_in_sweden
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 

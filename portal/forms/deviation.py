@@ -10,7 +10,7 @@ encoding asks; the stored data also carries `event_at` ("YYYY-MM-DD HH:MM") for 
 from __future__ import annotations
 
 import math
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
@@ -22,10 +22,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
 from .. import crypto, rules
+from ..clock import aware, local_date, utcnow
 from ..extensions import db
 from ..i18n import DataRequired, InputRequired, _l
-from ..models import Submission, Unit, User, utcnow
-from .base import STOCKHOLM, FormSpec
+from ..models import Submission, Unit, User
+from .base import FormSpec
 
 FREE_TEXT_FIELDS = ("fictional_name", "description", "immediate_action", "handed_to")
 
@@ -146,10 +147,6 @@ def on_done(sub: Submission, manager: User, day: date) -> None:
     purge(sub, "purged")
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 class Waiting(NamedTuple):
     """A report waiting for registration, as the start page of its unit's managers shows it."""
 
@@ -163,8 +160,7 @@ class Waiting(NamedTuple):
 def unregistered(unit_id: int, now: datetime | None = None) -> list[Waiting]:
     """The unit's reports not yet registered in Treserva, oldest first; flagged when older than
     DEVIATION_FLAG_DAYS, purged at DEVIATION_RETENTION_DAYS (SPEC §3.4, portal/retention.py)."""
-    now = now or utcnow()
-    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    now = aware(now or utcnow())
     limit = timedelta(days=current_app.config["DEVIATION_FLAG_DAYS"])
     kept = timedelta(days=current_app.config["DEVIATION_RETENTION_DAYS"])
     subs = db.session.scalars(
@@ -178,11 +174,11 @@ def unregistered(unit_id: int, now: datetime | None = None) -> list[Waiting]:
     )
     out = []
     for sub in subs:
-        age = now - _aware(sub.created_at)
-        purge_at = _aware(sub.created_at) + kept
+        age = now - aware(sub.created_at)
+        purge_at = aware(sub.created_at) + kept
         left = max(0, math.ceil((purge_at - now).total_seconds() / 86400))
         out.append(
-            Waiting(sub, age.days, age > limit, purge_at.astimezone(STOCKHOLM).date(), left)
+            Waiting(sub, age.days, age > limit, local_date(purge_at), left)
         )
     return out
 

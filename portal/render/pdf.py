@@ -25,11 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
-from zoneinfo import ZoneInfo
 
 import jinja2
+from flask import current_app, has_app_context
 
-from . import kept
+from ..clock import local, utcnow
+from ..config import Defaults
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; weasyprint is imported lazily at run time
     from weasyprint.text.fonts import FontConfiguration
@@ -41,8 +42,6 @@ HEADER = "Göteborgs Stad — Äldre samt vård- och omsorgsförvaltningen"
 _REPO = Path(__file__).resolve().parents[2]
 PDF_TEMPLATES: Path = _REPO / "pdf_templates"
 STATIC: Path = _REPO / "static"
-
-TIMEZONE = ZoneInfo("Europe/Stockholm")
 
 log = logging.getLogger(__name__)
 
@@ -83,20 +82,26 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+_DEFAULT_CONFIG = {k: v for k, v in vars(Defaults).items() if k.isupper()}
+
+
 def _now() -> str:
-    return datetime.now(TIMEZONE).strftime("%Y-%m-%d %H:%M")
+    return local(utcnow())
 
 
 def render_html(template: str, **context: Any) -> str:
     """Render a print template to HTML.
 
-    The context always has ``header``, ``routine_version`` and ``generated_at`` (Stockholm time,
-    ``YYYY-MM-DD HH:MM``); a caller may pass its own values for them.
+    The context always has ``header``, ``routine_version``, ``generated_at`` (Stockholm time,
+    ``YYYY-MM-DD HH:MM``) and ``config``, as the HTML templates have it (the app's; the defaults
+    outside an app): unit-type labels, row counts and limits come from there, never written in a
+    template. A caller may pass its own values for them.
     """
     defaults: dict[str, Any] = {
         "header": HEADER,
         "routine_version": ROUTINE_VERSION,
         "generated_at": _now(),
+        "config": current_app.config if has_app_context() else _DEFAULT_CONFIG,
     }
     return _environment().get_template(template).render({**defaults, **context})
 
@@ -204,6 +209,14 @@ def _stylesheet_at_start() -> Any:
     return _parse_stylesheet()
 
 
+def _developing() -> bool:
+    """Development (debug or TEMPLATES_AUTO_RELOAD): the print templates and the stylesheet are
+    looked at again on each render, so that an edit shows without a restart."""
+    return has_app_context() and bool(
+        current_app.debug or current_app.config.get("TEMPLATES_AUTO_RELOAD")
+    )
+
+
 def _parse_stylesheet() -> Any:
     from weasyprint import CSS
 
@@ -217,8 +230,8 @@ def _parse_stylesheet() -> Any:
 
 def stylesheet() -> Any:
     """pdf_templates/print.css, parsed once per process (≈ 20 ms a render when each PDF linked
-    and parsed it, bench/README.md); in development (see kept.developing) parsed anew."""
-    return _parse_stylesheet() if kept.developing() else _stylesheet_at_start()
+    and parsed it, bench/README.md); in development (see _developing) parsed anew."""
+    return _parse_stylesheet() if _developing() else _stylesheet_at_start()
 
 
 def _attachment(item: Any) -> Any:
@@ -312,8 +325,8 @@ def blank_pdf(template: str, forms: bool = False) -> bytes:
     """A blank paper form, rendered once per process and then served from memory.
 
     In production the templates change only with a deploy, which starts new processes, so the
-    files are looked at once. In development (see kept.developing) the cache key holds their
+    files are looked at once. In development (see _developing) the cache key holds their
     modification times on every request, so a template edit shows without a restart.
     """
-    fingerprint = _templates_fingerprint() if kept.developing() else _fingerprint_at_start()
+    fingerprint = _templates_fingerprint() if _developing() else _fingerprint_at_start()
     return _blank_pdf(template, forms, fingerprint)

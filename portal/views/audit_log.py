@@ -9,9 +9,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from ..auth import roles_required
+from ..clock import local
 from ..extensions import db
 from ..models import AuditEvent
-from ..submissions import local
 
 bp = Blueprint("audit", __name__)
 PAGE = 100

@@ -36,9 +36,10 @@ from ..auth import (
     note_failure,
     throttled,
 )
+from ..clock import utcnow
 from ..extensions import db, limiter
 from ..i18n import N_, InputRequired, _l
-from ..models import User, utcnow
+from ..models import User
 from ..passwords import PASSWORD_MAX_LENGTH
 
 bp = Blueprint("auth", __name__)
@@ -76,11 +77,6 @@ def _failed(resp: Any) -> bool:
 def _source() -> str:
     """The client's address (after ProxyFix, when configured)."""
     return request.remote_addr or "-"
-
-
-# The views with a rate limit: Flask-Limiter's per-request check runs for these alone
-# (portal._limit_only).
-LIMITED_ENDPOINTS = frozenset({"auth.login"})
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -132,7 +128,7 @@ def locked_page(form: LoginForm | None = None) -> Any:
 @bp.route("/logout", methods=["POST"])
 @login_only
 def logout() -> Any:
-    user = current_user.row()
+    user = current_user
     user.session_version += 1  # every copy of the old cookie dies with it
     audit.record("logout", user=user)
     db.session.commit()
@@ -190,7 +186,7 @@ def reauth() -> Any:
     target = local_path(request.args.get("next"))
     if not form.validate_on_submit():
         return _reauth_page(form, target, 422 if form.is_submitted() else 200)
-    user = current_user.row()
+    user = current_user
     source, now = _source(), utcnow()
     # The user is logged in and knows the account exists: it is told that it must wait.
     if throttled(user.username, source, now):

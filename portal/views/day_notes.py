@@ -12,7 +12,7 @@ and its unit), and the key is deleted with the note."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import (
@@ -37,12 +37,12 @@ from wtforms.validators import Length
 
 from .. import audit, crypto, rules
 from ..auth import roles_required
+from ..clock import aware, local, utcnow
 from ..extensions import db
 from ..forms.base import attach_violations, error_summary, validate_input
 from ..i18n import DataRequired, _l
-from ..models import DayNote, FictionalFile, new_public_id, utcnow
+from ..models import DayNote, FictionalFile, new_public_id
 from ..render.pdf import render_pdf
-from ..submissions import local
 
 bp = Blueprint("day_notes", __name__, url_prefix="/day-notes")
 
@@ -118,10 +118,6 @@ def _notes(file: FictionalFile, uncompiled_only: bool = False) -> list[DayNote]:
     return list(db.session.scalars(q.order_by(DayNote.written_at, DayNote.id)))
 
 
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
 def uncompiled_summary(unit_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
     """Per open file of the unit with notes not yet compiled: how many, since when, and whether the
     oldest is older than DAY_NOTES_COMPILE_DAYS (§8.6: compile at least once a week)."""
@@ -138,8 +134,8 @@ def uncompiled_summary(unit_id: int, now: datetime | None = None) -> list[dict[s
         {
             "file": f,
             "count": n,
-            "oldest": local(_aware(oldest)),
-            "flagged": now - _aware(oldest) > limit,
+            "oldest": local(oldest),
+            "flagged": now - aware(oldest) > limit,
         }
         for f, n, oldest in rows
     ]

@@ -14,13 +14,13 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from flask_login import current_user
-from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import audit, submissions
 from ..auth import login_only
+from ..clock import local, today, utcnow
 from ..extensions import db
 from ..forms import FORMS, checklist
 from ..forms.base import (
@@ -28,10 +28,8 @@ from ..forms.base import (
     attach_violations,
     error_summary,
     free_text_violations,
-    today,
     validate_input,
 )
-from ..render import kept
 from ..render.messages import render_message
 from ..render.pdf import render_pdf
 
@@ -66,7 +64,7 @@ def _page(spec: FormSpec, form: Any, status: int = 200) -> Any:
 def fill(slug: str) -> Any:
     spec = _spec_for(slug)
     if request.method == "GET":
-        return _empty_page(spec)
+        return _page(spec, _prefilled(spec))
     form = spec.form_class()
     if "edit" in request.form or (spec.handle_rows and spec.handle_rows(form)):
         return _page(spec, form)  # back from the confirmation page, or a row added/removed
@@ -95,56 +93,19 @@ def fill(slug: str) -> Any:
     return redirect(url_for("submissions.show", public_id=sub.public_id), 303)
 
 
-# --- the empty form of a GET, rendered once (portal/render/kept.py) ------------------------------
-
-
-def _empty_page(spec: FormSpec) -> Any:
-    """A form's empty page is the same HTML for everyone with the same name and unit on the same
-    day in the same language, but for the CSRF token: its title and content are kept. The prefill
-    functions read only the user's name and unit and today's date (tests/test_kept_html.py
-    holds them to it), and the page templates the user's name beyond the form."""
-    if not kept.keeping():
-        return _page(spec, _prefilled(spec))
-    unit = current_user.unit
-    key = (
-        spec.page_template,
-        str(get_locale()),
-        today(),
-        current_user.full_name,
-        (unit.id, unit.name, unit.unit_type, unit.city_district),
-    )
-    title, content = kept.kept("empty_form", key, lambda: _render_blocks(spec))
-    return render_template("forms/empty.html", title=title, content=kept.with_token(content))
-
-
 def _prefilled(spec: FormSpec) -> Any:
+    """A GET's form: prefilled from the user (name, unit) and today's date where the form says."""
     form = spec.form_class()
     if spec.prefill:
         spec.prefill(form, current_user)
     return form
 
 
-def _render_blocks(spec: FormSpec) -> tuple[Markup, Markup]:
-    """The page template's title and content blocks for the prefilled form, with the token slot
-    where the CSRF token goes (in the form's hidden field and wherever csrf_token() is called)."""
-    form = _prefilled(spec)
-    if "csrf_token" in form:
-        form.csrf_token.current_token = kept.TOKEN_SLOT
-    context = {"spec": spec, "form": form, "errors": [], "csrf_token": kept.slot_token}
-    current_app.update_template_context(context)  # the values given here win
-    template = current_app.jinja_env.get_template(spec.page_template)
-    blocks = template.new_context(context)
-    # What Jinja's autoescaping environment rendered, so HTML already.
-    title = Markup("".join(template.blocks["title"](blocks)))  # noqa: S704
-    content = Markup("".join(template.blocks["content"](blocks)))  # noqa: S704
-    return title, content
-
-
 def _draft_meta(spec: FormSpec) -> dict[str, Any]:
     return {
         "orderer": current_user.full_name,
         "orderer_unit": current_user.unit.name,
-        "created_at": submissions.local(submissions.utcnow()),
+        "created_at": local(utcnow()),
         "reference": "(ges när du skickar)",
         "status": "Inte skickad",
         "distribution_list": current_app.config["DISTRIBUTION_LISTS"][spec.distribution_list],

@@ -15,6 +15,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import Field, HiddenField, StringField, TextAreaField
@@ -23,12 +24,12 @@ from wtforms.validators import Length, Optional, ValidationError
 from .. import rules
 from .. import submissions as svc
 from ..auth import roles_required
+from ..clock import local_date, today
 from ..forms import BY_KEY
 from ..forms.base import (
     attach_violations,
     error_summary,
     free_text_violations,
-    today,
     validate_input,
 )
 
@@ -56,7 +57,9 @@ class DoneForm(FlaskForm):
         if field.errors:
             return
         if rules.contains_personnummer(field.data or ""):
-            raise ValidationError("Skriv aldrig personnummer i svaret – det sparas i klartext.")
+            raise ValidationError(
+                gettext("Skriv aldrig personnummer i svaret – det sparas i klartext.")
+            )
 
     def validate_case_number(self, field: Field) -> None:
         if field.errors:
@@ -65,13 +68,11 @@ class DoneForm(FlaskForm):
             field.data or "", "case_number", current_app.config["CASE_NUMBER_PATTERN"]
         )
         if found:
-            raise ValidationError(found[-1].message)
+            raise ValidationError(found[-1].render(gettext))
 
 
 def _age_days(sub: Any) -> int:
-    from datetime import datetime
-
-    return (today() - datetime.fromisoformat(svc.local(sub.created_at)).date()).days
+    return (today() - local_date(sub.created_at)).days
 
 
 @bp.route("/queue")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,9 +14,9 @@ from sqlalchemy import select, text
 
 from .. import submissions
 from ..auth import login_only
+from ..clock import local_date, today
 from ..extensions import db
 from ..forms import FORMS
-from ..forms.base import today
 from ..forms.deviation import unregistered
 from ..models import Grant, LocalProtection, Submission
 from .day_notes import uncompiled_summary
@@ -63,8 +63,8 @@ def start() -> Any:
     if user.has_role("lvs"):
         ctx["queue"] = submissions.queue("lvs", user)
         if ctx["queue"]:  # the oldest waits longest: its age in days (the queue is oldest first)
-            oldest = submissions.local(ctx["queue"][0].created_at)[:10]
-            ctx["oldest_days"] = (today() - date.fromisoformat(oldest)).days
+            oldest = local_date(ctx["queue"][0].created_at)
+            ctx["oldest_days"] = (today() - oldest).days
     if user.has_role("unit_manager"):
         ctx["grants_ending"], ctx["protections_ending"] = ending_soon(user.unit_id)
         # §4.2 deviation reports to register; §8.6 day notes to compile at least weekly.

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ..auth import roles_required
+from ..clock import today
 from ..extensions import db
-from ..forms.base import today
 from ..models import Grant, LocalProtection
 
 bp = Blueprint("register", __name__)
