@@ -458,3 +458,20 @@ def verify(
 
 def count() -> int:
     return db.session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+
+
+def submission_event(
+    sub: Any, action: str, user: Any, *, outcome: str = "ok", detail: str | None = None
+) -> None:
+    """An audit event about one submission (who, which form, which row, unit, case number), in the
+    caller's transaction; never its content."""
+    record(
+        action,
+        user=user,
+        object_type=sub.form,
+        object_id=sub.public_id,
+        unit_id=sub.unit_id,
+        case_number=sub.case_number,
+        outcome=outcome,
+        detail=detail,
+    )

@@ -297,6 +297,13 @@ def users_create(
 
 # Each change below ends every session of the user (its session version goes up) and is
 # audited in the same transaction (issue 11, L5).
+
+def _user_event(user: User, action: str, detail: str | None = None) -> None:
+    """An audit event about a user account, in the command's transaction."""
+    audit.record(
+        action, object_type="user", object_id=user.public_id, unit_id=user.unit_id, detail=detail
+    )
+
 @users.command("set-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -308,7 +315,7 @@ def users_set_password(username: str, password_stdin: bool) -> None:
     _check_new_password(password, user.username, user.full_name, user)
     user.password_hash = hash_password(password)
     user.session_version += 1
-    audit.record("password_set", object_type="user", object_id=user.public_id, unit_id=user.unit_id)
+    _user_event(user, "password_set")
     db.session.commit()
     click.echo(f"Nytt lösenord för {username}; alla dess inloggningar är avslutade.")
 
@@ -321,9 +328,7 @@ def users_deactivate(username: str) -> None:
     user = _user(username)
     user.active = False
     user.session_version += 1
-    audit.record(
-        "user_deactivated", object_type="user", object_id=user.public_id, unit_id=user.unit_id
-    )
+    _user_event(user, "user_deactivated")
     db.session.commit()
     click.echo(f"Användaren {username} är avaktiverad; alla dess inloggningar är avslutade.")
 
@@ -340,13 +345,7 @@ def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
     user.role_rows = [r for r in user.role_rows if r.role in wanted]
     user.role_rows += [UserRole(role=r) for r in wanted if r not in user.roles]
     user.session_version += 1
-    audit.record(
-        "user_roles_changed",
-        object_type="user",
-        object_id=user.public_id,
-        unit_id=user.unit_id,
-        detail=f"roller: {before} -> {','.join(sorted(wanted))}",
-    )
+    _user_event(user, "user_roles_changed", f"roller: {before} -> {','.join(sorted(wanted))}")
     db.session.commit()
     click.echo(
         f"Användaren {username} har nu rollerna {', '.join(sorted(wanted))}; "
@@ -361,13 +360,7 @@ def users_unlock(username: str) -> None:
     """Forget USERNAME's failed logins from every address: no address waits any longer."""
     user = _user(username)
     sources = unlock(user.username)
-    audit.record(
-        "login_unlocked",
-        object_type="user",
-        object_id=user.public_id,
-        unit_id=user.unit_id,
-        detail=f"adresser: {sources}",
-    )
+    _user_event(user, "login_unlocked", f"adresser: {sources}")
     db.session.commit()
     click.echo(
         f"Användaren {username} är upplåst ({sources} adresser väntade eller hade "

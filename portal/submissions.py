@@ -153,15 +153,7 @@ def get_visible(public_id: str, user: User) -> Submission:
 
 def record_event(sub: Submission, action: str, user: User, detail: str | None = None) -> None:
     """An audit event about one submission, in the caller's transaction (never its content)."""
-    audit.record(
-        action,
-        user=user,
-        object_type=sub.form,
-        object_id=sub.public_id,
-        unit_id=sub.unit_id,
-        case_number=sub.case_number,
-        detail=detail,
-    )
+    audit.submission_event(sub, action, user, detail=detail)
 
 
 def log_view(sub: Submission, user: User, what: str) -> None:

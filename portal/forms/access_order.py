@@ -166,9 +166,7 @@ def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
         username_pattern=cfg["USERNAME_PATTERN"],
         allowed_domains=cfg["ALLOWED_EMAIL_DOMAINS"],
         case_number_pattern=cfg["CASE_NUMBER_PATTERN"],
-        orderer_is_myndighet_manager=(
-            unit_type == "myndighet" and user.has_role("unit_manager")
-        ),
+        orderer_is_myndighet_manager=(unit_type == "myndighet" and user.has_role("unit_manager")),
         fee_handler_usernames=register.fee_handler_usernames(_usernames(data, "add")),
     )
     if any(v.code == "R-NO-FEE-HANDLER" for v in found):
@@ -357,7 +355,13 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
     now = utcnow()
     for i, p in enumerate(data.get("persons", [])):
         if i in refused:
-            _audit_done(sub, lvs_user, "grant_refused", "refused", f"R-NO-FEE-HANDLER rad {i + 1}")
+            audit.submission_event(
+                sub,
+                "grant_refused",
+                lvs_user,
+                outcome="refused",
+                detail=f"R-NO-FEE-HANDLER rad {i + 1}",
+            )
             continue
         current = db.session.scalars(
             select(Grant).where(
@@ -400,7 +404,9 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
             )
         else:
             sub.flagged = True
-            _audit_done(sub, lvs_user, "local_protection_refused", "refused", "R-LOCAL-MAX")
+            audit.submission_event(
+                sub, "local_protection_refused", lvs_user, outcome="refused", detail="R-LOCAL-MAX"
+            )
     if refused:
         sub.flagged = True
     db.session.flush()
@@ -412,22 +418,10 @@ def on_done(sub: Submission, lvs_user: User, day: date) -> None:
     limit = person_limit(unit.unit_type)
     if count > limit:
         sub.flagged = True
-        _audit_done(sub, lvs_user, "person_limit_exceeded", "flagged", f"{count} > {limit}")
+        audit.submission_event(
+            sub, "person_limit_exceeded", lvs_user, outcome="flagged", detail=f"{count} > {limit}"
+        )
 
-
-
-def _audit_done(sub: Submission, lvs_user: User, action: str, outcome: str, detail: str) -> None:
-    """An audit event about what marking this order done refused or flagged (no names)."""
-    audit.record(
-        action,
-        user=lvs_user,
-        object_type=sub.form,
-        object_id=sub.public_id,
-        unit_id=sub.unit_id,
-        case_number=sub.case_number,
-        outcome=outcome,
-        detail=detail,
-    )
 
 SPEC = FormSpec(
     key="access_order",
