@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install db demo clean bench
+.PHONY: run test install db demo clean bench lint
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -35,7 +35,20 @@ run: db demo
 test: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)
 
+# Static checks, as CI runs them (.ci/run): ruff, and mypy on portal/ ([tool.mypy] in pyproject.toml).
+LINT_STAMP := $(VENV)/.installed-lint
+
+$(LINT_STAMP): pyproject.toml | $(STAMP)
+	$(BIN)/pip install --quiet -e '.[lint]'
+	touch $(LINT_STAMP)
+
+lint: $(LINT_STAMP)
+	$(BIN)/ruff check portal tests $(wildcard bench)
+	$(BIN)/mypy portal
+
 # Benchmarks (bench/README.md): not tests; every figure with its target, under 10 minutes.
+# PostgreSQL figures use a server at BENCH_PG_URL (else SKIP); the HTTP and start-up benchmarks
+# start a throwaway redis-server (production's limiter store for more than one worker).
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): pyproject.toml | $(STAMP)

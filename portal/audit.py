@@ -189,7 +189,7 @@ def record(
     key comes from the process's cache; every AUDIT_ANCHOR_EVERY-th event marks the session so
     that the head is anchored once the transaction has committed."""
     if user is None and has_request_context() and current_user.is_authenticated:
-        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        user = current_user._get_current_object()
     key = chain_key()
     session = db.session
     bind = session.get_bind()

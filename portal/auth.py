@@ -12,16 +12,16 @@ from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import abort, current_app
+from flask import current_app
 from flask_login import current_user
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from . import audit
 from .clock import aware
 from .extensions import db, login_manager
 from .models import LoginThrottle, User
+from .transaction import Denied
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
 
@@ -44,12 +44,10 @@ def check_password(user: User | None, password: str) -> bool:
     """Exactly one argon2 verification whatever the case (known or unknown name, locked or
     not): the answer's time tells nothing about which names exist (issue 11, M6)."""
     try:
-        return (
-            _hasher.verify(user.password_hash if user else _dummy_hash(), password)
-            and user is not None
-        )
+        _hasher.verify(user.password_hash if user else _dummy_hash(), password)  # raises if wrong
     except (VerificationError, InvalidHashError):
         return False
+    return user is not None  # the dummy hash verified: still no user
 
 
 # --- login throttling per account and source (issue 11, L1) ------------------------------------
@@ -151,7 +149,8 @@ def load_user(user_id: str) -> User | None:
 
 
 def roles_required(*roles: str) -> Callable[[F], F]:
-    """Admit only logged-in users holding one of `roles`; others get 403 (and an audit event)."""
+    """Admit only logged-in users holding one of `roles`; others get 403 (`Denied`: the error
+    handler writes its audit event)."""
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -159,9 +158,8 @@ def roles_required(*roles: str) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if not current_user.has_role(*roles):
-                audit.record("access_denied", outcome="denied", detail=view.__name__)
-                db.session.commit()
-                abort(403)
+                # The 403 handler writes the audit event, in a transaction of its own.
+                raise Denied(detail=view.__name__)
             return view(*args, **kwargs)
 
         wrapped.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]

@@ -2,7 +2,10 @@
 
 Each command is a module-level click command that runs in the app context (`with_appcontext`,
 as in Flask's tutorial, flaskr's db.py); `init_app` adds them all to the app's command line.
-README.md's command table lists every one of them (tests/test_cli.py checks it)."""
+README.md's command table lists every one of them (tests/test_cli.py checks it).
+
+Each command is one unit of work: what it changes and its audit events commit together in
+`with transaction():` (portal/transaction.py), or nothing does. The helpers below only flush."""
 
 from __future__ import annotations
 
@@ -22,7 +25,8 @@ from .db_setup import upgrade_schema
 from .extensions import db
 from .models import ROLES, DataKey, Unit, User, UserRole
 from .passwords import password_problems
-from .retention import run_all
+from .scheduler import purge_job
+from .transaction import transaction
 
 DEMO_UNITS = [
     ("Myndighet Centrum", "myndighet", "Centrum"),
@@ -61,7 +65,8 @@ def _create_unit(name: str, unit_type: str, district: str) -> Unit:
 
 def _check_new_password(password: str, username: str, full_name: str, user: User | None) -> None:
     """Refuse a password that is too short, common, built on the name, or a pattern (issue 11,
-    L5): the refusal is audited (which rules, never the password) and committed on its own."""
+    L5): the refusal is audited (which rules, never the password) in a transaction of its own,
+    the command's work undone; the command's transaction then rolls back on the exception."""
     problems = password_problems(
         password,
         username=username,
@@ -71,19 +76,19 @@ def _check_new_password(password: str, username: str, full_name: str, user: User
     if not problems:
         return
     db.session.rollback()
-    audit.record(
-        "password_refused",
-        object_type="user",
-        object_id=user.public_id if user else None,
-        outcome="refused",
-        detail=",".join(v.code for v in problems),
-    )
-    db.session.commit()
+    with transaction():
+        audit.record(
+            "password_refused",
+            object_type="user",
+            object_id=user.public_id if user else None,
+            outcome="refused",
+            detail=",".join(v.code for v in problems),
+        )
     raise click.ClickException("\n".join(v.message for v in problems))
 
 
 def _user(username: str) -> User:
-    user = db.session.scalar(select(User).where(User.username == username))
+    user: User | None = db.session.scalar(select(User).where(User.username == username))
     if user is None:
         raise click.ClickException(f"användaren {username!r} finns inte")
     return user
@@ -262,8 +267,8 @@ def units() -> None:
 @with_appcontext
 def units_create(name: str, unit_type: str, district: str) -> None:
     """A unit NAME of a configured unit type, in a configured city district."""
-    _create_unit(name, unit_type, district)
-    db.session.commit()
+    with transaction():
+        _create_unit(name, unit_type, district)
     click.echo(f"Enheten {name} skapad.")
 
 
@@ -290,8 +295,8 @@ def users_create(
 ) -> None:
     """A user USERNAME of a unit with these roles (password from standard input)."""
     password = _read_password(password_stdin)
-    _create_user(username, full_name, email, unit_name, list(roles), password)
-    db.session.commit()
+    with transaction():
+        _create_user(username, full_name, email, unit_name, list(roles), password)
     click.echo(f"Användaren {username} skapad.")
 
 
@@ -311,12 +316,12 @@ def _user_event(user: User, action: str, detail: str | None = None) -> None:
 def users_set_password(username: str, password_stdin: bool) -> None:
     """A new password for USERNAME (from standard input, never on the command line)."""
     password = _read_password(password_stdin)
-    user = _user(username)
-    _check_new_password(password, user.username, user.full_name, user)
-    user.password_hash = hash_password(password)
-    user.session_version += 1
-    _user_event(user, "password_set")
-    db.session.commit()
+    with transaction():
+        user = _user(username)
+        _check_new_password(password, user.username, user.full_name, user)
+        user.password_hash = hash_password(password)
+        user.session_version += 1
+        _user_event(user, "password_set")
     click.echo(f"Nytt lösenord för {username}; alla dess inloggningar är avslutade.")
 
 
@@ -325,11 +330,11 @@ def users_set_password(username: str, password_stdin: bool) -> None:
 @with_appcontext
 def users_deactivate(username: str) -> None:
     """USERNAME can no longer log in; every session of it ends now."""
-    user = _user(username)
-    user.active = False
-    user.session_version += 1
-    _user_event(user, "user_deactivated")
-    db.session.commit()
+    with transaction():
+        user = _user(username)
+        user.active = False
+        user.session_version += 1
+        _user_event(user, "user_deactivated")
     click.echo(f"Användaren {username} är avaktiverad; alla dess inloggningar är avslutade.")
 
 
@@ -339,14 +344,14 @@ def users_deactivate(username: str) -> None:
 @with_appcontext
 def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
     """USERNAME's roles become exactly these; every session of it ends now."""
-    user = _user(username)
-    before = ",".join(sorted(user.roles))
     wanted = list(dict.fromkeys(roles))
-    user.role_rows = [r for r in user.role_rows if r.role in wanted]
-    user.role_rows += [UserRole(role=r) for r in wanted if r not in user.roles]
-    user.session_version += 1
-    _user_event(user, "user_roles_changed", f"roller: {before} -> {','.join(sorted(wanted))}")
-    db.session.commit()
+    with transaction():
+        user = _user(username)
+        before = ",".join(sorted(user.roles))
+        user.role_rows = [r for r in user.role_rows if r.role in wanted]
+        user.role_rows += [UserRole(role=r) for r in wanted if r not in user.roles]
+        user.session_version += 1
+        _user_event(user, "user_roles_changed", f"roller: {before} -> {','.join(sorted(wanted))}")
     click.echo(
         f"Användaren {username} har nu rollerna {', '.join(sorted(wanted))}; "
         "alla dess inloggningar är avslutade."
@@ -358,10 +363,10 @@ def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
 @with_appcontext
 def users_unlock(username: str) -> None:
     """Forget USERNAME's failed logins from every address: no address waits any longer."""
-    user = _user(username)
-    sources = unlock(user.username)
-    _user_event(user, "login_unlocked", f"adresser: {sources}")
-    db.session.commit()
+    with transaction():
+        user = _user(username)
+        sources = unlock(user.username)
+        _user_event(user, "login_unlocked", f"adresser: {sources}")
     click.echo(
         f"Användaren {username} är upplåst ({sources} adresser väntade eller hade "
         "misslyckade försök)."
@@ -378,20 +383,21 @@ def demo() -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if db.session.scalar(select(User).where(User.username == DEMO_USERS[0][0])):
         raise click.ClickException(f"demodata finns redan; lösenorden står i {path}")
-    for name, unit_type, district in DEMO_UNITS:
-        if not db.session.scalar(select(Unit).where(Unit.name == name)):
-            _create_unit(name, unit_type, district)
     lines = []
-    for username, full_name, unit_name, roles in DEMO_USERS:
-        password = secrets.token_urlsafe(12)
-        _create_user(username, full_name, f"{username}@goteborg.se", unit_name, roles, password)
-        lines.append(f"{username}\t{password}\t{','.join(roles)}")
-    # The file first: users whose passwords nobody knows must not be committed.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write("användarnamn\tlösenord\troller\n" + "\n".join(lines) + "\n")
-    os.chmod(path, 0o600)
-    db.session.commit()
+    with transaction():
+        for name, unit_type, district in DEMO_UNITS:
+            if not db.session.scalar(select(Unit).where(Unit.name == name)):
+                _create_unit(name, unit_type, district)
+        for username, full_name, unit_name, roles in DEMO_USERS:
+            password = secrets.token_urlsafe(12)
+            _create_user(username, full_name, f"{username}@goteborg.se", unit_name, roles, password)
+            lines.append(f"{username}\t{password}\t{','.join(roles)}")
+        # The file first, inside the transaction: users whose passwords nobody knows must not
+        # be committed.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write("användarnamn\tlösenord\troller\n" + "\n".join(lines) + "\n")
+        os.chmod(path, 0o600)
     click.echo("Demoanvändare (lösenorden visas bara nu och finns i " + str(path) + "):")
     for line in lines:
         click.echo("  " + line)
@@ -401,7 +407,7 @@ def demo() -> None:
 @with_appcontext
 def purge() -> None:
     """Apply every retention rule now; print counts only."""
-    counts = run_all()
+    counts = purge_job()
     if not counts:
         click.echo("Inga gallringsregler.")
     for name, n in counts.items():
@@ -453,8 +459,8 @@ def backup(path: Path) -> None:
         click.echo(str(refused), err=True)
         sys.exit(1)
     # A backup holds every stored value (SPEC §1.4: who has taken part of protected data).
-    audit.record("backup_made", object_type="database", detail=how)
-    db.session.commit()
+    with transaction():
+        audit.record("backup_made", object_type="database", detail=how)
     click.echo(f"Säkerhetskopian är sparad i {path} (endast läsbar för dig).")
 
 
@@ -474,17 +480,24 @@ def rotate_keys(no_new_key: bool, remove_old: bool) -> None:
     """Make a new current key-encryption key and re-wrap every data key under it (the content
     is not re-encrypted); older values get a data key of their own. Counts only."""
     try:
-        result = crypto.rotate(make_new_key=not no_new_key, remove_old=remove_old)
+        with transaction():
+            # A transaction per batch of rows, not one for the whole rotation: its write locks
+            # (the whole database on SQLite) are held for one batch, so the portal's requests and
+            # purges go on meanwhile; what is re-wrapped stays so if it stops half-way (run it
+            # again: rows under the current key are skipped).
+            result = crypto.rotate(make_new_key=not no_new_key, end_batch=db.session.commit)
+            if remove_old and result.failed == 0:
+                # After the batches' commits: a key file goes only when nothing committed uses it.
+                result.removed_keys = crypto.remove_unused_keys()
+            audit.record(
+                "keys_rotated",
+                object_type="key",
+                object_id=result.current,
+                detail=f"omkrypterade: {result.reencrypted}, misslyckade: {result.failed}",
+            )
     except crypto.KeysMissing as missing:
         click.echo(str(missing), err=True)
         sys.exit(1)
-    audit.record(
-        "keys_rotated",
-        object_type="key",
-        object_id=result.current,
-        detail=f"omkrypterade: {result.reencrypted}, misslyckade: {result.failed}",
-    )
-    db.session.commit()
     if not no_new_key and not result.new_key:
         click.echo(
             "Nycklarna kommer från FIELD_KEYS: lägg den nya nyckeln först där; "

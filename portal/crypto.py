@@ -35,14 +35,17 @@ import re
 import secrets
 import stat
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
 
 FORMAT = b"\x01"  # older values: content under the KEK itself
 SEALED = b"\x02"  # content under the record's own data key
@@ -588,10 +591,10 @@ class EncryptedColumn:
 
 def sealed_models() -> list[Any]:
     """Every model whose rows have a data key (a `data_key_id` column)."""
-    from .extensions import db
+    from .extensions import Base
 
     out = []
-    for mapper in db.Model.registry.mappers:
+    for mapper in Base.registry.mappers:
         keys = {c.key for c in mapper.column_attrs}
         if {"data_key_id", "key_id", "public_id", "id"} <= keys:
             out.append(mapper.class_)
@@ -608,21 +611,23 @@ def encrypted_columns() -> list[EncryptedColumn]:
     return sorted(out, key=lambda c: c.label)
 
 
-def key_usage() -> dict[str, int]:
+def key_usage(conn: Connection | None = None) -> dict[str, int]:
     """How many stored values each KEK protects (counts only): the data keys it wraps, and the
-    older values encrypted under it directly."""
+    older values encrypted under it directly. Read in the session's transaction, or on `conn`
+    (a connection of its own: what is committed)."""
     from sqlalchemy import func, select
 
     from .extensions import db
     from .models import DataKey
 
+    run = conn if conn is not None else db.session
     used: dict[str, int] = {}
-    rows = db.session.execute(select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id))
+    rows = run.execute(select(DataKey.kek_id, func.count()).group_by(DataKey.kek_id))
     for kid, n in rows.all():
         used[kid] = used.get(kid, 0) + n
     for col in encrypted_columns():
         m = col.model
-        rows = db.session.execute(
+        rows = run.execute(
             select(m.key_id, func.count())
             .where(getattr(m, col.name).is_not(None), m.key_id.is_not(None))
             .group_by(m.key_id)
@@ -644,20 +649,24 @@ class RotationResult:
     removed_keys: list[str] = field(default_factory=list)
 
 
-def rotate(make_new_key: bool = True, remove_old: bool = False, batch: int = 200) -> RotationResult:
+def rotate(
+    make_new_key: bool = True, batch: int = 200, end_batch: Callable[[], None] | None = None
+) -> RotationResult:
     """Make a new current KEK (key files only) and re-wrap every data key under it; the content
     is not re-encrypted. Older values (format 1, under a KEK directly) get a data key of their own.
 
     Each data key row is rewritten with a compare-and-set on its old value, so a key shredded
     meanwhile stays shredded; the records are not touched, so an LVS user who has one open can
     still mark it done. With FIELD_KEYS the environment decides the current key: put the new key
-    first there, then run this. `remove_old` deletes key files no data key or value uses any more;
-    run it when nothing else writes (a request that read the keys before the rotation may still be
-    writing under the old key). A deleted KEK makes every backup that needs it unreadable."""
+    first there, then run this. `end_batch` is called after each batch of `batch` rows (the
+    command commits there; by default the batch is only flushed). Unused key files are removed
+    by `remove_unused_keys`, after the rotation is committed."""
     from sqlalchemy import select, update
 
     from .extensions import db
     from .models import DataKey
+
+    end_batch = end_batch or db.session.flush
 
     ring = keyring()
     made = False
@@ -700,20 +709,40 @@ def rotate(make_new_key: bool = True, remove_old: bool = False, batch: int = 200
                 result.reencrypted += 1
             else:
                 result.skipped += 1
-        db.session.commit()
+        end_batch()
     for col in encrypted_columns():
-        _convert_older_values(col, ring, result, batch)
-    if remove_old and ring.source == "files" and result.failed == 0 and ring.directory is not None:
-        in_use = set(key_usage())
-        for kid in list(ring.keys):
-            if kid != ring.current and kid not in in_use:
-                (ring.directory / f"{kid}.key").unlink(missing_ok=True)
-                result.removed_keys.append(kid)
+        _convert_older_values(col, ring, result, batch, end_batch)
     return result
 
 
+def remove_unused_keys() -> list[str]:
+    """Delete the key files (not the current one) no committed data key or value uses; return
+    their ids. Usage is read on a connection of its own, so a re-wrap not yet committed (and that
+    may still roll back) never lets the key it still needs go. Key files only (FIELD_KEYS: the
+    environment's keys are removed there). Run it when nothing else writes (a request that read
+    the keys before the rotation may still be writing under the old key). A deleted KEK makes
+    every backup that needs it unreadable."""
+    from .extensions import db
+
+    ring = keyring()
+    if ring.source != "files" or ring.directory is None:
+        return []
+    with db.engine.connect() as conn:
+        in_use = set(key_usage(conn))
+    removed = []
+    for kid in list(ring.keys):
+        if kid != ring.current and kid not in in_use:
+            (ring.directory / f"{kid}.key").unlink(missing_ok=True)
+            removed.append(kid)
+    return removed
+
+
 def _convert_older_values(
-    col: EncryptedColumn, ring: Keyring, result: RotationResult, batch: int
+    col: EncryptedColumn,
+    ring: Keyring,
+    result: RotationResult,
+    batch: int,
+    end_batch: Callable[[], None],
 ) -> None:
     """Format-1 values (written before data keys) get a data key of their own: decrypt under the
     KEK, seal under a new data key, compare-and-set on the old value (the row's version stays)."""
@@ -764,4 +793,4 @@ def _convert_older_values(
             else:
                 db.session.delete(row)
                 result.skipped += 1
-        db.session.commit()
+        end_batch()

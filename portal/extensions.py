@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, ClassVar
+
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names, so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -26,6 +28,20 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+# The models' base class. `db.Model` is typed as a variable (`type[flask_sqlalchemy.model.Model]`),
+# which a type checker cannot take as a base class; at run time it is a subclass of Base (the same
+# registry and metadata) with Flask-SQLAlchemy's mixins, and that is what mypy is told here.
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FSAModel
+
+    class Model(Base, _FSAModel):
+        __abstract__ = True
+        # Every model of the portal is mapped to a Table (none to a select or a join).
+        __table__: ClassVar[Table]
+
+else:
+    Model = db.Model
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()

@@ -7,18 +7,27 @@ A module of its own: only gunicorn imports it, so `flask …` and the tests neve
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from gunicorn.glogging import Logger
 
 from .logs import ServerLogFilter, WithheldFormatter
+
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+    from datetime import timedelta
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import _AtomsDict
+    from gunicorn.http import Request
+    from gunicorn.http.wsgi import Response
 
 # Atoms (request headers `{…}i`, environ `{…}e`) that carry a session, a credential or a query.
 WITHHELD_ATOMS = ("cookie", "authorization", "csrf", "query_string", "q")
 
 
 class WithheldLogger(Logger):
-    def setup(self, cfg: Any) -> None:
+    def setup(self, cfg: Config) -> None:
         super().setup(cfg)
         if not any(isinstance(f, ServerLogFilter) for f in self.error_log.filters):
             # On the logger, before any handler: every handler gets the scrubbed record.
@@ -27,7 +36,13 @@ class WithheldLogger(Logger):
             fmt = handler.formatter._fmt if handler.formatter else None  # noqa: SLF001
             handler.setFormatter(WithheldFormatter(fmt or self.error_fmt, self.datefmt))
 
-    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+    def atoms(
+        self,
+        resp: Response,
+        req: Request,
+        environ: MutableMapping[str, Any],
+        request_time: timedelta,
+    ) -> _AtomsDict:
         """Every value a format may name, without a query string (cut from its "?"), a cookie or
         a credential: whatever access_log_format an operator sets."""
         atoms = super().atoms(resp, req, environ, request_time)
@@ -43,4 +58,6 @@ class WithheldLogger(Logger):
                 out[key] = value.partition("?")[0]
             else:
                 out[key] = value
-        return out
+        # The shape gunicorn's own atoms() returns: the stub's TypedDict names the one-letter
+        # atoms only, not the `{header}i` / `{header}o` / `{variable}e` keys beside them.
+        return cast("_AtomsDict", out)

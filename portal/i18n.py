@@ -22,8 +22,8 @@ from .rules import N_ as N_
 
 def select_locale() -> str:
     """Swedish, unless config LANGUAGES lists more and the browser's Accept-Language prefers one."""
-    languages = current_app.config.get("LANGUAGES") or ["sv"]
-    default = current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")
+    languages: list[str] = current_app.config.get("LANGUAGES") or ["sv"]
+    default: str = current_app.config.get("BABEL_DEFAULT_LOCALE", "sv")
     if len(languages) < 2 or not has_request_context():
         return default
     return request.accept_languages.best_match(languages) or default
@@ -31,7 +31,9 @@ def select_locale() -> str:
 
 def _plain(error: StopValidation) -> StopValidation:
     # A lazy message (lazy_gettext) is raised as str: views and templates keep only str errors.
-    return StopValidation(*(str(a) if a is not None else a for a in error.args))
+    # wtforms raises StopValidation with the message as its one argument.
+    message = error.args[0] if error.args else ""
+    return StopValidation(str(message) if message is not None else "")
 
 
 class InputRequired(validators.InputRequired):

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from flask import Flask, g, has_request_context, request
-from flask_login import current_user
+from sqlalchemy import inspect as sa_inspect
 from werkzeug.wrappers import Response
 
 FORMAT = "%(asctime)s %(levelname)s req=%(request_id)s user=%(user_id)s %(name)s: %(message)s"
@@ -103,7 +103,7 @@ class ServerLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
-            record.exc_text = withheld_traceback(record.exc_info)  # type: ignore[arg-type]
+            record.exc_text = withheld_traceback(record.exc_info)
         if isinstance(record.msg, str):
             record.msg = scrub_text(record.msg)
         if isinstance(record.args, dict):
@@ -132,17 +132,23 @@ class RequestContextFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if record.exc_info and record.exc_info[1] is not None:
             # Before any formatter: every handler then prints this text, not the message.
-            record.exc_text = withheld_traceback(record.exc_info)  # type: ignore[arg-type]
+            record.exc_text = withheld_traceback(record.exc_info)
         record.request_id = "-"
         record.user_id = "-"
         if has_request_context():
             record.request_id = g.get("request_id", "-")
-            try:
-                if current_user and current_user.is_authenticated:
-                    record.user_id = str(current_user.id)
-            except Exception:  # noqa: S110 - logging must never fail a request
-                pass
+            record.user_id = _logged_in_id()
         return True
+
+
+def _logged_in_id() -> str:
+    """The id of the user this request loaded, from the session's identity map: no query, so it
+    also names the user after a failed flush has left the session needing a rollback (the
+    moment an exception is logged, before the 500 handler rolls back)."""
+    user = g.get("_login_user")  # Flask-Login's user of this request, if it has loaded one
+    state = sa_inspect(user, raiseerr=False) if user is not None else None
+    identity = getattr(state, "identity", None)
+    return str(identity[0]) if identity else "-"
 
 
 def install(app: Flask) -> None:

@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .clock import utcnow
-from .extensions import db
+from .extensions import Model
 
 ROLES = ("staff", "social_secretary", "unit_manager", "lvs", "admin")
 
@@ -34,7 +34,7 @@ def new_public_id() -> str:
     return secrets.token_urlsafe(16)
 
 
-class Unit(db.Model):
+class Unit(Model):
     """Enhet: a unit of ÄVO, of one unit type (enhetstyp) in one city district (stadsområde)."""
 
     __tablename__ = "units"
@@ -47,7 +47,7 @@ class Unit(db.Model):
     users: Mapped[list[User]] = relationship(back_populates="unit")
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
@@ -84,7 +84,7 @@ class User(UserMixin, db.Model):
         return f"{self.public_id}:{self.session_version}"
 
 
-class UserRole(db.Model):
+class UserRole(Model):
     __tablename__ = "user_roles"
     user_id: Mapped[int] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
@@ -92,7 +92,7 @@ class UserRole(db.Model):
     role: Mapped[str] = mapped_column(String(32), primary_key=True)
 
 
-class LoginThrottle(db.Model):
+class LoginThrottle(Model):
     """Failed logins for one username from one source address (issue 11, L1), so that a
     delay holds the guesser back without locking the real user out from another address. The
     username is kept as an HMAC under SECRET_KEY (auth.throttle_key): a password typed into the
@@ -109,7 +109,7 @@ class LoginThrottle(db.Model):
     last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-class Submission(db.Model):
+class Submission(Model):
     """One submitted form. `data` holds what the form's storage policy allows: plain JSON for forms
     without client data, AES-GCM ciphertext for those with it; both are emptied by the purge, and the
     row stays as a tombstone (id, form, who, when, case number)."""
@@ -156,8 +156,9 @@ class Submission(db.Model):
         return self.form, self.unit_id
 
 
-class Grant(db.Model):
-    """A row of the access register: who has access to which case, for which unit, until when (§2.2)."""
+class Grant(Model):
+    """A row of the access register: who has access to which case, for which unit, until when (§2.2).
+    Which rows are active is one SQL expression, portal.register.active_on."""
 
     __tablename__ = "grants"
     # The access register: not revoked, in case order, a page at a time (migration 0003).
@@ -186,11 +187,8 @@ class Grant(db.Model):
     granted_by: Mapped[User] = relationship(foreign_keys=[granted_by_id])
     order: Mapped[Submission] = relationship(foreign_keys=[order_id])
 
-    def is_active(self, today: date) -> bool:
-        return self.revoked_at is None and self.valid_from <= today <= self.valid_to
 
-
-class LocalProtection(db.Model):
+class LocalProtection(Model):
     """Lokalt skydd on a case, up to three months pending Skatteverket's decision (§1.3). The reason
     stays in the order; this row only says which case until when."""
 
@@ -206,7 +204,7 @@ class LocalProtection(db.Model):
     unit: Mapped[Unit] = relationship()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Append-only audit log, chained by HMAC-SHA-256 under a key outside the database and anchored
     outside it (portal/audit.py). Never protected content: who, what, which object, outcome."""
 
@@ -233,7 +231,7 @@ class AuditEvent(db.Model):
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class FictionalFile(db.Model):
+class FictionalFile(Model):
     """Fiktiv akt (§7.5, §8.2): the fictional name a unit's staff write day notes under. Its link to
     the Treserva case number is shown to the unit's managers only (SPEC §3.5)."""
 
@@ -249,11 +247,10 @@ class FictionalFile(db.Model):
     unit: Mapped[Unit] = relationship()
 
 
-class DayNote(db.Model):
-    """One day note (daganteckning, §7.5, §8.6) in a fictional file. `text` holds it plain until
-    field encryption is switched on; then `text_enc` holds it (under the note's data key) and
-    `text` stays empty. Every
-    note is deleted two calendar months after it was written, compiled or not (§8.6)."""
+class DayNote(Model):
+    """One day note (daganteckning, §7.5, §8.6) in a fictional file. Its text is kept only
+    encrypted, in `text_enc` under the note's data key (portal/day_notes.py). Every note is
+    deleted two calendar months after it was written, compiled or not (§8.6)."""
 
     __tablename__ = "day_notes"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -265,7 +262,6 @@ class DayNote(db.Model):
     written_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
-    text: Mapped[str | None] = mapped_column(Text)
     text_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
     key_id: Mapped[str | None] = mapped_column(String(32))
     # The note's own data key (as Submission.data_key_id): deleted with the note.
@@ -285,7 +281,7 @@ class DayNote(db.Model):
         return "day_note", self.file.unit_id
 
 
-class DataKey(db.Model):
+class DataKey(Model):
     """A record's own data key (crypto-shredding, SPEC §1.1; issue 11 H4): 256 random bits, kept
     only wrapped (AES-256-GCM) by a key-encryption key that is never in the database. Purging the
     record deletes this row, after which its ciphertext cannot be read from any copy of the

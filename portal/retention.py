@@ -1,9 +1,10 @@
 """Every purge rule in one place (SPEC §1.1: keep client data only while a step needs it).
 
-Each rule is a function `(now) -> int` (how many it purged) registered in RULES. `run_all` applies
-them in one transaction each and writes one audit event per rule with its count; `flask purge` and
-the scheduler call it. Every rule is idempotent (it selects only what is still to purge), so two
-instances running it at once purge nothing twice."""
+Each rule is a function `(now) -> int` (how many it purged) registered in RULES. `run_rule` applies
+one and writes its audit event with its count; it only flushes. The purge job (`flask purge` and
+the timer: scheduler.purge_job) runs every rule, each in a transaction of its own. Every rule is
+idempotent (it selects only what is still to purge), so two instances running it at once purge
+nothing twice."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from . import audit, crypto
-from .clock import aware, local_date, start_of_day, utcnow
+from .clock import aware, local_date, start_of_day
 from .extensions import db
 from .rules import add_months
 
@@ -30,20 +31,12 @@ def rule(name: str) -> Callable[[Rule], Rule]:
     return register
 
 
-def run_all(now: datetime | None = None) -> dict[str, int]:
-    now = now or utcnow()
-    counts: dict[str, int] = {}
-    for name, fn in RULES.items():
-        try:
-            counts[name] = fn(now)
-            audit.record(
-                "purge", object_type="retention", object_id=name, detail=f"antal: {counts[name]}"
-            )
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            raise
-    return counts
+def run_rule(name: str, now: datetime) -> int:
+    """Apply the rule `name` as of `now` and write its audit event (the count only); flushes, the
+    caller commits."""
+    count = RULES[name](now)
+    audit.record("purge", object_type="retention", object_id=name, detail=f"antal: {count}")
+    return count
 
 
 # --- rules: each form's purge rule below, in the form's order (SPEC §3) -------------------------
@@ -109,10 +102,14 @@ def purge_unprocessed_actualisations(now: datetime) -> int:
     """§2.4 (SPEC §3.2): an actualisation request LVS has not handled within
     RETENTION_ACTUALISATION_DAYS loses its content (personnummer, name); the tombstone stays with
     status "expired", which its submitter sees on the start page."""
-    from .forms.actualisation import purge
+    from .forms import stored
 
     return _expire_unprocessed(
-        now, "actualisation", "RETENTION_ACTUALISATION_DAYS", purge, "ej hanterad inom gallringstiden"
+        now,
+        "actualisation",
+        "RETENTION_ACTUALISATION_DAYS",
+        stored("actualisation").purge,
+        "ej hanterad inom gallringstiden",
     )
 
 
@@ -122,10 +119,14 @@ def purge_unregistered_deviations(now: datetime) -> int:
     DEVIATION_RETENTION_DAYS loses its content (the description may name the person); the
     tombstone stays with status "expired". Its unit's managers saw it flagged, with this date,
     on their start page from DEVIATION_FLAG_DAYS on (forms/deviation.py `unregistered`)."""
-    from .forms.deviation import purge
+    from .forms import stored
 
     return _expire_unprocessed(
-        now, "deviation", "DEVIATION_RETENTION_DAYS", purge, "ej registrerad inom gallringstiden"
+        now,
+        "deviation",
+        "DEVIATION_RETENTION_DAYS",
+        stored("deviation").purge,
+        "ej registrerad inom gallringstiden",
     )
 
 

@@ -501,6 +501,11 @@ def _limit(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def _min_length(value: Any) -> int:
+    """A broken minimum falls back to the routine's 20 characters (SPEC §2), never to none."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else 20
+
+
 def person_count(
     active_usernames: Iterable[str],
     additions: Iterable[str],
@@ -545,9 +550,7 @@ def check_person_limit(
     from the register and the orders still waiting for LVS (SPEC §3.1)."""
     count = person_count(active_usernames, additions, removals, pending_additions)
     limit = _limit(limit)
-    # A broken minimum falls back to the routine's 20 characters (SPEC §2), never to none.
-    valid = isinstance(min_justification, int) and not isinstance(min_justification, bool)
-    needed = min_justification if valid else 20
+    needed = _min_length(min_justification)
     if count > limit and len(_text(justification).strip()) < needed:
         message = (
             N_(

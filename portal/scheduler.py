@@ -2,7 +2,8 @@
 
 Each worker process starts one daemon thread on its first request. With several instances they may
 all wake up: on PostgreSQL a session-level advisory lock lets one purge at a time, and every rule is
-idempotent anyway (it selects only what is still to purge), so nothing is purged twice.
+idempotent anyway (it selects only what is still to purge), so nothing is purged twice. The purge
+job itself (`purge_job`) is also what `flask purge` runs.
 
 A second daemon thread per worker anchors the audit log's committed head every
 AUDIT_ANCHOR_SECONDS (portal/audit.py, issue 11 H3)."""
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import datetime
 
 from flask import Flask
 from sqlalchemy import text
@@ -22,26 +24,44 @@ _started = False
 _lock = threading.Lock()
 
 
+def purge_job(now: datetime | None = None) -> dict[str, int]:
+    """The purge (`flask purge`, the timer): every retention rule and its audit event, each rule
+    in a transaction of its own, not one for the whole run: a rule that fails does not undo what
+    the rules before it purged (content kept past its time is what a purge exists to prevent),
+    and the audit chain's lock (held to the commit) is held for one rule, not the whole run.
+    Counts per rule; the first failure is raised after its rule's transaction is rolled back."""
+    from .clock import utcnow
+    from .retention import RULES, run_rule
+    from .transaction import transaction
+
+    now = now or utcnow()
+    counts: dict[str, int] = {}
+    for name in RULES:
+        with transaction():
+            counts[name] = run_rule(name, now)
+    return counts
+
+
 def run_once(app: Flask) -> dict[str, int] | None:
     """One scheduled purge; None when another instance holds the lock."""
     from .extensions import db
-    from .retention import run_all
 
     with app.app_context():
-        pg = db.engine.dialect.name == "postgresql"
-        if pg:
-            got = db.session.execute(
-                text("SELECT pg_try_advisory_lock(:k)"), {"k": _PG_PURGE_LOCK}
-            ).scalar()
-            if not got:
-                db.session.rollback()
-                return None
         try:
-            return run_all()
+            if db.engine.dialect.name != "postgresql":
+                return purge_job()
+            # A session-level lock, so on a connection of its own, held for the whole run: the
+            # job commits per rule, and each commit hands the session's connection back to the
+            # pool (a lock taken there would be released, or kept for ever, on the wrong one).
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                lock = {"k": _PG_PURGE_LOCK}
+                if not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), lock).scalar():
+                    return None
+                try:
+                    return purge_job()
+                finally:
+                    conn.execute(text("SELECT pg_advisory_unlock(:k)"), lock)
         finally:
-            if pg:
-                db.session.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _PG_PURGE_LOCK})
-                db.session.commit()
             db.session.remove()
 
 

@@ -1,91 +1,92 @@
-"""The submission service: store, show to whom it may be shown, process, render. One transaction
-per call, the audit event inside it."""
+"""The submission service: store, show to whom it may be shown, process, render. It flushes and
+never commits (the request does, portal/transaction.py), writes each audit event in the caller's
+transaction, and speaks no HTTP: it raises NotVisible and AlreadyProcessed, which the error
+handlers (portal/web.py) answer with 404 and 409."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app
-from sqlalchemy import select
+from flask import current_app
+from flask_babel import gettext
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import audit, crypto
-from .clock import local, today, utcnow
+from .clock import local, utcnow
 from .extensions import db
-from .forms import BY_KEY
-from .forms.base import FormSpec
+from .forms import BY_KEY, StoredForm, stored
+from .forms.base import CheckContext, DoneInput
+from .i18n import N_
 from .models import Submission, User, new_public_id
 
 STATUS_LABELS = {
-    "submitted": "Väntar på LVS",
-    "done": "Klar",
-    "purged": "Klar, innehållet raderat",
-    "expired": "Raderad efter 30 dagar utan hantering",
+    "submitted": N_("Väntar på LVS"),
+    "done": N_("Klar"),
+    "purged": N_("Klar, innehållet raderat"),
+    "expired": N_("Raderad efter 30 dagar utan hantering"),
 }
 
 
 def status_label(sub: Submission) -> str:
-    """The state in words; a form may word it its own way (spec.extra["status_labels"])."""
-    own = spec_of(sub).extra.get("status_labels", {})
-    return own.get(sub.status) or STATUS_LABELS.get(sub.status, sub.status)
+    """The state in words; a form may word it its own way (StoredForm.status_labels)."""
+    own = kind_of(sub).status_labels
+    return str(gettext(own.get(sub.status) or STATUS_LABELS.get(sub.status, sub.status)))
+
+
+class NotVisible(Exception):
+    """The submission does not exist, or is not the user's to see or process (answered 404,
+    never telling which)."""
 
 
 class AlreadyProcessed(Exception):
-    """Somebody else marked it done first."""
+    """Somebody else marked it done first (answered 409; nothing changed)."""
 
 
-def spec_of(sub: Submission) -> FormSpec:
-    return BY_KEY[sub.form]
+def kind_of(sub: Submission) -> StoredForm:
+    """The form the submission was made with."""
+    return stored(sub.form)
 
 
-def create(spec: FormSpec, data: dict[str, Any], user: User) -> Submission:
-    if spec.storage == "none":
-        raise ValueError(f"{spec.key} is render-only")
-    plain, sealed = split_sealed(spec, data)
+def create(kind: StoredForm, data: dict[str, Any], ctx: CheckContext) -> Submission:
+    """Store a checked form's data for ``ctx.user``'s unit: encrypted where the form says, the
+    audit event in the same transaction. Flushes; the request commits."""
+    user = ctx.user
+    plain, sealed = split_sealed(kind, data)
     sub = Submission(
         public_id=new_public_id(),
-        form=spec.key,
+        form=kind.key,
         unit_id=user.unit_id,
         submitted_by_id=user.id,
-        case_number=spec.case_number(data),
-        flagged=spec.flagged(data, user, today()),
+        case_number=kind.case_number(data),
+        flagged=kind.flagged(data, ctx),
         data=plain,
     )
     if sealed:
         # Under the row's own data key, bound to its table, column, id, form and unit (SPEC §1.1;
         # crypto.seal): the whole content of an encrypted form, a plain form's sealed fields.
         crypto.seal_json(sub, "data_enc", sealed)
-    try:
-        db.session.add(sub)
-        db.session.flush()
-        record_event(sub, "submission_created", user)
-        db.session.commit()
-    except BaseException:
-        # All or nothing: whatever the caller does next (an audit event of the failure, its own
-        # commit) must not carry half a submission with it.
-        db.session.rollback()
-        raise
+    db.session.add(sub)
+    db.session.flush()
+    record_event(sub, "submission_created", user)
     return sub
 
 
 def split_sealed(
-    spec: FormSpec, data: dict[str, Any]
+    kind: StoredForm, data: dict[str, Any]
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """(what is stored plain, what is sealed): an encrypted form seals everything; a plain form
     seals its `sealed_fields` that hold something (an empty one stays plain, so that after the
     purge a removed field can be told from one never filled in)."""
-    if spec.storage == "encrypted":
+    if kind.storage == "encrypted":
         return None, data
-    sealed = {k: data[k] for k in spec.sealed_fields if data.get(k)}
+    sealed = {k: data[k] for k in kind.sealed_fields if data.get(k)}
     return {k: v for k, v in data.items() if k not in sealed}, sealed
 
 
 def may_process(sub: Submission, user: User) -> bool:
-    spec = spec_of(sub)
-    if not user.has_role(*spec.process_roles):
-        return False
-    return spec.process_scope == "all" or user.unit_id == sub.unit_id
+    return kind_of(sub).may_process(user, sub)
 
 
 def may_see(sub: Submission, user: User) -> bool:
@@ -103,30 +104,29 @@ def load_data(sub: Submission, user: User) -> dict[str, Any] | None:
     purged they read None (the pages say the text was removed)."""
     if sub.purged_at is not None:
         return None
-    spec = spec_of(sub)
-    if spec.storage == "plain" and spec.sealed_fields:
+    kind = kind_of(sub)
+    if kind.storage == "plain" and kind.sealed_fields:
         data = dict(sub.data or {})
         if sub.data_enc is None:
-            return {k: None for k in spec.sealed_fields} | data
+            return {k: None for k in kind.sealed_fields} | data
         data.update(crypto.unseal_json(sub, "data_enc"))
-        log_view(sub, user, "protected_content_read")
+        record_event(sub, "protected_content_read", user)
         return data
-    if spec.storage == "encrypted":
+    if kind.storage == "encrypted":
         # Only the processor reads the content (and the submitter, where the form says so, e.g.
         # a deviation report until it is registered); everyone else sees the tombstone facts
         # (status, dates). Every decrypting read is audited (SPEC §1.4).
-        own = spec_of(sub).extra.get("submitter_reads") and sub.submitted_by_id == user.id
+        own = kind.submitter_reads and sub.submitted_by_id == user.id
         if sub.data_enc is None or not (own or may_process(sub, user)):
             return None
         data = crypto.unseal_json(sub, "data_enc")
         record_event(sub, "protected_content_read", user)
-        db.session.commit()
         return data
     return sub.data
 
 
 def get_visible(public_id: str, user: User) -> Submission:
-    """404 for an id that does not exist or is not the user's to see."""
+    """The submission, if it exists and is the user's to see (``may_see``); else NotVisible."""
     sub = db.session.scalar(
         select(Submission)
         .where(Submission.public_id == public_id)
@@ -139,15 +139,7 @@ def get_visible(public_id: str, user: User) -> Submission:
         )
     )
     if sub is None or not may_see(sub, user):
-        audit.record(
-            "submission_denied",
-            user=user,
-            object_type="submission",
-            object_id=None,
-            outcome="denied",
-        )
-        db.session.commit()
-        abort(404)
+        raise NotVisible
     return sub
 
 
@@ -157,15 +149,9 @@ def record_event(sub: Submission, action: str, user: User, detail: str | None = 
 
 
 def log_view(sub: Submission, user: User, what: str) -> None:
-    """Audit a read, and commit it before anything is shown. The event is the only write, so
-    what the request has loaded stays true: it is not expired and read again after the commit."""
+    """Audit a read. It commits with the request, before the response leaves: a page or file is
+    never shown whose reading is not in the log (a failed commit answers 500)."""
     record_event(sub, what, user)
-    session = db.session()
-    session.expire_on_commit = False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = True
 
 
 def meta(sub: Submission) -> dict[str, Any]:
@@ -178,7 +164,7 @@ def meta(sub: Submission) -> dict[str, Any]:
         "reference": sub.public_id[:8],
         "status": status_label(sub),
         "distribution_list": current_app.config["DISTRIBUTION_LISTS"][
-            spec_of(sub).distribution_list
+            kind_of(sub).distribution_list
         ],
         "reply": sub.reply or "",
     }
@@ -189,10 +175,12 @@ def queue(
 ) -> list[Submission]:
     """Unprocessed submissions of the forms this role processes, oldest first; forms processed
     per unit only for the user's own unit. `offset`/`limit` give one page of it."""
-    specs = [s for s in BY_KEY.values() if process_role in s.process_roles]
-    everywhere = [s.key for s in specs if s.process_scope == "all"]
-    own_unit = [s.key for s in specs if s.process_scope == "unit"]
-    cond = Submission.form.in_(everywhere)
+    kinds = [
+        k for k in BY_KEY.values() if isinstance(k, StoredForm) and process_role in k.process_roles
+    ]
+    everywhere = [k.key for k in kinds if k.process_scope == "all"]
+    own_unit = [k.key for k in kinds if k.process_scope == "unit"]
+    cond: ColumnElement[bool] = Submission.form.in_(everywhere)
     if own_unit and user is not None:
         cond = cond | (Submission.form.in_(own_unit) & (Submission.unit_id == user.unit_id))
     return list(
@@ -208,38 +196,34 @@ def queue(
     )
 
 
-def mark_done(sub: Submission, user: User, reply: str, expected_version: int | None = None) -> None:
-    """LVS marks a submission done. Raises AlreadyProcessed when another user got there first."""
-    spec = spec_of(sub)
-    if not may_process(sub, user):
-        abort(404)
+def mark_done(sub: Submission, done: DoneInput, expected_version: int | None = None) -> None:
+    """The processor marks a submission done, and the form carries out what that means
+    (StoredForm.on_done). NotVisible for a user who does not process it; AlreadyProcessed when
+    another user got there first (its version changed), with nothing of this one kept."""
+    kind = kind_of(sub)
+    user = done.user
+    if not kind.may_process(user, sub):
+        raise NotVisible
     if sub.status != "submitted" or (
         expected_version is not None and sub.version != expected_version
     ):
         raise AlreadyProcessed
+    sub.status = "done"
+    sub.processed_by_id = user.id
+    sub.processed_at = utcnow()
+    # An encrypted form keeps no reply: it would outlive the purged content (issue 11 M3).
+    sub.reply = (done.reply.strip() or None) if kind.keeps_reply else None
+    # The sealed fields' step is done (SPEC §3.1): gone with their data key. Shredded in memory
+    # before on_done, so that the row is written once, in one version, by on_done's first query
+    # or the flush below (not earlier: two processors race on that write).
+    sealed = kind.storage == "plain" and sub.data_enc is not None
+    if sealed:
+        crypto.shred(sub, "data_enc")
     try:
-        sub.status = "done"
-        sub.processed_by_id = user.id
-        sub.processed_at = utcnow()
-        # An encrypted form keeps no reply: it would outlive the purged content (issue 11 M3).
-        sub.reply = (reply.strip() or None) if spec.keeps_reply else None
-        # The sealed fields' step is done (SPEC §3.1): gone with their data key. Shredded in
-        # memory before on_done, so that the row is written once, in one version, by on_done's
-        # first query or the commit (not earlier: two LVS users race on that write).
-        sealed = spec.storage == "plain" and sub.data_enc is not None
-        if sealed:
-            crypto.shred(sub, "data_enc")
-        if spec.on_done:
-            spec.on_done(sub, user, today())
+        kind.on_done(sub, done)
         if sealed:
             record_event(sub, "protected_content_purged", user, detail="förseglade fält raderade")
         record_event(sub, "submission_processed", user)
-        db.session.commit()
+        db.session.flush()  # the version check: another processor's write makes this one stale
     except StaleDataError as exc:
-        db.session.rollback()
         raise AlreadyProcessed from exc
-    except BaseException:
-        # A failure half-way through on_done (some grants made, not all) leaves nothing behind,
-        # even if the caller commits something else in the same session afterwards.
-        db.session.rollback()
-        raise

@@ -1,4 +1,6 @@
-"""Request-wide behaviour: security headers, idle and absolute session timeouts, error pages."""
+"""Request-wide behaviour: security headers, idle and absolute session timeouts, error pages (each
+rolls the request's work back; a denial's audit event in its own transaction), the request's one
+commit (portal/transaction.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +11,12 @@ from flask import Flask, flash, redirect, render_template, request, session, url
 from flask_babel import gettext as _
 from flask_login import current_user, logout_user
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from . import transaction
 from .crypto import CryptoError
+from .submissions import AlreadyProcessed, NotVisible
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -19,7 +24,16 @@ CSP = (
 )
 
 
+def _logged_out(message: str) -> Response:
+    logout_user()
+    session.clear()
+    flash(message)
+    return redirect(url_for("auth.login"))
+
+
 def install(app: Flask) -> None:
+    transaction.install(app)
+
     @app.before_request
     def enforce_timeouts() -> Any:
         if not current_user.is_authenticated:
@@ -29,22 +43,16 @@ def install(app: Flask) -> None:
         absolute = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
         last, started = session.get("last_seen"), session.get("login_at")
         # A session without its timestamps counts as expired (issue 11), never as fresh.
-        stamped = isinstance(last, int | float) and isinstance(started, int | float)
-        if not stamped or now - last > idle or now - started > absolute:
-            logout_user()
-            session.clear()
-            if not stamped:
-                flash(_("Din inloggning har gått ut. Logga in igen."))
-            elif now - started > absolute:
-                flash(_("Du har varit inloggad i 8 timmar och har loggats ut. Logga in igen."))
-            else:
-                flash(
-                    _(
-                        "Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in "
-                        "igen."
-                    )
+        if not isinstance(last, int | float) or not isinstance(started, int | float):
+            return _logged_out(_("Din inloggning har gått ut. Logga in igen."))
+        if now - last > idle or now - started > absolute:
+            if now - started > absolute:
+                return _logged_out(
+                    _("Du har varit inloggad i 8 timmar och har loggats ut. Logga in igen.")
                 )
-            return redirect(url_for("auth.login"))
+            return _logged_out(
+                _("Du har loggats ut eftersom du inte varit aktiv på 15 minuter. Logga in igen.")
+            )
         if now - last >= app.config["LAST_SEEN_RESOLUTION"].total_seconds():
             session["last_seen"] = now
         return None
@@ -68,8 +76,17 @@ def install(app: Flask) -> None:
     def page(template: str, status: int, **ctx: Any) -> tuple[str, int]:
         return render_template(template, **ctx), status
 
+    # Every error handler starts by rolling the request's work back (portal/transaction.py): the
+    # request's one commit, after it, finds nothing to commit but the handler's own audit event.
+
+    @app.errorhandler(HTTPException)
+    def other_http_error(e: HTTPException) -> Any:
+        transaction.rollback()
+        return e
+
     @app.errorhandler(CSRFError)
     def csrf_error(e: CSRFError) -> Any:
+        transaction.rollback()
         return page(
             "errors/error.html",
             400,
@@ -82,6 +99,10 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(e: Any) -> Any:
+        if isinstance(e, transaction.Denied):
+            transaction.denial(e.action, **e.event)
+        else:
+            transaction.rollback()
         return page(
             "errors/error.html",
             403,
@@ -89,8 +110,28 @@ def install(app: Flask) -> None:
             text=_("Din roll får inte använda den här sidan."),
         )
 
+    @app.errorhandler(NotVisible)
+    def not_visible(e: NotVisible) -> Any:
+        """A submission that does not exist or is not the user's to see: 404 either way, and
+        the attempt audited (never which of the two it was)."""
+        transaction.denial(
+            "submission_denied", object_type="submission", object_id=None, outcome="denied"
+        )
+        return not_found(e)
+
+    @app.errorhandler(AlreadyProcessed)
+    def already_processed(e: AlreadyProcessed) -> Any:
+        transaction.rollback()
+        return page(
+            "errors/error.html",
+            409,
+            title=_("Redan hanterad"),
+            text=_("Någon annan har redan hanterat den här blanketten. Inget ändrades."),
+        )
+
     @app.errorhandler(404)
     def not_found(e: Any) -> Any:
+        transaction.rollback()
         return page(
             "errors/error.html",
             404,
@@ -100,12 +141,14 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(413)
     def too_large(e: Any) -> Any:
+        transaction.rollback()
         return page(
             "errors/error.html", 413, title=_("För stort"), text=_("Det du skickade är för stort.")
         )
 
     @app.errorhandler(429)
     def too_many(e: Any) -> Any:
+        transaction.rollback()
         if request.endpoint == "auth.login":
             from .views.auth import locked_page
 
@@ -121,26 +164,17 @@ def install(app: Flask) -> None:
     def unreadable(e: CryptoError) -> Any:
         """Issue 11 L8: encrypted content that does not open (altered bytes, moved from another
         row, its data key missing) is a clear page and an audit event, never a bare 500."""
-        from contextlib import suppress
-
-        from . import audit
-        from .extensions import db
-
-        with suppress(Exception):
-            db.session.rollback()
         args = request.view_args or {}
         object_id = args.get("public_id") or args.get("file_id")
         # The reason names a key id at most, never content.
         app.logger.error("encrypted content could not be read (%s): %s", request.endpoint, e)
-        with suppress(Exception):
-            audit.record(
-                "protected_content_unreadable",
-                object_type="encrypted",
-                object_id=str(object_id)[:64] if object_id else None,
-                outcome="failed",
-                detail=str(request.endpoint)[:255],
-            )
-            db.session.commit()
+        transaction.denial(
+            "protected_content_unreadable",
+            object_type="encrypted",
+            object_id=str(object_id)[:64] if object_id else None,
+            outcome="failed",
+            detail=str(request.endpoint)[:255],
+        )
         return page(
             "errors/error.html",
             500,
@@ -156,12 +190,8 @@ def install(app: Flask) -> None:
     def server_error(e: Any) -> Any:
         # Whatever the request half did is undone ("Inget sparades"), and a session whose flush
         # failed is usable again: the page's own queries (the header's user) must not fail too.
-        from contextlib import suppress
-
-        from .extensions import db
-
-        with suppress(Exception):  # a dead connection: the page is still shown
-            db.session.rollback()
+        # The session stays as it came (a login whose commit failed does not log in).
+        transaction.failed()
         return page(
             "errors/error.html",
             500,

@@ -201,6 +201,22 @@ def html(resp: Any) -> str:
     return str(resp.get_data(as_text=True))
 
 
+def store(key: str, data: dict[str, Any], user: User) -> Any:
+    """A form's checked data stored for `user` as the submit view stores it, and committed (the
+    request would commit it); inside an app context. Returns the submission."""
+    from flask import current_app
+
+    from portal import submissions
+    from portal.clock import today
+    from portal.forms import stored
+    from portal.forms.base import CheckContext
+
+    ctx = CheckContext(user=user, today=today(), config=current_app.config)
+    sub = submissions.create(stored(key), data, ctx)
+    db.session.commit()
+    return sub
+
+
 def count(app: Flask, model: Any, *where: Any) -> int:
     """How many rows of `model` (matching `where`) the database holds now."""
     with app.app_context():

@@ -21,7 +21,7 @@ from markupsafe import escape
 from pypdf import PdfReader
 from sqlalchemy import select, text
 
-from portal import retention, rules
+from portal import rules, scheduler
 from portal.clock import today
 from portal.extensions import db
 from portal.models import AuditEvent, DataKey, Submission
@@ -505,7 +505,7 @@ def test_the_database_file_never_holds_the_personnummer_or_the_name(app: Flask, 
     _assert_not_in_db(app)
     with freeze_time(datetime.now(UTC) + timedelta(days=31)):
         with app.app_context():
-            assert retention.run_all()["actualisation_unprocessed"] == 1
+            assert scheduler.purge_job()["actualisation_unprocessed"] == 1
     _assert_not_in_db(app)
 
 
@@ -522,7 +522,7 @@ def test_an_unhandled_request_is_purged_after_30_days(
         public_id = submit(client, form(received_date=date(2026, 3, 1).isoformat()))
     with freeze_time(created + timedelta(days=days)):
         with app.app_context():
-            counts = retention.run_all()
+            counts = scheduler.purge_job()
     assert counts["actualisation_unprocessed"] == (1 if purged else 0)
     sub = sub_row(app, public_id)
     if not purged:
@@ -546,7 +546,7 @@ def test_handled_requests_are_not_touched_by_the_retention_rule(app: Flask, as_u
     mark_done(as_user("lvs"), public_id)
     with freeze_time(datetime.now(UTC) + timedelta(days=60)):
         with app.app_context():
-            assert retention.run_all()["actualisation_unprocessed"] == 0
+            assert scheduler.purge_job()["actualisation_unprocessed"] == 0
     assert sub_row(app, public_id).status == "purged"
 
 

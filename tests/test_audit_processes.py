@@ -59,6 +59,7 @@ def test_four_processes_appending_at_once_keep_the_chain_whole(
                      instance_path=str(tmp_path))
     with app.app_context():
         result = audit.verify()
+        db.session.remove()  # its connection back to the pool, where dispose() closes it
         db.engine.dispose()
     if migrated_pg:
         _empty_pg(uri, tmp_path)

@@ -13,14 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PG_URL, _seed
+from conftest import PG_URL, _seed, store
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from portal import audit, create_app, submissions
+from portal import audit, create_app
 from portal.extensions import db
-from portal.forms import BY_KEY
 from portal.models import AuditEvent, Submission, Unit, User
 
 
@@ -49,7 +48,7 @@ def make_data(app: Flask) -> str:
                 "valid_from": "2026-01-01", "valid_to": "2026-06-30", "local_protection": False,
                 "local_protection_until": None, "local_protection_reason": "",
                 "justification": ""}
-        sub = submissions.create(BY_KEY["access_order"], data, user)
+        sub = store("access_order", data, user)
         return sub.public_id
 
 
@@ -228,7 +227,9 @@ def test_postgres_backup_runs_pg_dump_with_the_password_in_the_environment(
     with live.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)
                                  .where(AuditEvent.action == "backup_made")) == 1
-        db.engine.dispose()  # its pooled connection closed now, not by the garbage collector
+        # The session's connection back to the pool first: dispose() closes only pooled ones
+        # (one still checked out would go to the garbage collector, which psycopg warns about).
+        db.session.remove()
         db.engine.dispose()
     target2 = tmp_path / "again.dump"
     target2.write_bytes(b"keep")

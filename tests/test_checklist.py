@@ -10,7 +10,7 @@ import io
 import re
 import sqlite3
 from datetime import date, timedelta
-from html import unescape
+from html import escape, unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 
 from portal.clock import today
 from portal.extensions import db
-from portal.forms import FORMS, checklist
+from portal.forms import FORMS, RenderOnlyForm, checklist
 from portal.models import AuditEvent
 from portal.render import pdf
 from portal.rules import add_months
@@ -349,6 +349,62 @@ def test_follow_up_of_local_protection_no_later_than_it_ends() -> None:
     assert codes(data) == set()
 
 
+def test_each_rule_message_is_a_msgid_with_its_values_as_parameters() -> None:
+    """Issue 12 item 6: the checklist's messages go through gettext, the values as parameters."""
+    until = today() + timedelta(days=20)
+    late = _data(protection_kind="lokalt_skydd", local_protection_until=until.isoformat(),
+                 next_follow_up=(until + timedelta(days=1)).isoformat())
+    too_long = _data(protection_kind="lokalt_skydd",
+                     local_protection_until=(add_months(today(), 3) + timedelta(days=1)).isoformat())
+    found = [v for data in (late, too_long) for v in checklist.check_checklist(data, today())]
+    assert {(v.code, v.msgid.count("%(date)s"), tuple(v.params)) for v in found} >= {
+        ("R-CHECKLIST-FOLLOWUP", 1, ("date",)), ("R-LOCAL-MAX", 1, ("date",))}
+    # Another catalogue gets the msgid and fills in the date itself.
+    other = {v.render(lambda msgid, **p: ("[en] " + msgid) % p) for v in found}
+    assert f"[en] Följ upp senast när det lokala skyddet upphör ({until.isoformat()}, §1.3)." in other
+    # No message has a value written into its msgid: every one is a constant of the catalogue.
+    everything = [v for data in ({}, late, too_long, _data(email_agreed="yes", safety_alarm=True))
+                  for v in checklist.check_checklist(data, today())]
+    assert len(everything) > 15
+    assert not [v.msgid for v in everything if re.search(r"\d{4}-\d{2}-\d{2}", v.msgid)]
+
+
+def test_each_sections_rules_speak_of_its_own_fields() -> None:
+    """The rules are cut by section (portal/forms/checklist/checks.py): each function names only
+    fields of one section of the schema."""
+    section_of = {f.name: s.title for s in checklist.SECTIONS for f in s.fields}
+    samples = [{}, _data(email_agreed="yes", safety_alarm=True, consent_others=True,
+                         info_handling_date="2020-01-01", fictional_name_agreed="yes"),
+               _data(protection_kind="lokalt_skydd", next_follow_up=None, version=0)]
+    for rule in checklist.SECTION_RULES:
+        fields = {v.field for data in samples for v in rule(data, today())}
+        assert fields, rule.__name__
+        assert len({section_of[name] for name in fields}) == 1, (rule.__name__, fields)
+
+
+def test_one_schema_makes_the_form_the_text_and_the_print(app: Flask) -> None:
+    """Each field is written once (portal/forms/checklist/schema.py); the form, the
+    assignment-document text and the print are made from it."""
+    names = [f.name for s in checklist.SECTIONS for f in s.fields]
+    assert names == list(checklist.SCHEMA) == list(checklist.FIELDS)
+    assert [name for _, lines in checklist.TEXT_LAYOUT for _, name in lines] == names
+    labels = [label for _, lines in checklist.TEXT_LAYOUT for label, _ in lines]
+    assert len({" ".join(label.casefold().split()) for label in labels}) == len(labels)
+    assert not [label for label in labels if ":" in label]  # the text's separator
+    with app.test_request_context():
+        blank = pdf.blank_html("checklist.html")
+        data = checklist.to_data(checklist.ChecklistForm(formdata=None))
+        filled = pdf.render_html("checklist.html", data=data,
+                                 meta={"orderer": "", "orderer_unit": "", "created_at": ""})
+    for section in checklist.SECTIONS:
+        assert f">{section.title}</h2>" in blank and f">{section.title}</h2>" in filled
+        for f in section.fields:
+            if not f.tick_date:  # the date of a tick prints in the tick's row
+                assert escape(f.text) in blank and escape(f.text) in filled, f.name
+            for _, label in f.choices:
+                assert escape(label) in blank, label
+
+
 # --- the PDF for the locked file ------------------------------------------------------------
 
 
@@ -383,7 +439,7 @@ def test_the_blank_checklist_has_tick_boxes_lines_and_the_marking(as_user: Any) 
                   "Fiktivt namn", "telefonkod", "LarmAppen", "kyld mat", "SAMSA",
                   "Nästa uppföljning", "Skriv aldrig personnummer"):
         assert words in text, words
-    html = pdf.render_html("blank_checklist.html")
+    html = pdf.blank_html("checklist.html")
     assert html.count('class="tick-box"') >= 30
     assert html.count('class="write-line"') >= 8
     assert len(PdfReader(io.BytesIO(resp.data)).pages) <= 4
@@ -554,8 +610,12 @@ def test_anonymous_users_are_sent_to_login(client: FlaskClient) -> None:
 
 
 def test_the_checklist_is_registered_as_render_only() -> None:
-    spec = FORMS["checklist"]
-    assert spec.storage == "none"
-    assert spec.submit_roles == frozenset({"social_secretary"})
-    assert spec.blank_template == "blank_checklist.html"
-    assert spec.pdf_attachments is None
+    kind = FORMS["checklist"]
+    assert isinstance(kind, RenderOnlyForm) and kind.storage == "none"
+    assert kind.submit_roles == frozenset({"social_secretary"})
+    assert kind.distribution_list == "assignment_document"
+    assert kind.pdf_disposition == "inline"
+    # One print template, blank and filled: no blank_checklist.html beside it.
+    assert kind.has_blank and kind.pdf_template == "checklist.html"
+    assert sorted(p.name for p in pdf.PDF_TEMPLATES.glob("*checklist*")) == ["checklist.html"]
+    assert not hasattr(kind, "pdf_attachments")  # the PDF carries no data (H2)

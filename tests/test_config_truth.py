@@ -180,15 +180,13 @@ def test_unit_type_labels_come_from_the_config(app: Flask, as_user) -> None:
 def test_blank_paper_forms_follow_the_config(app: Flask) -> None:
     """Issue 12: the blank access order had five fixed unit-type boxes and ten rows, the blank
     actualisation "högst tre på myndighet" and three rows, whatever the config said."""
-    from portal.render.pdf import render_html
+    from portal.render.pdf import blank_html
 
     app.config["UNIT_TYPES"] = {"myndighet": "Myndighet", "nytt": "Ny enhetstyp"}
     app.config["MAX_PERSON_ROWS"] = 4
     app.config["PERSON_LIMITS"] = {**app.config["PERSON_LIMITS"], "myndighet": 2}
     with app.app_context():
-        order, actualisation = (
-            render_html(t) for t in ("blank_access_order.html", "blank_actualisation.html")
-        )
+        order, actualisation = (blank_html(t) for t in ("access_order.html", "actualisation.html"))
     assert "Ny enhetstyp" in order and "BoSam" not in order
     assert re.findall(r'<td class="num">(\d+)</td>', order) == ["1", "2", "3", "4"]
     assert "högst 2 på myndighet" in actualisation

@@ -7,7 +7,6 @@ the same order done at the same moment: one wins, the other is told (409) — on
 two real connections, because that is where two requests really run at once."""
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable
 from datetime import timedelta
@@ -22,7 +21,9 @@ from sqlalchemy import select, text
 from portal import audit, forms, submissions
 from portal.clock import today
 from portal.extensions import db
+from portal.forms.base import CheckContext, DoneInput
 from portal.models import AuditEvent, Grant, LocalProtection, Submission, User
+from portal.transaction import transaction
 
 
 class Injected(RuntimeError):
@@ -107,12 +108,9 @@ Hook = Callable[..., None]
 
 
 def with_on_done(monkeypatch: pytest.MonkeyPatch, wrap: Callable[[Hook], Hook]) -> None:
-    """Replace the access order's on_done hook in the registry the service reads (FormSpec is
-    frozen, so a changed copy goes into BY_KEY)."""
-    spec = forms.BY_KEY["access_order"]
-    assert spec.on_done is not None
-    monkeypatch.setitem(forms.BY_KEY, "access_order",
-                        dataclasses.replace(spec, on_done=wrap(spec.on_done)))
+    """Replace the access order's on_done hook on the form the service reads."""
+    kind = forms.BY_KEY["access_order"]
+    monkeypatch.setattr(kind, "on_done", wrap(kind.on_done))
 
 
 @pytest.fixture
@@ -145,20 +143,23 @@ def test_a_failure_after_the_submission_insert_stores_nothing(
     assert count(app, Submission) == 1
 
 
-def test_the_submission_service_leaves_the_session_clean_after_a_failure(
+def test_a_unit_of_work_leaves_the_session_clean_after_a_failing_submission(
         app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A caller that goes on after the failure (records an audit event and commits, as error paths
-    do) must not commit half of the submission with it."""
+    """The service only flushes; its unit of work (a request, or `transaction()` for a command)
+    rolls back on the failure, so a caller that goes on (records an audit event and commits, as
+    error paths do) does not commit half of the submission with it."""
     fail_after(monkeypatch, "submission_created")
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "manager"))
-        spec = forms.BY_KEY["access_order"]
+        assert user is not None
+        kind = forms.stored("access_order")
         data = {"case_number": "0655588", "city_district": "Centrum", "unit_type": "myndighet",
                 "unit_name": "Myndighet Centrum", "persons": [], "valid_from": None,
                 "valid_to": None, "local_protection": False, "local_protection_until": None,
                 "local_protection_reason": "", "justification": ""}
-        with pytest.raises(Injected):
-            submissions.create(spec, data, user)
+        ctx = CheckContext(user=user, today=today(), config=app.config)
+        with pytest.raises(Injected), transaction():
+            submissions.create(kind, data, ctx)
         monkeypatch.undo()
         audit.record("access_denied", user=user, outcome="denied", detail="efter felet")
         db.session.commit()
@@ -195,8 +196,8 @@ def test_a_failure_while_lvs_marks_done_leaves_the_order_waiting_and_no_grant(
         fail_after(monkeypatch, "submission_processed")
     else:
         def wrap(real: Callable[..., None]) -> Callable[..., None]:
-            def on_done(sub: Submission, user: User, day: Any) -> None:
-                real(sub, user, day)
+            def on_done(sub: Submission, done: DoneInput) -> None:
+                real(sub, done)
                 db.session.flush()  # the grants and the local protection are in the transaction
                 raise Injected("after on_done")
             return on_done
@@ -214,17 +215,18 @@ def test_a_failure_while_lvs_marks_done_leaves_the_order_waiting_and_no_grant(
     assert events(app, "submission_processed") == 1
 
 
-def test_mark_done_leaves_the_session_clean_after_a_failure(
+def test_a_unit_of_work_leaves_the_session_clean_after_a_failing_done(
         app: Flask, as_user, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The service rolls its own transaction back: a later commit in the same session (an audit
-    event of the failure, say) carries none of the half-made grants or the status change."""
+    """The unit of work rolls back: a later commit in the same session (an audit event of the
+    failure, say) carries none of the half-made grants or the status change."""
     public_id = submit(as_user("manager"))
     fail_at_second_grant(monkeypatch)
     with app.app_context():
         lvs = db.session.scalar(select(User).where(User.username == "lvs"))
         sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
-        with pytest.raises(Injected):
-            submissions.mark_done(sub, lvs, "Klart.", 1)
+        assert lvs is not None and sub is not None
+        with pytest.raises(Injected), transaction():
+            submissions.mark_done(sub, DoneInput(user=lvs, today=today(), reply="Klart."), 1)
         monkeypatch.undo()
         audit.record("access_denied", user=lvs, outcome="denied", detail="efter felet")
         db.session.commit()
@@ -238,9 +240,9 @@ def _race_on_done(monkeypatch: pytest.MonkeyPatch, barrier: threading.Barrier) -
     """Both requests wait here until both have loaded the order, checked that it is still waiting
     and set it done in memory; then both write at once."""
     def wrap(real: Callable[..., None]) -> Callable[..., None]:
-        def on_done(sub: Submission, user: User, day: Any) -> None:
+        def on_done(sub: Submission, done: DoneInput) -> None:
             barrier.wait()
-            real(sub, user, day)
+            real(sub, done)
         return on_done
     with_on_done(monkeypatch, wrap)
 
@@ -309,8 +311,11 @@ def test_mark_done_serialises_two_sessions_that_loaded_the_same_row(
         with app.app_context():
             user = db.session.scalar(select(User).where(User.username == username))
             sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
+            assert user is not None and sub is not None
+            done = DoneInput(user=user, today=today(), reply=f"Klart av {username}.")
             try:
-                submissions.mark_done(sub, user, f"Klart av {username}.")
+                with transaction():  # the request's one commit, as a unit of work
+                    submissions.mark_done(sub, done)
                 outcome[username] = "won"
             except submissions.AlreadyProcessed:
                 outcome[username] = "told"

@@ -146,8 +146,9 @@ def test_rotation_with_field_keys_reencrypts_to_the_first_key(app: Flask, as_use
         before = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
         value = before.data_enc
         assert before.data_key.kek_id == "a"
-        result = crypto.rotate()
+        result = crypto.rotate()  # flushes only (rotate-keys commits each batch)
         assert (result.new_key, result.current, result.reencrypted) == (False, "b", 1)
+        db.session.commit()
         db.session.expire_all()
         sub = db.session.scalar(select(Submission).where(Submission.public_id == public_id))
         # The data key is re-wrapped under "b"; the content itself is not re-encrypted.

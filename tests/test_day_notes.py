@@ -18,10 +18,10 @@ from freezegun import freeze_time
 from pypdf import PdfReader
 from sqlalchemy import select
 
-from portal import retention
+from portal import day_notes, retention, scheduler
 from portal.clock import STOCKHOLM
 from portal.extensions import db
-from portal.models import AuditEvent, DayNote, FictionalFile
+from portal.models import AuditEvent, DayNote, FictionalFile, User
 
 FICTIONAL = "Gunnel Gran"
 CASE = "0655588"
@@ -60,7 +60,7 @@ def test_staff_write_notes_and_the_manager_compiles_them(app: Flask, as_user) ->
 
     with app.app_context():
         note = db.session.scalar(select(DayNote))
-        assert note is not None and note.text is None and note.text_enc is not None
+        assert note is not None and note.text_enc is not None  # the only place it is kept
         assert NOTE.encode() not in note.text_enc  # encrypted at rest
 
     page = html(staff.get(f"/day-notes/{file_id}"))
@@ -267,7 +267,7 @@ def _write_at(as_user: Any, when: datetime, file_id: str | None = None, text: st
 
 def _purge_at(app: Flask, when: datetime) -> dict[str, int]:
     with freeze_time(when), app.app_context():
-        return retention.run_all()
+        return scheduler.purge_job()
 
 
 def test_a_note_of_january_31_is_purged_on_march_31_not_march_30(app: Flask, as_user) -> None:
@@ -309,3 +309,89 @@ def test_a_closed_file_goes_when_its_last_note_is_purged(app: Flask, as_user) ->
     assert counts["day_notes"] == 1 and counts["fictional_files_closed"] == 1
     with app.app_context():
         assert [f.public_id for f in db.session.scalars(select(FictionalFile))] == [open_file]
+
+
+# --- the service on plain values (portal/day_notes.py) ------------------------------------------
+
+
+def _user(username: str) -> User:
+    found = db.session.scalar(select(User).where(User.username == username))
+    assert found is not None
+    return found
+
+
+def test_the_service_finds_a_file_only_in_the_users_unit(app: Flask) -> None:
+    with app.app_context():
+        manager = _user("hemtjanst_manager")
+        file = day_notes.create_file(manager, FICTIONAL, CASE)
+        assert day_notes.file_of(file.public_id, _user("staff")) is file
+        for stranger in ("manager", "other_manager", "fee"):
+            with pytest.raises(day_notes.NotVisible):
+                day_notes.file_of(file.public_id, _user(stranger))
+        with pytest.raises(day_notes.NotVisible):
+            day_notes.file_of("no-such-file", manager)
+        db.session.rollback()
+
+
+def test_the_service_seals_the_note_and_only_flushes(app: Flask) -> None:
+    with app.app_context():
+        file = day_notes.create_file(_user("hemtjanst_manager"), FICTIONAL, "")
+        note = day_notes.add_note(file, _user("staff"), NOTE)
+        assert note.text_enc is not None and NOTE.encode() not in note.text_enc
+        assert day_notes.note_text(note) == NOTE
+        notes, text = day_notes.to_compile(file, _user("hemtjanst_manager"))
+        assert notes == [note] and text.endswith(f"{NOTE}\nSignatur: Stina Medarbetare")
+        db.session.rollback()  # as the request does on an error: nothing was committed
+        assert db.session.scalars(select(FictionalFile)).all() == []
+        assert db.session.scalars(select(AuditEvent)).all() == []
+
+
+def test_the_service_marks_compiled_only_the_notes_named(app: Flask) -> None:
+    with app.app_context():
+        manager, staff = _user("hemtjanst_manager"), _user("staff")
+        file = day_notes.create_file(manager, FICTIONAL, "")
+        seen = day_notes.add_note(file, staff, "Första.")
+        day_notes.add_note(file, staff, "Under tiden.")
+        assert day_notes.mark_compiled(file, manager, [seen.public_id, "not-a-note"]) == 1
+        assert [n.compiled_by_id for n in day_notes.read_notes(file, manager)] == [manager.id, None]
+        assert [s["count"] for s in day_notes.uncompiled_summary(manager.unit_id)] == [1]
+        db.session.commit()
+    with app.app_context():
+        details = db.session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.action == "day_notes_compiled")).all()
+        assert details == ["antal: 1"]
+
+
+def test_the_service_closes_once_and_then_takes_no_note(app: Flask) -> None:
+    with app.app_context():
+        manager = _user("hemtjanst_manager")
+        file = day_notes.create_file(manager, FICTIONAL, "")
+        assert day_notes.close(file, manager) is True
+        assert day_notes.close(file, manager) is False
+        with pytest.raises(day_notes.FileClosed):
+            day_notes.add_note(file, _user("staff"), NOTE)
+        closed = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "fictional_file_closed")).all()
+        assert len(closed) == 1 and count_notes() == 0
+        db.session.rollback()
+
+
+def count_notes() -> int:
+    return len(db.session.scalars(select(DayNote)).all())
+
+
+def test_another_units_attempt_is_audited_and_changes_nothing(app: Flask, as_user) -> None:
+    """The denial's audit event is written in its own transaction (portal/transaction.py) by the
+    view that answers 404: the attempt is on record, and nothing of the request is kept."""
+    file_id = create_file(as_user("hemtjanst_manager"))
+    other = as_user("other_manager")
+    assert other.post(f"/day-notes/{file_id}/close").status_code == 404
+    assert other.post(f"/day-notes/{file_id}/notes", data={"text": NOTE}).status_code == 404
+    with app.app_context():
+        denied = db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "day_notes_denied")).all()
+        assert [(e.outcome, e.username, e.object_type) for e in denied] == [
+            ("denied", "other_manager", "fictional_file")] * 2
+        file = db.session.scalar(select(FictionalFile))
+        assert file is not None and file.closed_at is None
+    assert count(app, DayNote) == 0

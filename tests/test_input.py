@@ -36,7 +36,7 @@ from portal.forms.base import iter_fields
 from portal.models import AuditEvent, Submission, Unit, User, UserRole
 from portal.views.auth import LoginForm, ReauthForm
 from portal.views.day_notes import FileForm, NoteForm
-from portal.views.lvs import DoneForm
+from portal.views.submissions import DoneForm
 
 TEXT_MAX = 10_000  # no single text field of the routine needs more
 

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from portal.clock import today
 from portal.extensions import db
-from portal.forms import FORMS
+from portal.forms import FORMS, RenderOnlyForm
 from portal.forms.messages import check_fee_handler, check_trygghetsjouren
 from portal.models import AuditEvent, Grant, Submission, Unit, User, UserRole
 
@@ -382,8 +382,8 @@ def test_trygghetsjouren_wrong_role_is_403(app: Flask, as_user, username: str) -
 
 def test_render_only_forms_have_no_blank_and_no_queue(app: Flask) -> None:
     for slug in ("fee-handler", "fee-handler-contract", "trygghetsjouren"):
-        spec = FORMS[slug]
-        assert spec.storage == "none" and not spec.process_roles and not spec.blank_template
+        kind = FORMS[slug]
+        assert isinstance(kind, RenderOnlyForm) and kind.storage == "none" and not kind.has_blank
 
 
 # --- removal order at case closure, from the register (§5.13, §7.7, §8.10) ---------------------

@@ -80,7 +80,7 @@ def text_of(data: bytes) -> str:
 
 @pytest.fixture(scope="module")
 def access_order_pdf() -> bytes:
-    return pdf.render_pdf("access_order.html", order=make_order(), meta=META)
+    return pdf.render_pdf("access_order.html", data=make_order(), meta=META)
 
 
 # --- the filled access order --------------------------------------------------------------------
@@ -125,7 +125,7 @@ def test_access_order_is_tagged_for_screen_readers_in_swedish(access_order_pdf: 
 def test_local_protection_part_only_when_requested() -> None:
     html = pdf.render_html(
         "access_order.html",
-        order=make_order(
+        data=make_order(
             local_protection=False,
             local_protection_until=None,
             local_protection_reason="",
@@ -141,15 +141,15 @@ def test_local_protection_part_only_when_requested() -> None:
 def test_client_text_is_escaped_not_fetched() -> None:
     sneaky = make_order()
     sneaky["persons"][0]["full_name"] = '<img src="http://127.0.0.1:9/x.png">'
-    html = pdf.render_html("access_order.html", order=sneaky, meta=META)
+    html = pdf.render_html("access_order.html", data=sneaky, meta=META)
     assert '<img src="http://127.0.0.1:9/x.png">' not in html
     assert "&lt;img src=" in html
 
 
 def test_protected_marking_is_printed_only_when_asked_for() -> None:
-    plain = pdf.render_html("access_order.html", order=make_order(), meta=META)
+    plain = pdf.render_html("access_order.html", data=make_order(), meta=META)
     marked = pdf.render_html(
-        "access_order.html", order=make_order(), meta=META, protected_marking=True
+        "access_order.html", data=make_order(), meta=META, protected_marking=True
     )
     assert "SKYDDADE PERSONUPPGIFTER" not in plain
     # Under the title and in the running header of every page.
@@ -157,7 +157,7 @@ def test_protected_marking_is_printed_only_when_asked_for() -> None:
 
 
 def test_context_always_has_header_version_and_generation_time() -> None:
-    html = pdf.render_html("blank_access_order.html")
+    html = pdf.blank_html("access_order.html")
     assert pdf.HEADER in html
     assert pdf.ROUTINE_VERSION in html
     assert re.search(r"Skapad \d{4}-\d{2}-\d{2} \d{2}:\d{2}", html)
@@ -168,7 +168,7 @@ def test_context_always_has_header_version_and_generation_time() -> None:
 
 
 def test_blank_access_order_has_the_routines_instructions_and_ten_rows() -> None:
-    data = pdf.blank_pdf("blank_access_order.html")
+    data = pdf.blank_pdf("access_order.html")
     assert data.startswith(b"%PDF")
     reader = PdfReader(io.BytesIO(data))
     assert 1 <= len(reader.pages) <= 2
@@ -179,40 +179,83 @@ def test_blank_access_order_has_the_routines_instructions_and_ten_rows() -> None
     assert "max tre månader" in text
     assert "Ange orsak" in text
     assert "Sida 1 av 2" in text or "Sida 1 av 1" in text
-    html = pdf.render_html("blank_access_order.html")
+    html = pdf.blank_html("access_order.html")
     assert html.count('<td class="num">') == 10
 
 
 def test_blank_pdf_is_rendered_once_and_served_from_memory() -> None:
-    first = pdf.blank_pdf("blank_access_order.html")
-    second = pdf.blank_pdf("blank_access_order.html")
+    first = pdf.blank_pdf("access_order.html")
+    second = pdf.blank_pdf("access_order.html")
     assert second == first
     assert second is first
 
 
 def test_blank_pdf_is_rendered_anew_when_a_template_changes_in_development(
-    app: Flask, monkeypatch: pytest.MonkeyPatch,
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     app.config["TEMPLATES_AUTO_RELOAD"] = True
     with app.app_context():
-        first = pdf.blank_pdf("blank_access_order.html")
+        first = pdf.blank_pdf("access_order.html")
         monkeypatch.setattr(pdf, "_templates_fingerprint", lambda: (("changed", 1, 1),))
-        again = pdf.blank_pdf("blank_access_order.html")
+        again = pdf.blank_pdf("access_order.html")
     assert again is not first
     assert again.startswith(b"%PDF")
 
 
 def test_blank_pdf_in_production_does_not_look_at_the_files_per_request(
-    app: Flask, monkeypatch: pytest.MonkeyPatch,
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     with app.app_context():
-        first = pdf.blank_pdf("blank_access_order.html")
+        first = pdf.blank_pdf("access_order.html")
 
         def stat_templates() -> None:
             raise AssertionError("the template files are looked at on a request")
 
         monkeypatch.setattr(pdf, "_templates_fingerprint", stat_templates)
-        assert pdf.blank_pdf("blank_access_order.html") is first
+        assert pdf.blank_pdf("access_order.html") is first
+
+
+def test_blank_pdf_follows_the_config_of_the_app(app: Flask) -> None:
+    """Issue 12: the cached blank was kept per template only, so a second app (or a changed
+    setting) got the first one's unit-type labels and rows. Kept per the settings the print
+    templates read too."""
+    with app.app_context():
+        before = pdf.blank_pdf("access_order.html")
+        app.config["UNIT_TYPES"] = {**app.config["UNIT_TYPES"], "myndighet": "Myndighetsenhet Test"}
+        app.config["MAX_PERSON_ROWS"] = 3
+        after = pdf.blank_pdf("access_order.html")
+        assert pdf.blank_pdf("access_order.html") is after  # and that one is kept in turn
+    assert "Myndighetsenhet Test" not in text_of(before)
+    assert "Myndighetsenhet Test" in text_of(after)
+    assert " 3 " in text_of(after) and " 4 " not in text_of(after).split("Befattning", 1)[1]
+
+
+def test_blank_forms_name_the_configured_list_and_categories(app: Flask) -> None:
+    """Issue 12 (item 6): the blank forms wrote the LVS list's name and the deviation categories
+    themselves, whatever DISTRIBUTION_LISTS and DEVIATION_CATEGORIES said."""
+    app.config["DISTRIBUTION_LISTS"] = {**app.config["DISTRIBUTION_LISTS"], "lvs": "LVS Testlista"}
+    app.config["DEVIATION_CATEGORIES"] = {"fall": "Fall", "ny": "Ny kategori"}
+    with app.app_context():
+        order, actualisation, deviation = (
+            pdf.blank_html(t) for t in ("access_order.html", "actualisation.html", "deviation.html")
+        )
+    assert "LVS Testlista" in order and "LVS Testlista" in actualisation
+    assert "ÄVO Myndighet LVS" not in order + actualisation
+    assert "Ny kategori" in deviation and "Läkemedel" not in deviation
+
+
+@pytest.mark.parametrize("template", ["access_order.html", "actualisation.html", "deviation.html"])
+def test_one_print_template_serves_the_blank_and_the_filled_form(template: str) -> None:
+    """Issue 12: no blank_<form>.html beside the form's print. The blank one looks at no data
+    (the environment is strict: a `data.x` the blank print printed would fail) and prints lines
+    to write on, never the filled form's "—" for an empty value."""
+    html = pdf.blank_html(template)
+    assert 'class="write-line"' in html
+    assert "None" not in html
+    assert ">—<" not in html
+    assert not (pdf.PDF_TEMPLATES / f"blank_{template}").exists()
 
 
 # --- no network, no files outside the templates --------------------------------------------------
@@ -267,7 +310,7 @@ def test_rendering_fetches_nothing_outside_the_templates_and_still_succeeds() ->
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.setblocking(False)
         port = listener.getsockname()[1]
-        html = pdf.render_html("blank_access_order.html").replace(
+        html = pdf.blank_html("access_order.html").replace(
             "</body>",
             '<img src="file:///etc/passwd" alt="">'
             '<img src="http://127.0.0.1:9/x.png" alt="">'
@@ -292,12 +335,12 @@ def test_rendering_fetches_nothing_outside_the_templates_and_still_succeeds() ->
     assert fetcher.served == []
 
 
-def test_attachments_are_embedded_from_bytes_and_paths_are_refused() -> None:
-    html = pdf.render_html("blank_access_order.html")
-    data = pdf.html_to_pdf(html, attachments=[("data.json", b'{"version": 1}', "Formulärdata")])
-    assert PdfReader(io.BytesIO(data)).attachments["data.json"] == [b'{"version": 1}']
-    with pytest.raises(TypeError):
-        pdf.html_to_pdf(html, attachments=["/etc/passwd"])
+def test_a_print_carries_what_it_prints_and_nothing_embedded(access_order_pdf: bytes) -> None:
+    """Issue 11 H2, issue 12: no PDF embeds files any more (the attachment plumbing is gone)."""
+    for data in (access_order_pdf, pdf.blank_pdf("access_order.html")):
+        reader = PdfReader(io.BytesIO(data))
+        assert reader.attachments == {}
+        assert "/EmbeddedFiles" not in str(reader.root_object.get("/Names", {}))
 
 
 # --- templates and start-up ------------------------------------------------------------------
@@ -317,3 +360,20 @@ def test_weasyprint_is_not_imported_at_start_up() -> None:
         [sys.executable, "-c", code], check=False, cwd=REPO, capture_output=True
     )
     assert result.returncode == 0, result.stderr.decode()
+
+
+def test_gunicorns_master_readies_weasyprint_before_it_forks_the_workers() -> None:
+    """bench/README.md, target 9: the first PDF of a worker costs what any other does, because
+    the master (gunicorn.conf.py `when_ready`, called before the workers are forked) has
+    imported WeasyPrint, made its fonts and parsed the stylesheet."""
+    import runpy
+
+    from portal.render import pdf
+
+    root = Path(__file__).resolve().parent.parent
+    when_ready = runpy.run_path(str(root / "gunicorn.conf.py"))["when_ready"]
+    pdf._stylesheet_at_start.cache_clear()
+    when_ready(None)
+    assert "weasyprint" in sys.modules
+    assert pdf._stylesheet_at_start.cache_info().currsize == 1
+    assert pdf._font_config is not None

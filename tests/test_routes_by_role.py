@@ -12,12 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import USERS, CsrfClient, _seed, _truncate_pg, login, order_form
+from conftest import USERS, CsrfClient, _seed, _truncate_pg, login, order_form, store
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal import create_app, submissions
+from portal import create_app
 from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS
@@ -189,7 +189,7 @@ def order_by_manager(app: Flask) -> str:
     }
     with app.app_context():
         manager = db.session.scalar(select(User).where(User.username == "manager"))
-        return submissions.create(FORMS["access-order"], data, manager).public_id
+        return store("access_order", data, manager).public_id
 
 
 class Portal:

@@ -7,7 +7,7 @@ import json
 from datetime import timedelta
 from typing import Any
 
-from conftest import count, html
+from conftest import count, html, store
 from flask import Flask
 from sqlalchemy import func, select
 from test_access_order import (
@@ -20,10 +20,8 @@ from test_access_order import (
     three_persons,
 )
 
-from portal import submissions
 from portal.clock import today
 from portal.extensions import db
-from portal.forms import access_order
 from portal.models import AuditEvent, Grant, LocalProtection, Submission, Unit, User, UserRole
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -65,7 +63,7 @@ def bypassing_check(app: Flask, username: str, data: dict[str, Any]) -> str:
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == username))
         assert user is not None
-        return submissions.create(access_order.SPEC, data, user).public_id
+        return store("access_order", data, user).public_id
 
 
 def order_data(*people: tuple[str, str], action: str = "add", **changes: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -68,13 +68,26 @@ def user_row(app: Flask, username: str) -> User:
         return row
 
 
-def sibling_app(app: Flask, **config: Any) -> Flask:
-    """Another app (another worker) on the same database and instance folder as `app`."""
-    base = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "TESTING",
-                                       "WTF_CSRF_ENABLED")}
-    sibling = create_app({**base, **config}, instance_path=app.instance_path)
-    sibling.test_client_class = app.test_client_class
-    return sibling
+@pytest.fixture
+def sibling_app(app: Flask) -> Iterator[Callable[..., Flask]]:
+    """sibling_app(**config): another app (another worker) on the same database and instance
+    folder as `app`; its pooled connections are closed after the test, not left to the garbage
+    collector (psycopg warns then, in whichever test runs)."""
+    made: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        base = {k: app.config[k] for k in ("SQLALCHEMY_DATABASE_URI", "SECRET_KEY", "TESTING",
+                                           "WTF_CSRF_ENABLED")}
+        sibling = create_app({**base, **config}, instance_path=app.instance_path)
+        sibling.test_client_class = app.test_client_class
+        made.append(sibling)
+        return sibling
+
+    yield make
+    for sibling in made:
+        with sibling.app_context():
+            db.session.remove()
+            db.engine.dispose()
 
 
 # --- a throwaway redis-server --------------------------------------------------------------------
@@ -181,12 +194,13 @@ def test_m6_two_workers_sharing_redis_allow_exactly_the_configured_failures(
 
 
 def test_m6_production_refuses_the_memory_store_with_several_workers(
-        app: Flask, monkeypatch: pytest.MonkeyPatch, redis_url: str, tmp_path: Path) -> None:
+        app: Flask, monkeypatch: pytest.MonkeyPatch, redis_url: str, tmp_path: Path,
+        sibling_app: Callable[..., Flask]) -> None:
     monkeypatch.setenv("WEB_CONCURRENCY", "4")
     keys = tmp_path / "keys-outside-instance"
     keys.mkdir(mode=0o700)
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI=memory://.*redis://"):
-        sibling_app(app, PRODUCTION=True, RATELIMIT_STORAGE_URI="memory://",
+        sibling_app(PRODUCTION=True, RATELIMIT_STORAGE_URI="memory://",
                     FIELD_KEYS_DIR=str(keys))
     app.config.update(PRODUCTION=True, RATELIMIT_STORAGE_URI="memory://")
     with pytest.raises(RuntimeError, match="RATELIMIT_STORAGE_URI"):
@@ -202,10 +216,11 @@ def test_m6_production_refuses_the_memory_store_with_several_workers(
 
 
 def test_m6_the_store_and_the_proxy_hops_come_from_the_environment(
-        app: Flask, monkeypatch: pytest.MonkeyPatch, redis_url: str) -> None:
+        monkeypatch: pytest.MonkeyPatch, redis_url: str,
+        sibling_app: Callable[..., Flask]) -> None:
     monkeypatch.setenv("RATELIMIT_STORAGE_URI", redis_url)
     monkeypatch.setenv("PROXY_FIX_X_FOR", "1")
-    other = sibling_app(app)
+    other = sibling_app()
     assert other.config["RATELIMIT_STORAGE_URI"] == redis_url
     assert other.config["PROXY_FIX_X_FOR"] == 1
     other.config["LOGIN_RATE_PER_ADDRESS"] = "2 per 10 minutes"
@@ -217,8 +232,9 @@ def test_m6_the_store_and_the_proxy_hops_come_from_the_environment(
 # --- M6: ProxyFix ---------------------------------------------------------------------------------
 
 
-def test_m6_behind_one_proxy_each_client_is_limited_on_its_own(app: Flask) -> None:
-    behind = sibling_app(app, PROXY_FIX_X_FOR=1, LOGIN_RATE_PER_ADDRESS="3 per 10 minutes")
+def test_m6_behind_one_proxy_each_client_is_limited_on_its_own(
+        sibling_app: Callable[..., Flask]) -> None:
+    behind = sibling_app(PROXY_FIX_X_FOR=1, LOGIN_RATE_PER_ADDRESS="3 per 10 minutes")
     balancer = "192.0.2.1"
     first = client_at(behind, balancer, forwarded_for="10.0.0.1")
     for _ in range(3):
@@ -235,8 +251,9 @@ def test_m6_behind_one_proxy_each_client_is_limited_on_its_own(app: Flask) -> No
     assert sources == {"10.0.0.1"} and remote == {"10.0.0.1"}
 
 
-def test_m6_without_proxy_hops_the_forwarded_header_is_ignored(app: Flask) -> None:
-    direct = sibling_app(app, LOGIN_RATE_PER_ADDRESS="3 per 10 minutes")
+def test_m6_without_proxy_hops_the_forwarded_header_is_ignored(
+        sibling_app: Callable[..., Flask]) -> None:
+    direct = sibling_app(LOGIN_RATE_PER_ADDRESS="3 per 10 minutes")
     assert direct.config["PROXY_FIX_X_FOR"] == 0
     for n in range(3):
         assert login(client_at(direct, "198.51.100.7", f"10.0.1.{n}"), "x", WRONG).status_code == 422

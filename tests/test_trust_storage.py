@@ -25,7 +25,7 @@ from flask.testing import FlaskClient
 from freezegun import freeze_time
 from sqlalchemy import func, select, text, update
 
-from portal import create_app, crypto, retention
+from portal import create_app, crypto, scheduler
 from portal.clock import today
 from portal.extensions import db
 from portal.models import AuditEvent, DataKey, DayNote, Submission, Unit
@@ -177,7 +177,7 @@ def test_h4_actualisation_purged_by_retention_cannot_be_recovered_from_any_file(
     public_id = submit_form(as_user("secretary"), "/forms/actualisation", actualisation())
     secrets = secrets_of(app, row(app, public_id))
     with freeze_time(datetime.now(UTC) + timedelta(days=31)), app.app_context():
-        assert retention.run_all()["actualisation_unprocessed"] == 1
+        assert scheduler.purge_job()["actualisation_unprocessed"] == 1
     assert row(app, public_id).status == "expired"
     assert_unrecoverable(app, [*PNR_FORMS, NAME, "Zwetschgenbaum"], secrets)
 
@@ -207,7 +207,7 @@ def test_h4_day_note_purged_by_retention_cannot_be_recovered_from_any_file(
         db.session.expunge(note)
     secrets = secrets_of(app, note)
     with freeze_time(datetime.now(UTC) + timedelta(days=95)), app.app_context():
-        assert retention.run_all()["day_notes"] == 1
+        assert scheduler.purge_job()["day_notes"] == 1
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(DataKey)) == 0
     assert_unrecoverable(app, [NOTE, "Oxenstjärna"], secrets)
@@ -226,7 +226,7 @@ def test_h4_a_data_key_left_behind_by_a_cascade_is_deleted_by_the_next_purge(
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(DayNote)) == 0
         assert db.session.scalar(select(func.count()).select_from(DataKey)) == 1
-        assert retention.run_all()["data_keys_orphaned"] == 1
+        assert scheduler.purge_job()["data_keys_orphaned"] == 1
         assert db.session.scalar(select(func.count()).select_from(DataKey)) == 0
 
 

@@ -13,20 +13,19 @@ import dataclasses
 from datetime import date
 from typing import Any
 
-from flask import current_app, has_request_context, request
-from flask_login import current_user
+from flask import current_app
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from werkzeug.datastructures import MultiDict
 from wtforms import DateField, Form, FormField, RadioField, StringField, TextAreaField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 predates WTForms 3.3's SelectChoice
 from wtforms.validators import Length, Optional
 
-from .. import crypto, rules
-from ..clock import utcnow
+from .. import audit, rules
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
 from ..models import Submission, Unit, User
-from .base import FormSpec, RowList, edit_rows
+from .base import CheckContext, DoneInput, RowList, StoredForm, edit_rows
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 KINDS = [("anmälan", "Anmälan"), ("ansökan", "Ansökan")]
@@ -57,7 +56,7 @@ TEXT_FIELDS = (
 
 
 def _required(label: str) -> InputRequired:
-    return InputRequired(f"{label} måste fyllas i.")
+    return InputRequired(_l("%(label)s måste fyllas i.", label=label))
 
 
 class ProposedPersonForm(Form):
@@ -102,7 +101,8 @@ class ActualisationForm(FlaskForm):
     kind = RadioField(
         _l("8. Avser"),
         choices=[SelectChoice(v, label) for v, label in KINDS],
-        invalid_choice_message=N_("Välj anmälan eller ansökan."),
+        # types-WTForms 3.2 predates WTForms 3.3's invalid_choice_message.
+        invalid_choice_message=N_("Välj anmälan eller ansökan."),  # type: ignore[call-arg]
     )
     received_date = DateField(
         _l("9. Mottaget datum"), format="%Y-%m-%d", validators=[InputRequired(_l(DATE_MSG))]
@@ -110,7 +110,7 @@ class ActualisationForm(FlaskForm):
     arrival_method = RadioField(
         _l("10. Ankomstsätt"),
         choices=[SelectChoice(v, label) for v, label in ARRIVAL_METHODS],
-        invalid_choice_message=N_("Välj ankomstsätt."),
+        invalid_choice_message=N_("Välj ankomstsätt."),  # type: ignore[call-arg]
     )
     arrived_from = StringField(
         _l("11. Ankom ifrån"), validators=[_required("Ankom ifrån"), Length(max=120)]
@@ -172,66 +172,6 @@ def _clean(value: Any) -> str:
     return (value or "").strip() if isinstance(value, str) else ""
 
 
-def to_data(form: ActualisationForm) -> dict[str, Any]:
-    data: dict[str, Any] = {name: _clean(form[name].data) for name in TEXT_FIELDS}
-    pnr = _clean(form.personnummer.data)
-    valid = not rules.check_personnummer(pnr, "personnummer")
-    data["personnummer"] = normalise_personnummer(pnr) if valid else pnr
-    if data["arrived_from"].casefold() == INDIVIDUAL:
-        data["arrived_from"] = INDIVIDUAL
-    data["kind"] = form.kind.data if form.kind.data in dict(KINDS) else ""
-    method = form.arrival_method.data
-    data["arrival_method"] = method if method in dict(ARRIVAL_METHODS) else ""
-    data["received_date"] = form.received_date.data.isoformat() if form.received_date.data else None
-    persons = []
-    for entry in form.proposed_persons.entries:
-        row = {k: _clean(entry.form[k].data) for k in ("full_name", "username", "position")}
-        if any(row.values()):
-            persons.append(row)
-    data["proposed_persons"] = persons
-    # The subject names the city district of the secretary's unit (SPEC §3.2).
-    data["city_district"] = current_user.unit.city_district if current_user.is_authenticated else ""
-    return data
-
-
-def subject(data: dict[str, Any]) -> str:
-    """Never the personnummer or the name (§2.2: skriv aldrig personnummer)."""
-    return f"Begäran om aktualisering, skyddade personuppgifter, {data.get('city_district', '')}"
-
-
-def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
-    out = rules.check_personnummer(data["personnummer"], "personnummer")
-    if data["received_date"]:
-        out += rules.check_date_not_future(
-            date.fromisoformat(data["received_date"]), day, "received_date"
-        )
-    out += rules.check_reporter(data["kind"], data["arrived_from"], data["reporter_name"])
-    out += rules.check_subject(subject(data), "full_name", forbidden_names=[data["full_name"]])
-    persons = data["proposed_persons"]
-    for i, p in enumerate(persons):
-        for key, message in (
-            ("full_name", N_("Fullständigt namn måste fyllas i för den föreslagna personen.")),
-            ("username", N_("Användarnamn måste fyllas i för den föreslagna personen.")),
-        ):
-            if not p[key]:
-                out.append(rules.Violation("R-REQUIRED", f"proposed_persons-{i}-{key}", message))
-    out += _no_fee_handler(data)
-    limit = person_limit(data["receiving_unit"])
-    if len(persons) > limit:
-        out.append(
-            rules.Violation(
-                "R-PERSON-LIMIT",
-                "proposed_persons",
-                N_(
-                    "Högst %(limit)s personer kan föreslås för den mottagande enhetens "
-                    "enhetstyp. Begränsa antalet till ett minimum (§2.1)."
-                ),
-                {"limit": limit},
-            )
-        )
-    return out
-
-
 def _no_fee_handler(data: dict[str, Any]) -> list[rules.Violation]:
     """R-NO-FEE-HANDLER: nobody in a fee-handling unit is proposed for access (§7.2)."""
     fee_handlers = db.session.scalars(
@@ -250,75 +190,121 @@ def _no_fee_handler(data: dict[str, Any]) -> list[rules.Violation]:
     ]
 
 
-def prefill(form: ActualisationForm, user: User) -> None:
-    """The secretary's own unit and name, which is the usual case (§2.4 p. 1–3)."""
-    form.receiving_unit.data = user.unit.name
-    form.recipient.data = user.full_name
-    form.recipient_position.data = "socialsekreterare"
-    form.activity.data = "ÄO"
+class Actualisation(StoredForm):
+    """Begäran om aktualisering (§2.4): encrypted, read by LVS only (each read audited), purged
+    when LVS has created the actualisation in Treserva; its case number stays."""
 
+    key = "actualisation"
+    title = "Begäran om aktualisering av skyddad person"
+    form_class = ActualisationForm
+    submit_roles = frozenset({"social_secretary"})
+    process_roles = frozenset({"lvs"})
+    storage = "encrypted"
+    pnr_fields = frozenset({"personnummer"})  # R-PNR-VALID checks it, not R-NOTE-PNR
+    distribution_list = "lvs"
+    has_blank = True
+    position = 20
+    asks_case_number = True
+    done_label = N_("Markera som klar och radera innehållet")
+    done_hint = N_(
+        "Gör kontrollerna i rutinen §2.5 och skapa aktualiseringen i Treserva. Skriv det nya "
+        "ärendenumret nedan och markera som klar: personnummer, namn och all annan text raderas "
+        "då ur portalen. Kvar finns bara att begäran fanns, vem som skickade och hanterade den, "
+        "när, och ärendenumret."
+    )
+    done_flash = N_("Markerad som klar. Innehållet är raderat; ärendenumret finns kvar.")
+    sealed_text = N_(
+        "Innehållet är krypterat och kan bara läsas av LVS. Det raderas när LVS har skapat "
+        "aktualiseringen i Treserva, eller efter %(days)s dagar om ingen har hanterat begäran."
+    )
 
-def handle_rows(form: ActualisationForm) -> bool:
-    """Add or remove a proposed person without JavaScript; True when the post was only that."""
-    rows = form.proposed_persons
-    return edit_rows(rows, request.form, min(form.person_limit(), rows.max_entries))
+    def prefill(self, form: ActualisationForm, user: User, day: date) -> None:
+        """The secretary's own unit and name, which is the usual case (§2.4 p. 1–3)."""
+        form.receiving_unit.data = user.unit.name
+        form.recipient.data = user.full_name
+        form.recipient_position.data = "socialsekreterare"
+        form.activity.data = "ÄO"
 
+    def edit_rows(
+        self, form: ActualisationForm, formdata: MultiDict[str, Any], user: User, day: date
+    ) -> bool:
+        """Add or remove a proposed person without JavaScript; True when the post was only
+        that."""
+        rows = form.proposed_persons
+        return edit_rows(rows, formdata, min(form.person_limit(), rows.limit))
 
-def purge(sub: Submission, status: str) -> None:
-    """Empty the content and delete its data key (crypto-shredding); the row stays as a tombstone
-    (id, form, who, when, case number)."""
-    sub.data = None
-    crypto.shred(sub, "data_enc")
-    sub.purged_at = utcnow()
-    sub.status = status
+    def to_data(self, form: ActualisationForm, user: User) -> dict[str, Any]:
+        data: dict[str, Any] = {name: _clean(form[name].data) for name in TEXT_FIELDS}
+        pnr = _clean(form.personnummer.data)
+        valid = not rules.check_personnummer(pnr, "personnummer")
+        data["personnummer"] = normalise_personnummer(pnr) if valid else pnr
+        if data["arrived_from"].casefold() == INDIVIDUAL:
+            data["arrived_from"] = INDIVIDUAL
+        data["kind"] = form.kind.data if form.kind.data in dict(KINDS) else ""
+        method = form.arrival_method.data
+        data["arrival_method"] = method if method in dict(ARRIVAL_METHODS) else ""
+        data["received_date"] = (
+            form.received_date.data.isoformat() if form.received_date.data else None
+        )
+        persons = []
+        for entry in form.proposed_persons.entries:
+            row = {k: _clean(entry.form[k].data) for k in ("full_name", "username", "position")}
+            if any(row.values()):
+                persons.append(row)
+        data["proposed_persons"] = persons
+        # The subject names the city district of the secretary's unit (SPEC §3.2).
+        data["city_district"] = user.unit.city_district
+        return data
 
+    def check(self, data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+        out = rules.check_personnummer(data["personnummer"], "personnummer")
+        if data["received_date"]:
+            out += rules.check_date_not_future(
+                date.fromisoformat(data["received_date"]), ctx.today, "received_date"
+            )
+        out += rules.check_reporter(data["kind"], data["arrived_from"], data["reporter_name"])
+        out += rules.check_subject(
+            self.subject(data), "full_name", forbidden_names=[data["full_name"]]
+        )
+        persons = data["proposed_persons"]
+        for i, p in enumerate(persons):
+            for key, message in (
+                ("full_name", N_("Fullständigt namn måste fyllas i för den föreslagna personen.")),
+                ("username", N_("Användarnamn måste fyllas i för den föreslagna personen.")),
+            ):
+                if not p[key]:
+                    out.append(
+                        rules.Violation("R-REQUIRED", f"proposed_persons-{i}-{key}", message)
+                    )
+        out += _no_fee_handler(data)
+        limit = person_limit(data["receiving_unit"])
+        if len(persons) > limit:
+            out.append(
+                rules.Violation(
+                    "R-PERSON-LIMIT",
+                    "proposed_persons",
+                    N_(
+                        "Högst %(limit)s personer kan föreslås för den mottagande enhetens "
+                        "enhetstyp. Begränsa antalet till ett minimum (§2.1)."
+                    ),
+                    {"limit": limit},
+                )
+            )
+        return out
 
-def on_done(sub: Submission, lvs_user: User, day: date) -> None:
-    """LVS has created the actualisation in Treserva (§2.5): keep its case number, purge the rest.
-    The case number comes from the processing form (validated by DoneForm)."""
-    case_number = _clean(request.form.get("case_number")) if has_request_context() else ""
-    if case_number:
-        sub.case_number = case_number
-    purge(sub, "purged")
-    from ..submissions import record_event  # here: portal.submissions imports the form registry
+    def subject(self, data: dict[str, Any]) -> str:
+        """Never the personnummer or the name (§2.2: skriv aldrig personnummer)."""
+        return (
+            f"Begäran om aktualisering, skyddade personuppgifter, {data.get('city_district', '')}"
+        )
 
-    record_event(sub, "protected_content_purged", lvs_user, detail="hanterad av LVS")
+    def case_number(self, data: dict[str, Any]) -> str | None:
+        return None  # the case is created by LVS (§2.5), given when marking it done
 
-
-SPEC = FormSpec(
-    key="actualisation",
-    slug="actualisation",
-    title="Begäran om aktualisering av skyddad person",
-    form_class=ActualisationForm,
-    submit_roles=frozenset({"social_secretary"}),
-    process_roles=frozenset({"lvs"}),
-    storage="encrypted",
-    pnr_fields=frozenset({"personnummer"}),  # R-PNR-VALID checks it, not R-NOTE-PNR
-    distribution_list="lvs",
-    to_data=to_data,
-    check=check,
-    subject=subject,
-    page_template="forms/actualisation.html",
-    message_template="messages/actualisation.txt",
-    pdf_template="actualisation.html",
-    blank_template="blank_actualisation.html",
-    on_done=on_done,
-    prefill=prefill,
-    handle_rows=handle_rows,
-    done_label="Markera som klar och radera innehållet",
-    extra={
-        "done_case_number": True,
-        "done_hint": (
-            "Gör kontrollerna i rutinen §2.5 och skapa aktualiseringen i Treserva. "
-            "Skriv det nya ärendenumret nedan och markera som klar: personnummer, namn "
-            "och all annan text raderas då ur portalen. Kvar finns bara att begäran "
-            "fanns, vem som skickade och hanterade den, när, och ärendenumret."
-        ),
-        "done_flash": "Markerad som klar. Innehållet är raderat; ärendenumret finns kvar.",
-        "sealed_text": (
-            "Innehållet är krypterat och kan bara läsas av LVS. Det raderas när LVS "
-            "har skapat aktualiseringen i Treserva, eller efter {days} dagar om "
-            "ingen har hanterat begäran."
-        ),
-    },
-)
+    def on_done(self, sub: Submission, done: DoneInput) -> None:
+        """LVS has created the actualisation in Treserva (§2.5): keep its case number (from the
+        processing form, validated there), purge the rest."""
+        if done.case_number:
+            sub.case_number = done.case_number
+        self.purge(sub, "purged")
+        audit.submission_event(sub, "protected_content_purged", done.user, detail="hanterad av LVS")

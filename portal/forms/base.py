@@ -1,71 +1,233 @@
-"""The one machine every form runs through. A form module describes itself with a FormSpec:
-its WTForms class, who may submit and process it, how it is stored, checked, worded and printed."""
+"""The one machine every form runs through, and the classes a form describes itself with.
+
+A form of the routine is one module in ``portal/forms/`` (or a package, like ``checklist/``) that
+defines a subclass of ``StoredForm`` (stored, queued, processed, purged) or ``RenderOnlyForm``
+(checked and shown as a message or PDF, never stored), plus its templates, named after its
+``key`` by convention:
+
+- ``templates/forms/<key>.html``: the page with the form;
+- ``templates/messages/<key>.txt``: the message for the distribution list (subject from
+  ``subject()``);
+- ``pdf_templates/<key>.html``: the print, blank (``data`` is None) and filled from one file;
+- ``templates/submissions/_<key>.html``: a stored form's content on its submission page.
+
+``portal.forms`` finds every such class when it is imported (no list to edit). A form class is
+handed everything it uses: no form module reads ``request`` or ``current_user``, and no hook
+commits; the request commits once (portal/transaction.py). Modelled on Open Forms' plugin
+registry and Indico's ``BaseField``: class attributes documented with ``#:``, methods to
+override."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from flask import current_app
 from flask_babel import gettext
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import Field, FieldList, FormField
 from wtforms.csrf.core import CSRFTokenField
 from wtforms.validators import Length
 
-from .. import rules
+from .. import crypto, rules
+from ..clock import utcnow
 from ..i18n import N_
 from ..rules import Violation
 
+if TYPE_CHECKING:
+    from ..models import Submission, User
+
 
 @dataclass(frozen=True)
-class FormSpec:
-    key: str  # code name, e.g. "access_order"
-    slug: str  # URL name, e.g. "access-order"
-    title: str  # Swedish title
-    form_class: type[FlaskForm]
-    submit_roles: frozenset[str]
-    process_roles: frozenset[str]  # who works the queue for this form
-    storage: Literal["none", "plain", "encrypted"]
-    distribution_list: str  # key of DISTRIBUTION_LISTS
-    to_data: Callable[[Any], dict[str, Any]]
-    check: Callable[[dict[str, Any], Any, date], list[Violation]]
-    subject: Callable[[dict[str, Any]], str]
-    page_template: str
-    message_template: str
-    pdf_template: str
-    blank_template: str
-    case_number: Callable[[dict[str, Any]], str | None] = lambda data: None
-    flagged: Callable[[dict[str, Any], Any, date], bool] = lambda data, user, day: False
-    on_done: Callable[[Any, Any, date], None] | None = None
-    prefill: Callable[[Any, Any], None] | None = None
-    handle_rows: Callable[[Any], bool] | None = None
-    # "all": every holder of a process role (LVS); "unit": only those in the submission's unit
-    # (a unit's managers register its deviation reports).
-    process_scope: Literal["all", "unit"] = "all"
-    # What the processor does, in words on the button and in the flash ("Markera som klar").
-    done_label: str = "Markera som klar"
-    # Render-only forms (storage "none"): the page that shows the result of a valid post.
-    result_template: str | None = None
-    # A PDF of a render-only form; may add attachments (the checklist's signed data).
-    pdf_attachments: Callable[[dict[str, Any]], list[Any]] | None = None
-    # A plain form's fields that may hold protected text (issue 11 M4): kept encrypted under the
-    # submission's data key and purged when it is marked done (portal/submissions.py).
-    sealed_fields: tuple[str, ...] = ()
-    # Fields meant to hold a personnummer (the actualisation's `personnummer`, checked by
-    # R-PNR-VALID instead): exempt from R-NOTE-PNR, which every other text field gets (issue 11
-    # M3, M4; free_text_violations). HTML names, as in the form.
-    pnr_fields: frozenset[str] = frozenset()
-    extra: dict[str, Any] = field(default_factory=dict)
+class CheckContext:
+    """What a form's rules are handed besides its data: who submits it, today's date in
+    Stockholm, and the settings (portal/config.py)."""
+
+    user: User
+    today: date
+    config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class DoneInput:
+    """What the processor gave when marking a submission done: who, on which Swedish date, the
+    reply to the submitter (kept only where the form keeps one) and, where the form asks for it,
+    the case number created in Treserva (validated by the processing form)."""
+
+    user: User
+    today: date
+    reply: str = ""
+    case_number: str = ""
+
+
+class FormKind:
+    """One form of the routine. Subclass ``StoredForm`` or ``RenderOnlyForm``, set the
+    attributes, override what differs."""
+
+    #: Code name, e.g. ``"access_order"``: the ``form`` column of a submission, and the name of
+    #: every template of the form (see the module's docstring).
+    key: ClassVar[str]
+    #: The Swedish title, on the start page, the form's page and the PDF.
+    title: ClassVar[str]
+    #: The WTForms class of the page. Its fields' names are the form's HTML names (SPEC §6).
+    form_class: ClassVar[type[FlaskForm]]
+    #: Who may fill it in (SPEC §2 roles); ``may_submit`` says it for a user.
+    submit_roles: ClassVar[frozenset[str]]
+    #: Only users of these unit types may fill it in (BoSam's contract message, §6.1); None: any.
+    unit_types: ClassVar[frozenset[str] | None] = None
+    #: Key of config DISTRIBUTION_LISTS: where its message goes in Treserva.
+    distribution_list: ClassVar[str]
+    #: "none": checked and shown, never stored; "plain" or "encrypted": stored (SPEC §1.1).
+    storage: ClassVar[Literal["none", "plain", "encrypted"]]
+    #: Fields meant to hold a personnummer (checked by R-PNR-VALID instead): exempt from
+    #: R-NOTE-PNR, which every other text field gets (issue 11 M3, M4). HTML names.
+    pnr_fields: ClassVar[frozenset[str]] = frozenset()
+    #: A blank paper version at ``/blank/<slug>.pdf`` (its print template with no data).
+    has_blank: ClassVar[bool] = False
+    #: Its place in the start page's list of forms.
+    position: ClassVar[int] = 100
+
+    @property
+    def slug(self) -> str:
+        """The URL name: ``/forms/<slug>``, ``/blank/<slug>.pdf``."""
+        return self.key.replace("_", "-")
+
+    @property
+    def page_template(self) -> str:
+        return f"forms/{self.key}.html"
+
+    @property
+    def message_template(self) -> str:
+        return f"messages/{self.key}.txt"
+
+    @property
+    def pdf_template(self) -> str:
+        return f"{self.key}.html"
+
+    def may_submit(self, user: User) -> bool:
+        """Whether ``user`` may fill it in: one of ``submit_roles``, in one of ``unit_types``."""
+        if not user.has_role(*self.submit_roles):
+            return False
+        return self.unit_types is None or user.unit.unit_type in self.unit_types
+
+    def new_form(self, user: User, day: date) -> FlaskForm:
+        """The form of a GET, prefilled (``prefill``)."""
+        form = self.form_class()
+        self.prefill(form, user, day)
+        return form
+
+    def prefill(self, form: Any, user: User, day: date) -> None:
+        """Fill in what the server knows (the user's unit, name, today) on a new form."""
+
+    def edit_rows(self, form: Any, formdata: MultiDict[str, Any], user: User, day: date) -> bool:
+        """A post that only edits the form (adds or removes a row, loads rows): do it on ``form``
+        and return True; the page is shown again, nothing is checked or stored."""
+        return False
+
+    def to_data(self, form: Any, user: User) -> dict[str, Any]:
+        """The valid form's content as stored and shown: plain JSON values, keyed by the form's
+        field names; facts of the submission (the orderer's unit) from ``user``, never input."""
+        raise NotImplementedError
+
+    def check(self, data: dict[str, Any], ctx: CheckContext) -> list[Violation]:
+        """The routine's rules on the data (portal/rules.py does the deciding). R-NOTE-PNR on every
+        text field is added by the machine (``free_text_violations``)."""
+        return []
+
+    def subject(self, data: dict[str, Any]) -> str:
+        """The message's subject line: never a name or a personnummer (§2.2, §5.9)."""
+        raise NotImplementedError
+
+    def case_number(self, data: dict[str, Any]) -> str | None:
+        """The Treserva case number the audit log and the submission may keep."""
+        value = data.get("case_number")
+        return value if isinstance(value, str) and value else None
+
+
+class RenderOnlyForm(FormKind):
+    """A form that is checked and shown, as a message to copy or a PDF, and never stored (SPEC
+    §3.6): only the fact that it was rendered is audited."""
+
+    storage: ClassVar[Literal["none"]] = "none"
+    #: The page that shows the result of a valid post.
+    result_template: ClassVar[str] = "forms/result.html"
+    #: How its PDF is served: "attachment" (saved) or "inline" (shown to print).
+    pdf_disposition: ClassVar[Literal["attachment", "inline"]] = "attachment"
+
+
+class StoredForm(FormKind):
+    """A form that is stored (encrypted where it holds client data), queued for whoever
+    processes it, marked done by them and purged when its step is done."""
+
+    storage: ClassVar[Literal["plain", "encrypted"]]
+    #: Who processes it (works the queue).
+    process_roles: ClassVar[frozenset[str]]
+    #: "all": every holder of a process role (LVS); "unit": only those in the submission's unit
+    #: (a unit's managers register its deviation reports).
+    process_scope: ClassVar[Literal["all", "unit"]] = "all"
+    #: A plain form's fields that may hold protected text (issue 11 M4): kept encrypted under the
+    #: submission's data key and purged when it is marked done (portal/submissions.py).
+    sealed_fields: ClassVar[tuple[str, ...]] = ()
+    #: An encrypted form's submitter reads their own submission's content (a deviation report
+    #: until it is registered); otherwise only the processor does.
+    submitter_reads: ClassVar[bool] = False
+    #: Whether the processor may write a reply to the submitter (kept only on a plain form).
+    wants_reply: ClassVar[bool] = True
+    #: Whether marking it done asks for the case number created in Treserva (kept on the
+    #: tombstone; the actualisation, §2.5).
+    asks_case_number: ClassVar[bool] = False
+    #: The button that marks it done, the hint above it and the message after it.
+    done_label: ClassVar[str] = N_("Markera som klar")
+    done_hint: ClassVar[str] = N_(
+        "Markera som klar när behörigheterna är lagda eller borttagna i Treserva. Varje rad "
+        "förs in i behörighetsregistret."
+    )
+    done_flash: ClassVar[str] = N_("Markerad som klar.")
+    #: What others than the reader see of encrypted content that is still there; ``%(days)s`` is
+    #: RETENTION_ACTUALISATION_DAYS. None: the general sentence. The texts are msgids (N_),
+    #: translated where they are shown.
+    sealed_text: ClassVar[str | None] = None
+    #: The form's own words for a status (else submissions.STATUS_LABELS).
+    status_labels: ClassVar[Mapping[str, str]] = {}
 
     @property
     def keeps_reply(self) -> bool:
         """Whether the processor's reply to the submitter is kept (and asked for). Only on a plain
         form: an encrypted one's reply would outlive its purged content in plain text on the
         tombstone (issue 11 M3), so none is kept; a form may also say it wants none."""
-        return self.storage == "plain" and bool(self.extra.get("reply", True))
+        return self.storage == "plain" and self.wants_reply
+
+    def may_process(self, user: User, sub: Submission) -> bool:
+        """Whether ``user`` processes ``sub``: a process role, and in its unit where the form is
+        processed per unit."""
+        if not user.has_role(*self.process_roles):
+            return False
+        return self.process_scope == "all" or user.unit_id == sub.unit_id
+
+    def flagged(self, data: dict[str, Any], ctx: CheckContext) -> bool:
+        """Whether the processor is to see it flagged (over a limit, with a justification)."""
+        return False
+
+    def review(self, sub: Submission, day: date) -> dict[str, Any] | None:
+        """What the processor should see before marking it done (templates/submissions/)."""
+        return None
+
+    def on_done(self, sub: Submission, done: DoneInput) -> None:
+        """The processor marked it done: carry out what that means (grants, ``purge``). Flushes
+        at most; never commits (the request does)."""
+
+    def purge(self, sub: Submission, status: str) -> None:
+        """The content goes, a tombstone stays (id, form, who, when, unit, case number): on
+        done ("purged") or at the end of its retention ("expired", portal/retention.py). The
+        data key goes with it (crypto-shredding), and any reply, which could name the person."""
+        sub.data = None
+        crypto.shred(sub, "data_enc")
+        sub.reply = None
+        sub.purged_at = utcnow()
+        sub.status = status
 
 
 # --- rows of a form (FieldList) ------------------------------------------------------------------
@@ -90,17 +252,38 @@ class RowList(FieldList):
     list of people), read when the form is built, so that the form, the page's "Högst n rader" and
     its add-row button (templates/forms/access_order.html) have one source."""
 
-    def __init__(self, *args: Any, max_entries: int | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        unbound_field: Any,
+        label: str | None = None,
+        validators: Any = None,
+        min_entries: int = 0,
+        max_entries: int | None = None,
+        separator: str = "-",
+        **kwargs: Any,
+    ) -> None:
         if max_entries is None:
-            max_entries = current_app.config["MAX_PERSON_ROWS"]
-        super().__init__(*args, max_entries=max_entries, **kwargs)
+            max_entries = int(current_app.config["MAX_PERSON_ROWS"])
+        super().__init__(
+            unbound_field,
+            label,
+            validators,
+            min_entries=min_entries,
+            max_entries=max_entries,
+            separator=separator,
+            **kwargs,
+        )
+        self.limit: int = max_entries
+        # The separators FieldList builds the rows' names with (WTForms keeps them private).
+        self.row_separator = separator
+        self.field_separator: str = unbound_field.kwargs.get("separator", "-")
         self.type = "FieldList"  # what the templates know it by (_macros.html)
 
     def _extract_indices(self, prefix: str, formdata: Any) -> Iterator[int]:
-        start = prefix + self._separator
+        start = prefix + self.row_separator
         for key in formdata:
             if isinstance(key, str) and key.startswith(start):
-                index = row_index(key[len(start) :].split(self._field_separator, 1)[0])
+                index = row_index(key[len(start) :].split(self.field_separator, 1)[0])
                 if index is not None:
                     yield index
 
@@ -159,10 +342,9 @@ def error_summary(form: Any) -> list[tuple[str, str]]:
     """(field id, message) pairs for the summary at the top of the page."""
     out: list[tuple[str, str]] = [("", m) for m in form.form_errors]
     for f in iter_fields(form):
-        if isinstance(f, FieldList):
-            out.extend((f.id, m) for m in f.errors if isinstance(m, str))
-        else:
-            out.extend((f.id, m) for m in f.errors if isinstance(m, str))
+        # A FieldList's errors also hold its rows' error lists: those are shown at the rows.
+        errors: list[object] = list(f.errors)
+        out.extend((f.id, m) for m in errors if isinstance(m, str))
     return out
 
 
@@ -176,10 +358,9 @@ def _over_limit(f: Field) -> bool:
     """The field's input is longer than its Length(max=…)."""
     if not isinstance(f.data, str):
         return False
-    return any(
-        isinstance(v, Length) and v.max is not None and 0 <= v.max < len(f.data)
-        for v in f.validators
-    )
+    validators: list[object] = list(f.validators)
+    # Length(max=-1) means no limit.
+    return any(isinstance(v, Length) and 0 <= v.max < len(f.data) for v in validators)
 
 
 def _leaves(form: Any) -> Iterator[Field]:

@@ -14,19 +14,20 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
-from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField, TimeField
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 predates WTForms 3.3's SelectChoice
 from wtforms.validators import Length
 
-from .. import crypto, rules
+from .. import rules
 from ..clock import aware, local_date, utcnow
 from ..extensions import db
-from ..i18n import DataRequired, InputRequired, _l
+from ..i18n import N_, DataRequired, InputRequired, _l
 from ..models import Submission, Unit, User
-from .base import FormSpec
+from .base import CheckContext, DoneInput, StoredForm
+
+KEY = "deviation"
 
 FREE_TEXT_FIELDS = ("fictional_name", "description", "immediate_action", "handed_to")
 
@@ -81,70 +82,10 @@ def _strip(value: str | None) -> str:
     return (value or "").strip()
 
 
-def to_data(form: DeviationForm) -> dict[str, Any]:
-    day, time = form.event_date.data, form.event_time.data
-    no_person = bool(form.no_person.data)
-    return {
-        "event_date": day.isoformat() if isinstance(day, date) else None,
-        "event_time": time.strftime("%H:%M") if time else None,
-        "event_at": f"{day.isoformat()} {time.strftime('%H:%M')}" if day and time else None,
-        "unit": form.unit.data or "",
-        # "Ej person" wins: a name typed before ticking it is not kept.
-        "fictional_name": "" if no_person else _strip(form.fictional_name.data),
-        "no_person": no_person,
-        "category": form.category.data or "",
-        "category_label": current_app.config["DEVIATION_CATEGORIES"].get(form.category.data, ""),
-        "description": _strip(form.description.data),
-        "immediate_action": _strip(form.immediate_action.data),
-        "reported_by": current_user.full_name,
-        "handed_to": _strip(form.handed_to.data),
-    }
-
-
-def check(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
-    out: list[rules.Violation] = []
-    if data["event_date"]:
-        out += rules.check_date_not_future(
-            date.fromisoformat(data["event_date"]), day, "event_date"
-        )
-    if not data["no_person"] and not data["fictional_name"]:
-        out.append(
-            rules.Violation(
-                "R-REQUIRED",
-                "fictional_name",
-                "Skriv det fiktiva namnet, eller kryssa i ”Ej person” (§4.2). Aldrig det riktiga namnet.",
-            )
-        )
-    if data["category"] not in current_app.config["DEVIATION_CATEGORIES"]:
-        out.append(rules.Violation("R-REQUIRED", "category", "Välj typ av avvikelse."))
-    for name in FREE_TEXT_FIELDS:  # R-NOTE-PNR: the fictional name only, never a personnummer
-        out += rules.check_note_text(data[name], name)
-    return out
-
-
-def subject(data: dict[str, Any]) -> str:
-    """No name, fictional or real, in the subject line (§2.2, §5.9): only the unit."""
-    return f"Avvikelse – reservrapport, {data['unit']}"
-
-
-def prefill(form: DeviationForm, user: User) -> None:
-    form.unit.data = user.unit.name
-
-
-def purge(sub: Submission, status: str) -> None:
-    """The content goes, a tombstone (who, when, which unit) stays: on registration ("purged") and
-    when nobody registered it within DEVIATION_RETENTION_DAYS ("expired", portal/retention.py).
-    The manager's optional reply is dropped too: it could name the person."""
-    sub.data = None
-    crypto.shred(sub, "data_enc")  # its data key goes too (crypto-shredding)
-    sub.reply = None
-    sub.purged_at = utcnow()
-    sub.status = status
-
-
-def on_done(sub: Submission, manager: User, day: date) -> None:
-    """Registered in Treserva: the form is destroyed (§4.2), so its content goes; a tombstone stays."""
-    purge(sub, "purged")
+MSG_FICTIONAL_NAME = N_(
+    "Skriv det fiktiva namnet, eller kryssa i ”Ej person” (§4.2). Aldrig det riktiga namnet."
+)
+MSG_CATEGORY = N_("Välj typ av avvikelse.")
 
 
 class Waiting(NamedTuple):
@@ -166,7 +107,7 @@ def unregistered(unit_id: int, now: datetime | None = None) -> list[Waiting]:
     subs = db.session.scalars(
         select(Submission)
         .where(
-            Submission.form == SPEC.key,
+            Submission.form == KEY,
             Submission.unit_id == unit_id,
             Submission.status == "submitted",
         )
@@ -177,49 +118,94 @@ def unregistered(unit_id: int, now: datetime | None = None) -> list[Waiting]:
         age = now - aware(sub.created_at)
         purge_at = aware(sub.created_at) + kept
         left = max(0, math.ceil((purge_at - now).total_seconds() / 86400))
-        out.append(
-            Waiting(sub, age.days, age > limit, local_date(purge_at), left)
-        )
+        out.append(Waiting(sub, age.days, age > limit, local_date(purge_at), left))
     return out
 
 
-SPEC = FormSpec(
-    key="deviation",
-    slug="deviation",
-    title="Reservrapport för rapportering av avvikelser",
-    form_class=DeviationForm,
-    submit_roles=frozenset({"staff", "unit_manager", "social_secretary"}),
-    process_roles=frozenset({"unit_manager"}),
-    process_scope="unit",
-    # The description may hold client details: encrypted at rest, purged when registered (§4.2).
-    storage="encrypted",
-    distribution_list="unit_managers",
-    to_data=to_data,
-    check=check,
-    subject=subject,
-    page_template="forms/deviation.html",
-    message_template="messages/deviation.txt",
-    pdf_template="deviation.html",
-    blank_template="blank_deviation.html",
-    on_done=on_done,
-    prefill=prefill,
-    done_label="Registrerad i Treserva",
-    extra={
-        "status_labels": {
-            "submitted": "Väntar på registrering hos enhetschefen",
-            "purged": "Registrerad i Treserva, innehållet raderat",
-            # DEVIATION_RETENTION_DAYS (portal/retention.py); the label names the default.
-            "expired": "Raderad efter 30 dagar utan registrering",
-        },
-        # Registering throws any reply away with the content: no reply box (show.html).
-        "reply": False,
-        # The reporter reads their own report until it is registered (submissions.load_data).
-        "submitter_reads": True,
-        "sealed_text": "Rapporten är skickad till enhetschefen på din enhet. Innehållet är krypterat "
-        "och raderas när avvikelsen är registrerad i Treserva (§4.2).",
-        "done_flash": "Avvikelsen är markerad som registrerad i Treserva. Innehållet är raderat "
-        "här; förstör pappersblanketten i sekretessåtervinningen (§4.2).",
-        "done_hint": "Registrera avvikelsen på personen i Treservas avvikelsemodul. Markera sedan "
-        "här: innehållet raderas och bara uppgiften att rapporten fanns sparas (§4.2).",
-    },
-)
+class Deviation(StoredForm):
+    """Reservrapport (§4.2): encrypted at rest (the description may hold client details), read by
+    the reporter and the unit's managers, purged when a manager registers it in Treserva."""
+
+    key = KEY
+    title = "Reservrapport för rapportering av avvikelser"
+    form_class = DeviationForm
+    submit_roles = frozenset({"staff", "unit_manager", "social_secretary"})
+    process_roles = frozenset({"unit_manager"})
+    process_scope = "unit"
+    storage = "encrypted"
+    distribution_list = "unit_managers"
+    has_blank = True
+    position = 40
+    # The reporter reads their own report until it is registered (submissions.load_data).
+    submitter_reads = True
+    # Registering throws any reply away with the content: no reply box (show.html).
+    wants_reply = False
+    done_label = N_("Registrerad i Treserva")
+    done_hint = N_(
+        "Registrera avvikelsen på personen i Treservas avvikelsemodul. Markera sedan här: "
+        "innehållet raderas och bara uppgiften att rapporten fanns sparas (§4.2)."
+    )
+    done_flash = N_(
+        "Avvikelsen är markerad som registrerad i Treserva. Innehållet är raderat här; förstör "
+        "pappersblanketten i sekretessåtervinningen (§4.2)."
+    )
+    sealed_text = N_(
+        "Rapporten är skickad till enhetschefen på din enhet. Innehållet är krypterat och "
+        "raderas när avvikelsen är registrerad i Treserva (§4.2)."
+    )
+    status_labels = {
+        "submitted": N_("Väntar på registrering hos enhetschefen"),
+        "purged": N_("Registrerad i Treserva, innehållet raderat"),
+        # DEVIATION_RETENTION_DAYS (portal/retention.py); the label names the default.
+        "expired": N_("Raderad efter 30 dagar utan registrering"),
+    }
+
+    def prefill(self, form: DeviationForm, user: User, day: date) -> None:
+        form.unit.data = user.unit.name
+
+    def to_data(self, form: DeviationForm, user: User) -> dict[str, Any]:
+        day, time = form.event_date.data, form.event_time.data
+        no_person = bool(form.no_person.data)
+        return {
+            "event_date": day.isoformat() if isinstance(day, date) else None,
+            "event_time": time.strftime("%H:%M") if time else None,
+            "event_at": f"{day.isoformat()} {time.strftime('%H:%M')}" if day and time else None,
+            "unit": form.unit.data or "",
+            # "Ej person" wins: a name typed before ticking it is not kept.
+            "fictional_name": "" if no_person else _strip(form.fictional_name.data),
+            "no_person": no_person,
+            "category": form.category.data or "",
+            "category_label": current_app.config["DEVIATION_CATEGORIES"].get(
+                form.category.data, ""
+            ),
+            "description": _strip(form.description.data),
+            "immediate_action": _strip(form.immediate_action.data),
+            "reported_by": user.full_name,
+            "handed_to": _strip(form.handed_to.data),
+        }
+
+    def check(self, data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+        out: list[rules.Violation] = []
+        if data["event_date"]:
+            out += rules.check_date_not_future(
+                date.fromisoformat(data["event_date"]), ctx.today, "event_date"
+            )
+        if not data["no_person"] and not data["fictional_name"]:
+            out.append(rules.Violation("R-REQUIRED", "fictional_name", MSG_FICTIONAL_NAME))
+        if data["category"] not in ctx.config["DEVIATION_CATEGORIES"]:
+            out.append(rules.Violation("R-REQUIRED", "category", MSG_CATEGORY))
+        for name in FREE_TEXT_FIELDS:  # R-NOTE-PNR: the fictional name only, never a personnummer
+            out += rules.check_note_text(data[name], name)
+        return out
+
+    def subject(self, data: dict[str, Any]) -> str:
+        """No name, fictional or real, in the subject line (§2.2, §5.9): only the unit."""
+        return f"Avvikelse – reservrapport, {data['unit']}"
+
+    def case_number(self, data: dict[str, Any]) -> str | None:
+        return None  # a deviation report names no case (§4.2: the fictional name only)
+
+    def on_done(self, sub: Submission, done: DoneInput) -> None:
+        """Registered in Treserva: the form is destroyed (§4.2), so its content goes; a
+        tombstone stays. Also at DEVIATION_RETENTION_DAYS unregistered (portal/retention.py)."""
+        self.purge(sub, "purged")

@@ -29,10 +29,10 @@ from wtforms.validators import Length, Optional
 from .. import rules
 from ..i18n import N_, InputRequired, _l
 from ..models import User
-from .base import FormSpec
+from .base import CheckContext, RenderOnlyForm
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
-MSG_PNR_IN_MESSAGE = (
+MSG_PNR_IN_MESSAGE = N_(
     "Skriv inte personnummer eller samordningsnummer i meddelandet. "
     "Avgiftshandläggaren behöver bara namn och postadress (§5.9)."
 )
@@ -49,7 +49,7 @@ def _iso(value: date | None) -> str | None:
 def _date_fields(form: FlaskForm, *names: str) -> None:
     for name in names:
         f = form[name]
-        f.validators[0].message = _(DATE_MSG)  # type: ignore[attr-defined]
+        f.validators[0].message = _(DATE_MSG)
         f.render_kw = {"type": "date"}
 
 
@@ -152,43 +152,41 @@ def check_fee_handler(data: dict[str, Any], pattern: str) -> list[rules.Violatio
     out = case_subject_rules(data, fee_handler_subject(data), pattern, (data["full_name"],))
     kind = data["kind"]
     if kind == "start":
-        out += required(data, "start_date", "Ange startdatum för hemtjänstinsatsen (ÅÅÅÅ-MM-DD).")
+        out += required(data, "start_date", N_("Ange startdatum för hemtjänstinsatsen (ÅÅÅÅ-MM-DD)."))
         out += required(
             data,
             "granted_time",
-            "Ange beviljad tid, så att avgiften debiteras utifrån rätt nivå (§5.9).",
+            N_("Ange beviljad tid, så att avgiften debiteras utifrån rätt nivå (§5.9)."),
         )
     elif kind == "change":
-        out += required(data, "change_date", "Ange från vilket datum tiden ändras (ÅÅÅÅ-MM-DD).")
+        out += required(data, "change_date", N_("Ange från vilket datum tiden ändras (ÅÅÅÅ-MM-DD)."))
         out += required(
-            data, "changed_time", "Ange den förändrade tiden, så att avgiften kan justeras (§5.9)."
+            data, "changed_time", N_("Ange den förändrade tiden, så att avgiften kan justeras (§5.9).")
         )
     elif kind == "end":
-        out += required(data, "end_date", "Ange datumet då insatsen avslutas (ÅÅÅÅ-MM-DD).")
+        out += required(data, "end_date", N_("Ange datumet då insatsen avslutas (ÅÅÅÅ-MM-DD)."))
     out += no_personnummer(data, ("full_name", "postal_address", "granted_time", "changed_time"))
     return out
 
 
-FEE_HANDLER = FormSpec(
-    key="fee_handler",
-    slug="fee-handler",
-    title="Meddelande till avgiftshandläggare – hemtjänst",
-    form_class=FeeHandlerForm,
-    submit_roles=frozenset({"social_secretary"}),  # §5.9, §5.13: socialsekreteraren meddelar
-    process_roles=frozenset(),
-    storage="none",
-    distribution_list="fee_handler",
-    to_data=fee_handler_data,
-    check=lambda data, user, day: check_fee_handler(
-        data, current_app.config["CASE_NUMBER_PATTERN"]
-    ),
-    subject=fee_handler_subject,
-    page_template="forms/fee_handler.html",
-    message_template="messages/fee_handler.txt",
-    pdf_template="fee_handler.html",
-    blank_template="",
-    case_number=lambda data: data.get("case_number") or None,
-)
+class FeeHandler(RenderOnlyForm):
+    """Meddelande till avgiftshandläggare om hemtjänst (§5.9, §5.13)."""
+
+    key = "fee_handler"
+    title = "Meddelande till avgiftshandläggare – hemtjänst"
+    form_class = FeeHandlerForm
+    submit_roles = frozenset({"social_secretary"})  # §5.9, §5.13: socialsekreteraren meddelar
+    distribution_list = "fee_handler"
+    position = 50
+
+    def to_data(self, form: FeeHandlerForm, user: User) -> dict[str, Any]:
+        return fee_handler_data(form)
+
+    def check(self, data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+        return check_fee_handler(data, ctx.config["CASE_NUMBER_PATTERN"])
+
+    def subject(self, data: dict[str, Any]) -> str:
+        return fee_handler_subject(data)
 
 
 # --- from BoSam to the fee handler: private-residence contract (§6.1) ----------------------------
@@ -236,48 +234,41 @@ def contract_subject(data: dict[str, Any]) -> str:
     return f"Hyreskontrakt privat boende upprättat, ärende {data['case_number']}"
 
 
-# Only a BoSam unit sends it (§6.1; municipal residences tell the fee handler themselves, §7.2):
-# the forms view answers 403 to users of other unit types (spec.extra["unit_types"]).
-CONTRACT_UNIT_TYPES = ("bosam",)
-
-
 def check_contract(data: dict[str, Any], pattern: str) -> list[rules.Violation]:
     """§6.1: who, that the contract is made, where the post goes, which private residence, and the
     move-in date."""
     out: list[rules.Violation] = []
     out += case_subject_rules(data, contract_subject(data), pattern, (data["full_name"],))
-    out += required(data, "move_in_date", "Ange inflyttningsdatum (ÅÅÅÅ-MM-DD).")
+    out += required(data, "move_in_date", N_("Ange inflyttningsdatum (ÅÅÅÅ-MM-DD)."))
     out += no_personnummer(data, ("full_name", "postal_address", "residence"))
     return out
 
 
-def _check_contract(data: dict[str, Any], user: User, day: date) -> list[rules.Violation]:
-    return check_contract(data, current_app.config["CASE_NUMBER_PATTERN"])
+class Contract(RenderOnlyForm):
+    """Meddelande till avgiftshandläggare om hyreskontrakt på privat boende (§6.1)."""
 
-
-CONTRACT = FormSpec(
-    key="fee_handler_contract",
-    slug="fee-handler-contract",
-    title="Meddelande till avgiftshandläggare – hyreskontrakt privat boende",
-    form_class=ContractForm,
+    key = "fee_handler_contract"
+    title = "Meddelande till avgiftshandläggare – hyreskontrakt privat boende"
+    form_class = ContractForm
     # §6.1: the boendesekreterare on BoSam draws up the contract and informs the fee handler; the
     # BoSam unit manager may stand in (§6.1, absence). A boendesekreterare is a case officer with
-    # access to the case, so the portal's coarse role for it is social_secretary; `staff` are those
-    # without Treserva access (SPEC §2) and cannot send Treserva messages. Only in a BoSam unit.
-    submit_roles=frozenset({"social_secretary", "unit_manager"}),
-    process_roles=frozenset(),
-    storage="none",
-    distribution_list="fee_handler",
-    to_data=contract_data,
-    check=_check_contract,
-    subject=contract_subject,
-    page_template="forms/fee_handler_contract.html",
-    message_template="messages/fee_handler_contract.txt",
-    pdf_template="fee_handler_contract.html",
-    blank_template="",
-    case_number=lambda data: data.get("case_number") or None,
-    extra={"unit_types": CONTRACT_UNIT_TYPES},
-)
+    # access to the case, so the portal's coarse role for it is social_secretary; `staff` are
+    # those without Treserva access (SPEC §2) and cannot send Treserva messages.
+    submit_roles = frozenset({"social_secretary", "unit_manager"})
+    # Only a BoSam unit sends it (§6.1; municipal residences tell the fee handler themselves,
+    # §7.2): other unit types get 403 and do not see it on the start page.
+    unit_types = frozenset({"bosam"})
+    distribution_list = "fee_handler"
+    position = 60
+
+    def to_data(self, form: ContractForm, user: User) -> dict[str, Any]:
+        return contract_data(form)
+
+    def check(self, data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+        return check_contract(data, ctx.config["CASE_NUMBER_PATTERN"])
+
+    def subject(self, data: dict[str, Any]) -> str:
+        return contract_subject(data)
 
 
 # --- to Trygghetsjouren: the case number only (§8.5, §8.10, §9.2, §9.5) --------------------------
@@ -350,32 +341,27 @@ def check_trygghetsjouren(data: dict[str, Any], pattern: str) -> list[rules.Viol
     return case_subject_rules(data, trygghetsjouren_subject(data), pattern)
 
 
-def _prefill_district(form: TrygghetsjourenForm, user: User) -> None:
-    form.city_district.data = user.unit.city_district
+class Trygghetsjouren(RenderOnlyForm):
+    """Meddelande till Trygghetsjouren: bara ärendenumret (§8.5, §8.10, §9.2, §9.5)."""
 
-
-TRYGGHETSJOUREN = FormSpec(
-    key="trygghetsjouren",
-    slug="trygghetsjouren",
-    title="Meddelande till Trygghetsjouren",
-    form_class=TrygghetsjourenForm,
+    key = "trygghetsjouren"
+    title = "Meddelande till Trygghetsjouren"
+    form_class = TrygghetsjourenForm
     # §9.2: the social secretary; §8.5, §8.10: the home-care planner, who in the portal's coarse
     # roles is a unit_manager (§8.1: enhetschef and planerare are those with access in home care).
-    submit_roles=frozenset({"social_secretary", "unit_manager"}),
-    process_roles=frozenset(),
-    storage="none",
-    distribution_list="trygghetsjouren",
-    to_data=trygghetsjouren_data,
-    check=lambda data, user, day: check_trygghetsjouren(
-        data, current_app.config["CASE_NUMBER_PATTERN"]
-    ),
-    subject=trygghetsjouren_subject,
-    page_template="forms/trygghetsjouren.html",
-    message_template="messages/trygghetsjouren.txt",
-    pdf_template="trygghetsjouren.html",
-    blank_template="",
-    case_number=lambda data: data.get("case_number") or None,
-    prefill=_prefill_district,
-)
+    submit_roles = frozenset({"social_secretary", "unit_manager"})
+    distribution_list = "trygghetsjouren"
+    position = 70
 
-SPECS = (FEE_HANDLER, CONTRACT, TRYGGHETSJOUREN)
+    def prefill(self, form: TrygghetsjourenForm, user: User, day: date) -> None:
+        form.city_district.data = user.unit.city_district
+
+    def to_data(self, form: TrygghetsjourenForm, user: User) -> dict[str, Any]:
+        return trygghetsjouren_data(form)
+
+    def check(self, data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+        return check_trygghetsjouren(data, ctx.config["CASE_NUMBER_PATTERN"])
+
+    def subject(self, data: dict[str, Any]) -> str:
+        return trygghetsjouren_subject(data)
+

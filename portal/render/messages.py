@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import current_app, render_template
 
-from ..forms.base import FormSpec
+from ..forms.base import FormKind
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,8 @@ class Message:
         return f"Till: {self.to}\nÄmne: {self.subject}\n\n{self.body.strip()}\n"
 
 
-def render_message(spec: FormSpec, data: dict[str, Any], meta: dict[str, Any]) -> Message:
+def render_message(kind: FormKind, data: dict[str, Any], meta: dict[str, Any]) -> Message:
+    """The form's message (templates/messages/<key>.txt) to its distribution list."""
     lists = current_app.config["DISTRIBUTION_LISTS"]
-    body = render_template(spec.message_template, data=data, meta=meta)
-    return Message(to=lists[spec.distribution_list], subject=spec.subject(data), body=body)
+    body = render_template(kind.message_template, data=data, meta=meta)
+    return Message(to=lists[kind.distribution_list], subject=kind.subject(data), body=body)

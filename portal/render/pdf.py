@@ -1,7 +1,9 @@
 """PDF rendering of the routine's forms (§5 of the spec): HTML/CSS templates through WeasyPrint.
 
 Everything printed goes through here: filled forms (``render_pdf``) and blank paper forms
-(``blank_pdf``). No Flask: views call these functions and send the bytes.
+(``blank_pdf``), both from a form's one print template (``pdf_templates/<key>.html``: with
+``data`` and ``meta`` it prints the values, with ``blank`` true it prints lines and boxes to fill
+in by hand). Views call these functions and send the bytes.
 
 Why it looks the way it does:
 - WeasyPrint is imported lazily, inside the functions, so that app start-up and the CLI do not pay
@@ -18,8 +20,9 @@ import functools
 import logging
 import mimetypes
 import os
+import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -82,6 +85,12 @@ def _environment() -> jinja2.Environment:
     return env
 
 
+def add_template_global(name: str, value: Any) -> None:
+    """Give every print template a name for something that cannot change while the process runs
+    (a form's layout: the checklist's sections), as a form module that owns it says."""
+    _environment().globals[name] = value
+
+
 _DEFAULT_CONFIG = {k: v for k, v in vars(Defaults).items() if k.isupper()}
 
 
@@ -89,21 +98,33 @@ def _now() -> str:
     return local(utcnow())
 
 
+def _config() -> Mapping[str, Any]:
+    """The settings a print template reads: the app's; the defaults outside an app."""
+    return current_app.config if has_app_context() else _DEFAULT_CONFIG
+
+
 def render_html(template: str, **context: Any) -> str:
     """Render a print template to HTML.
 
     The context always has ``header``, ``routine_version``, ``generated_at`` (Stockholm time,
-    ``YYYY-MM-DD HH:MM``) and ``config``, as the HTML templates have it (the app's; the defaults
-    outside an app): unit-type labels, row counts and limits come from there, never written in a
-    template. A caller may pass its own values for them.
+    ``YYYY-MM-DD HH:MM``), ``config``, as the HTML templates have it (see :func:`_config`):
+    unit-type labels, row counts and limits come from there, never written in a template, and
+    ``blank`` (False: a filled print; see :func:`blank_html`). A caller may pass its own values
+    for them.
     """
     defaults: dict[str, Any] = {
         "header": HEADER,
         "routine_version": ROUTINE_VERSION,
         "generated_at": _now(),
-        "config": current_app.config if has_app_context() else _DEFAULT_CONFIG,
+        "config": _config(),
+        "blank": False,
     }
     return _environment().get_template(template).render({**defaults, **context})
+
+
+def blank_html(template: str) -> str:
+    """A form's print template as the blank paper form: no data, no meta, ``blank`` true."""
+    return render_html(template, data=None, meta=None, blank=True)
 
 
 # --- the locked URL fetcher -------------------------------------------------------------------
@@ -143,7 +164,7 @@ def allowed_path(url: str, roots: Iterable[Path] = ALLOWED_ROOTS) -> Path:
 def _fetcher_class() -> type[URLFetcher]:
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    class LockedURLFetcher(URLFetcher):  # type: ignore[misc]
+    class LockedURLFetcher(URLFetcher):
         """Serves files from ``pdf_templates/`` and ``static/``; refuses everything else.
 
         ``served`` and ``refused`` list the URLs asked for, so that a test (or a log line) can
@@ -234,48 +255,35 @@ def stylesheet() -> Any:
     return _parse_stylesheet() if _developing() else _stylesheet_at_start()
 
 
-def _attachment(item: Any) -> Any:
-    """Accept a ``weasyprint.Attachment`` or ``(name, data[, description])`` with bytes data."""
-    from weasyprint import Attachment
-
-    if isinstance(item, Attachment):
-        return item
-    if isinstance(item, tuple) and len(item) in (2, 3) and isinstance(item[1], bytes | str):
-        name, data, *rest = item
-        return Attachment(
-            string=data,
-            name=name,
-            description=rest[0] if rest else None,
-            url_fetcher=make_url_fetcher(),
-        )
-    # Anything else (a path, a URL) would be fetched; the caller must hand over the bytes.
-    raise TypeError("attachments must be weasyprint.Attachment or (name, bytes[, description])")
+def warm() -> None:
+    """Make WeasyPrint ready before the first user asks for a PDF: the import, the fonts, the
+    stylesheet and one layout (the blank day-note sheet, the smallest print). gunicorn's master
+    calls it before it forks the workers (gunicorn.conf.py), so that every worker inherits it and
+    its first PDF costs what any other does (bench/README.md, target 9). Only bytes that cannot
+    change are kept: nothing of the rendered sheet."""
+    html_to_pdf(blank_html("day_notes.html"))
 
 
-def html_to_pdf(
-    html: str,
-    *,
-    forms: bool = False,
-    attachments: list[Any] | None = None,
-    variant: str | None = "pdf/ua-1",
-    url_fetcher: Any = None,
-) -> bytes:
-    """Turn print HTML into PDF bytes.
+#: Every PDF is tagged PDF/UA-1, for screen readers.
+PDF_VARIANT = "pdf/ua-1"
 
-    ``forms`` makes HTML inputs into PDF form fields; ``attachments`` are embedded files (see
-    :func:`_attachment`); ``variant`` is a WeasyPrint PDF variant, PDF/UA-1 (tagged) by default,
-    ``None`` for a plain untagged PDF. ``url_fetcher`` defaults to a fresh locked fetcher; tests
-    pass their own to see what was asked for. The print stylesheet (:func:`stylesheet`) is always
-    applied: the templates do not link it.
+
+def html_to_pdf(html: str, *, forms: bool = False, url_fetcher: Any = None) -> bytes:
+    """Turn print HTML into PDF bytes (PDF/UA-1, :data:`PDF_VARIANT`).
+
+    ``forms`` makes HTML inputs into PDF form fields. ``url_fetcher`` defaults to a fresh locked
+    fetcher; tests pass their own to see what was asked for. The print stylesheet
+    (:func:`stylesheet`) is always applied: the templates do not link it. Nothing is embedded:
+    a PDF carries what it prints and no more (issue 11 H2).
     """
     from weasyprint import HTML
 
     fetcher = url_fetcher if url_fetcher is not None else make_url_fetcher()
-    options: dict[str, Any] = {"pdf_forms": forms or None, "stylesheets": [stylesheet()]}
-    if variant:
-        options["pdf_variant"] = variant
-    if attachments:
-        options["attachments"] = [_attachment(item) for item in attachments]
+    options: dict[str, Any] = {
+        "pdf_forms": forms or None,
+        "pdf_variant": PDF_VARIANT,
+        "stylesheets": [stylesheet()],
+    }
     document = HTML(string=html, base_url=PDF_TEMPLATES.as_uri() + "/", url_fetcher=fetcher)
     font_config = _get_font_config()
     with _render_lock:
@@ -285,18 +293,11 @@ def html_to_pdf(
     return pdf
 
 
-def render_pdf(
-    template: str,
-    *,
-    attachments: list[Any] | None = None,
-    forms: bool = False,
-    variant: str | None = "pdf/ua-1",
-    **context: Any,
-) -> bytes:
-    """Render a print template with ``context`` to PDF (PDF/UA-1 unless another variant is named)."""
-    return html_to_pdf(
-        render_html(template, **context), attachments=attachments, forms=forms, variant=variant
-    )
+def render_pdf(template: str, **context: Any) -> bytes:
+    """Render a print template with ``context`` to PDF: a form's print with ``data=`` and
+    ``meta=`` (see :func:`render_html` for what every print gets; :func:`blank_pdf` for the blank
+    one)."""
+    return html_to_pdf(render_html(template, **context))
 
 
 def _templates_fingerprint() -> tuple[tuple[str, int, int], ...]:
@@ -311,9 +312,33 @@ def _templates_fingerprint() -> tuple[tuple[str, int, int], ...]:
         )
 
 
+# `config.NAME`, `config["NAME"]` or `config.get("NAME"`: a setting a print template reads.
+_CONFIG_READ = re.compile(
+    r"""\bconfig\s*(?:\.\s*get\s*\(\s*["']|\[\s*["']|\.\s*)([A-Z][A-Z0-9_]*)"""
+)
+
+
+@functools.lru_cache(maxsize=4)
+def _settings_read(fingerprint: tuple[tuple[str, int, int], ...]) -> tuple[str, ...]:
+    """The settings the print templates name (every template: a blank form extends base.html and
+    may include others). A template that reads a setting some other way (``config[name]``) must
+    name it too, or its blank form would not follow a change of it."""
+    names = {
+        match.group(1)
+        for path in sorted(PDF_TEMPLATES.glob("*.html"))
+        for match in _CONFIG_READ.finditer(path.read_text(encoding="utf-8"))
+    }
+    return tuple(sorted(names))
+
+
 @functools.lru_cache(maxsize=32)
-def _blank_pdf(template: str, forms: bool, fingerprint: tuple[tuple[str, int, int], ...]) -> bytes:
-    return render_pdf(template, forms=forms, fillable=forms)
+def _blank_pdf(
+    template: str,
+    forms: bool,
+    fingerprint: tuple[tuple[str, int, int], ...],
+    settings: tuple[tuple[str, str], ...],
+) -> bytes:
+    return html_to_pdf(blank_html(template), forms=forms)
 
 
 @functools.cache
@@ -322,11 +347,17 @@ def _fingerprint_at_start() -> tuple[tuple[str, int, int], ...]:
 
 
 def blank_pdf(template: str, forms: bool = False) -> bytes:
-    """A blank paper form, rendered once per process and then served from memory.
+    """A form's print template as the blank paper form (:func:`blank_html`), rendered once per
+    process and then served from memory; ``forms`` makes its inputs PDF form fields.
 
-    In production the templates change only with a deploy, which starts new processes, so the
-    files are looked at once. In development (see _developing) the cache key holds their
-    modification times on every request, so a template edit shows without a restart.
+    The bytes are kept per template, ``forms``, the templates' files and the values of the
+    settings the templates read (unit-type labels, row counts: :func:`_settings_read`), so a
+    blank form never shows another app's or an older config. In production the templates change
+    only with a deploy, which starts new processes, so the files are looked at once. In
+    development (see _developing) the cache key holds their modification times on every request,
+    so a template edit shows without a restart.
     """
     fingerprint = _templates_fingerprint() if _developing() else _fingerprint_at_start()
-    return _blank_pdf(template, forms, fingerprint)
+    config = _config()
+    settings = tuple((name, repr(config.get(name))) for name in _settings_read(fingerprint))
+    return _blank_pdf(template, forms, fingerprint, settings)

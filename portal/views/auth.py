@@ -90,11 +90,13 @@ def login() -> Any:
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
         return render_template("auth/login.html", form=form), status
-    name, source, now = form.username.data.strip(), _source(), utcnow()
+    # Both fields are required (validated above): the `or ""` is for the type checker only.
+    name, password = (form.username.data or "").strip(), form.password.data or ""
+    source, now = _source(), utcnow()
     user = db.session.scalar(select(User).where(User.username == name))
     waiting = throttled(name, source, now)
     # The password is verified in every case, also while this source waits: the same time.
-    right = check_password(user, form.password.data)
+    right = check_password(user, password)
     if waiting or not right or not (user and user.active):
         # A try while the source waits is refused without counting: the real user who mistyped
         # and tries again does not lengthen their own wait.
@@ -105,7 +107,8 @@ def login() -> Any:
         audit.record(
             "login_failed", user=user, outcome="locked" if waiting else "failed", detail=detail
         )
-        db.session.commit()
+        # Not an exception: the page answers 422 and the request commits the throttle row and
+        # the event (portal/transaction.py), before the limiter counts the failure too.
         form.password.errors = [_(GENERIC_FAILURE)]
         return render_template("auth/login.html", form=form), 422
     clear_failures(name, source)
@@ -114,7 +117,6 @@ def login() -> Any:
     session.permanent = True
     session["login_at"] = session["last_seen"] = session["auth_at"] = time.time()
     audit.record("login", user=user)
-    db.session.commit()
     return redirect(url_for("main.start"), 303)
 
 
@@ -131,7 +133,6 @@ def logout() -> Any:
     user = current_user
     user.session_version += 1  # every copy of the old cookie dies with it
     audit.record("logout", user=user)
-    db.session.commit()
     logout_user()
     session.clear()
     flash(_("Du är utloggad."))
@@ -191,17 +192,14 @@ def reauth() -> Any:
     # The user is logged in and knows the account exists: it is told that it must wait.
     if throttled(user.username, source, now):
         audit.record("login_failed", user=user, outcome="locked", detail="omautentisering")
-        db.session.commit()
         form.password.errors = [_(LOCKED)]
         return _reauth_page(form, target, 429)
-    if not check_password(user, form.password.data):
+    if not check_password(user, form.password.data or ""):
         note_failure(user.username, source, now)
         audit.record("login_failed", user=user, outcome="failed", detail="omautentisering")
-        db.session.commit()
         form.password.errors = [_(REAUTH_FAILURE)]
         return _reauth_page(form, target, 422)
     clear_failures(user.username, source)
     session["auth_at"] = time.time()
     audit.record("reauthenticated", user=user)
-    db.session.commit()
     return redirect(target, 303)

@@ -1,5 +1,9 @@
-"""Blank paper forms: the same bytes until a template changes, so rendered once per process.
-`?fillable=1` gives a variant with PDF form fields, for filling in on screen before printing."""
+"""Blank paper forms: every form with a blank (``has_blank``) at ``/blank/<slug>.pdf``, its print
+template rendered with no data (render/pdf.py ``blank_pdf``: the same bytes for everyone, so
+rendered once per process), and the day-note sheet, which is no form of its own.
+
+``?fillable=1`` renders with WeasyPrint's PDF forms on, so that an ``<input>`` in a template would
+become a PDF form field; the print templates have none today, so it gives the same form."""
 
 from __future__ import annotations
 
@@ -13,13 +17,15 @@ from ..render.pdf import blank_pdf
 
 bp = Blueprint("blank", __name__, url_prefix="/blank")
 
-# Paper forms that are not a FormSpec of their own (the day-note sheet) are added here.
-EXTRA_BLANKS: dict[str, str] = {"day-notes": "day_notes.html"}  # §7.5, §8.6
+#: Paper forms that are not a form kind: the day-note sheet (§7.5, §8.6; blank here, prefilled
+#: with a fictional file's name in portal/day_notes.py print_sheet).
+EXTRA_BLANKS: dict[str, str] = {"day-notes": "day_notes.html"}
 
 
 def blanks() -> dict[str, str]:
+    """Every blank paper form: its URL name and its print template."""
     return {
-        **{s.slug: s.blank_template for s in FORMS.values() if s.blank_template},
+        **{kind.slug: kind.pdf_template for kind in FORMS.values() if kind.has_blank},
         **EXTRA_BLANKS,
     }
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,42 +11,24 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import select, text
 
-from .. import submissions
+from .. import register, submissions
 from ..auth import login_only
 from ..clock import local_date, today
+from ..day_notes import uncompiled_summary
 from ..extensions import db
 from ..forms import FORMS
 from ..forms.deviation import unregistered
-from ..models import Grant, LocalProtection, Submission
-from .day_notes import uncompiled_summary
+from ..models import Submission
 
 bp = Blueprint("main", __name__)
-
-
-def ending_soon(unit_id: int | None) -> tuple[list[Grant], list[LocalProtection]]:
-    """Grants and local protections that end within REMINDER_DAYS (§2.2: max one year; §1.3: three months)."""
-    day = today()
-    horizon = day + timedelta(days=current_app.config["REMINDER_DAYS"])
-    g = select(Grant).where(
-        Grant.revoked_at.is_(None), Grant.valid_to >= day, Grant.valid_to <= horizon
-    )
-    lp = select(LocalProtection).where(
-        LocalProtection.until >= day, LocalProtection.until <= horizon
-    )
-    if unit_id is not None:
-        g, lp = g.where(Grant.unit_id == unit_id), lp.where(LocalProtection.unit_id == unit_id)
-    return (
-        list(db.session.scalars(g.order_by(Grant.valid_to))),
-        list(db.session.scalars(lp.order_by(LocalProtection.until))),
-    )
 
 
 @bp.route("/")
 @login_only
 def start() -> Any:
-    user = current_user
+    user, day = current_user, today()
     ctx: dict[str, Any] = {
-        "forms": [s for s in FORMS.values() if user.has_role(*s.submit_roles)],
+        "forms": [kind for kind in FORMS.values() if kind.may_submit(user)],
         "own": list(
             db.session.scalars(
                 select(Submission)
@@ -58,15 +39,17 @@ def start() -> Any:
         ),
         "status_labels": submissions.STATUS_LABELS,
         "status_label": submissions.status_label,
-        "form_titles": {s.key: s.title for s in FORMS.values()},
+        "form_titles": {kind.key: kind.title for kind in FORMS.values()},
     }
     if user.has_role("lvs"):
         ctx["queue"] = submissions.queue("lvs", user)
         if ctx["queue"]:  # the oldest waits longest: its age in days (the queue is oldest first)
             oldest = local_date(ctx["queue"][0].created_at)
-            ctx["oldest_days"] = (today() - oldest).days
+            ctx["oldest_days"] = (day - oldest).days
     if user.has_role("unit_manager"):
-        ctx["grants_ending"], ctx["protections_ending"] = ending_soon(user.unit_id)
+        ctx["grants_ending"], ctx["protections_ending"] = register.ending_soon(
+            user.unit_id, day, current_app.config["REMINDER_DAYS"]
+        )
         # §4.2 deviation reports to register; §8.6 day notes to compile at least weekly.
         ctx["deviations"] = unregistered(user.unit_id)
         ctx["uncompiled"] = uncompiled_summary(user.unit_id)

@@ -1,15 +1,41 @@
-"""One submission: page, message, PDF, JSON. Visible to its owner, its unit's managers and whoever
-processes it; everyone else gets 404. Every view is audited."""
+"""One submission: page, message, PDF, JSON, and marking it done. Visible to its owner, its unit's
+managers and whoever processes it; everyone else gets 404 (submissions.NotVisible, answered and
+audited in portal/web.py). Every view is audited."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, abort, jsonify, render_template
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
+from flask_babel import gettext
 from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import Field, HiddenField, StringField, TextAreaField
+from wtforms.validators import Length, Optional, ValidationError
 
+from .. import rules
 from .. import submissions as svc
 from ..auth import login_only
+from ..clock import today
+from ..forms import StoredForm
+from ..forms.base import (
+    DoneInput,
+    attach_violations,
+    error_summary,
+    free_text_violations,
+    validate_input,
+)
+from ..models import Submission
 from ..render.messages import render_message
 from ..render.pdf import render_pdf
 from .auth import reauth_redirect, recently_authenticated
@@ -17,22 +43,22 @@ from .auth import reauth_redirect, recently_authenticated
 bp = Blueprint("submissions", __name__, url_prefix="/submissions")
 
 
-def _load(public_id: str, action: str) -> tuple[Any, Any]:
+def _load(public_id: str, action: str) -> tuple[Submission, StoredForm]:
     sub = svc.get_visible(public_id, current_user)
     _require_recent_auth(sub)
     svc.log_view(sub, current_user, action)
-    return sub, svc.spec_of(sub)
+    return sub, svc.kind_of(sub)
 
 
 def _require_recent_auth(sub: Any) -> None:
     """LVS re-enters its password before it reads sealed content (the personnummer of an
     actualisation request) if it last did so more than REAUTH_MINUTES ago (ASVS V3.7.1).
     Decided before anything is read or audited as read."""
-    spec = svc.spec_of(sub)
-    sealed = spec.storage == "encrypted" and sub.data_enc is not None and sub.purged_at is None
+    kind = svc.kind_of(sub)
+    sealed = kind.storage == "encrypted" and sub.data_enc is not None and sub.purged_at is None
     if (
         sealed
-        and "lvs" in spec.process_roles
+        and "lvs" in kind.process_roles
         and svc.may_process(sub, current_user)
         and not recently_authenticated()
     ):
@@ -51,41 +77,43 @@ def _no_content(sub: Any) -> Response:
 @bp.route("/<public_id>")
 @login_only
 def show(public_id: str) -> Any:
-    sub, spec = _load(public_id, "submission_viewed")
+    sub, kind = _load(public_id, "submission_viewed")
     data = svc.load_data(sub, current_user)
-    message = render_message(spec, data, svc.meta(sub)) if data else None
+    message = render_message(kind, data, svc.meta(sub)) if data else None
+    may_process = kind.may_process(current_user, sub)
     return render_template(
         "submissions/show.html",
         sub=sub,
-        spec=spec,
+        kind=kind,
         data=data,
         meta=svc.meta(sub),
         message=message,
-        may_process=svc.may_process(sub, current_user),
+        may_process=may_process,
+        review=kind.review(sub, today()) if may_process and sub.status == "submitted" else None,
     )
 
 
 @bp.route("/<public_id>/message")
 @login_only
 def message(public_id: str) -> Any:
-    sub, spec = _load(public_id, "message_fetched")
+    sub, kind = _load(public_id, "message_fetched")
     data = svc.load_data(sub, current_user)
     if not data:
         return _no_content(sub)
-    text = render_message(spec, data, svc.meta(sub)).as_text()
+    text = render_message(kind, data, svc.meta(sub)).as_text()
     return Response(text, mimetype="text/plain")
 
 
 @bp.route("/<public_id>/pdf")
 @login_only
 def pdf(public_id: str) -> Any:
-    sub, spec = _load(public_id, "pdf_fetched")
+    sub, kind = _load(public_id, "pdf_fetched")
     data = svc.load_data(sub, current_user)
     if not data:
         return _no_content(sub)
-    body = render_pdf(spec.pdf_template, order=data, data=data, meta=svc.meta(sub))
+    body = render_pdf(kind.pdf_template, data=data, meta=svc.meta(sub))
     # The file name says the form and our reference, never personal data.
-    name = f"{spec.slug}-{sub.public_id[:8]}.pdf"
+    name = f"{kind.slug}-{sub.public_id[:8]}.pdf"
     return Response(
         body,
         mimetype="application/pdf",
@@ -96,14 +124,14 @@ def pdf(public_id: str) -> Any:
 @bp.route("/<public_id>.json")
 @login_only
 def as_json(public_id: str) -> Any:
-    sub, spec = _load(public_id, "json_fetched")
+    sub, kind = _load(public_id, "json_fetched")
     # The form's fields at the top level under their form names; our own facts under "submission".
     return jsonify(
         {
             **(svc.load_data(sub, current_user) or {}),
             "submission": {
                 "id": sub.public_id,
-                "form": spec.key,
+                "form": kind.key,
                 "status": sub.status,
                 "created_at": sub.created_at.isoformat(),
                 "processed_at": sub.processed_at.isoformat() if sub.processed_at else None,
@@ -114,10 +142,69 @@ def as_json(public_id: str) -> Any:
     )
 
 
+class DoneForm(FlaskForm):
+    """What the processor posts with "Markera som klar"."""
+
+    reply = TextAreaField(
+        "Svar till beställaren (valfritt)",
+        validators=[
+            Optional(),
+            Length(max=2000, message="Svaret är för långt (högst 2000 tecken)."),
+        ],
+    )
+    version = HiddenField(validators=[Length(max=10)])  # digits; int() of more would raise
+    # Actualisation (§2.4, §2.5): the case number LVS created in Treserva; kept on the tombstone.
+    case_number = StringField("Ärendenummer", validators=[Optional(), Length(max=32)])
+
+    def validate_reply(self, field: Field) -> None:
+        # A plain form's reply is kept in plain text (SPEC §1.2; an encrypted form's is not kept
+        # at all, StoredForm.keeps_reply). Over its limit it is not looked at (issue 11 H1).
+        if field.errors:
+            return
+        if rules.contains_personnummer(field.data or ""):
+            raise ValidationError(
+                gettext("Skriv aldrig personnummer i svaret – det sparas i klartext.")
+            )
+
+    def validate_case_number(self, field: Field) -> None:
+        if field.errors:
+            return
+        found = rules.check_case_number(
+            field.data or "", "case_number", current_app.config["CASE_NUMBER_PATTERN"]
+        )
+        if found:
+            raise ValidationError(found[-1].render(gettext))
+
+    def expected_version(self) -> int | None:
+        version = self.version.data or ""
+        return int(version) if version.isascii() and version.isdigit() else None  # not "²" (L2)
+
+
 @bp.route("/<public_id>/done", methods=["POST"])
 @login_only
 def done(public_id: str) -> Any:
-    """The same processing for forms handled outside LVS (e.g. a unit's managers)."""
-    from .lvs import process
-
-    return process(public_id)
+    """Mark a submission done: LVS (also at /lvs/submissions/<id>/done, SPEC §6) or a unit's
+    managers (a deviation report registered). One path for every form; the form's on_done does
+    what done means for it."""
+    sub = svc.get_visible(public_id, current_user)
+    kind = svc.kind_of(sub)
+    if not kind.may_process(current_user, sub):
+        raise svc.NotVisible
+    form = DoneForm()
+    if validate_input(form):  # the same checks as every form: bidi controls, R-NOTE-PNR (M3)
+        attach_violations(form, free_text_violations(form))
+    errors = error_summary(form)
+    if errors:
+        flash(" ".join(message for _field, message in errors))
+        return redirect(url_for("submissions.show", public_id=public_id), 303)
+    given = DoneInput(
+        user=current_user,
+        today=today(),
+        reply=form.reply.data or "",
+        case_number=(form.case_number.data or "").strip() if kind.asks_case_number else "",
+    )
+    svc.mark_done(sub, given, form.expected_version())
+    flash(gettext(kind.done_flash))
+    if current_user.has_role("lvs") and "lvs" in kind.process_roles:
+        return redirect(url_for("lvs.queue"), 303)
+    return redirect(url_for("main.start"), 303)
