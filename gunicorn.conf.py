@@ -26,6 +26,17 @@ worker_class = "sync"
 # scheduler starts on a worker's first request).
 preload_app = True
 
+
+
+def when_ready(server: object) -> None:
+    """In the master, after the app is loaded and before the workers are forked: WeasyPrint
+    imported, its fonts and the print stylesheet ready, one layout done (portal/render/pdf.py
+    `warm`), so that no worker's first PDF pays for them (bench/README.md, target 9)."""
+    from portal.render.pdf import warm
+
+    warm()
+
+
 # A request that runs this long is a bug or an attack; the worker is replaced.
 timeout = 60
 graceful_timeout = 30

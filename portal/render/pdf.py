@@ -257,11 +257,14 @@ def stylesheet() -> Any:
 
 def warm() -> None:
     """Make WeasyPrint ready before the first user asks for a PDF: the import, the fonts, the
-    stylesheet and one layout (the blank day-note sheet, the smallest print). gunicorn's master
+    stylesheet and one layout (the blank access order: tables, boxes, every font weight). gunicorn's master
     calls it before it forks the workers (gunicorn.conf.py), so that every worker inherits it and
-    its first PDF costs what any other does (bench/README.md, target 9). Only bytes that cannot
-    change are kept: nothing of the rendered sheet."""
-    html_to_pdf(blank_html("day_notes.html"))
+    its first PDF costs what any other does (bench/README.md, target 9). Every print template is
+    compiled too. Only what cannot change is kept: nothing of the rendered sheet."""
+    env = _environment()
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    html_to_pdf(blank_html("access_order.html"))
 
 
 #: Every PDF is tagged PDF/UA-1, for screen readers.
