@@ -365,23 +365,71 @@ class Server:
         return children(self.proc.pid)
 
 
-def production_env(database_url: str, instance: Path) -> dict[str, str]:
+def production_env(database_url: str, instance: Path, limiter: str | None = None,
+                   ) -> dict[str, str]:
+    """The environment of README's production command. `limiter`: RATELIMIT_STORAGE_URI, the
+    shared store production needs with more than one worker (``shared_limiter_store``)."""
     env = {k: v for k, v in os.environ.items()
-           if k not in ("FLASK_DEBUG", "DATABASE_URL", "FIELD_KEYS")}
+           if k not in ("FLASK_DEBUG", "DATABASE_URL", "FIELD_KEYS", "WEB_CONCURRENCY",
+                        "RATELIMIT_STORAGE_URI")}
     env |= {"PRODUCTION": "1", "SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url,
             "FIELD_KEYS_DIR": str(instance / "keys"), "AUDIT_KEY": AUDIT_KEY,
             "PYTHONUNBUFFERED": "1"}
+    if limiter:
+        env["RATELIMIT_STORAGE_URI"] = limiter
     return env
+
+
+@contextlib.contextmanager
+def shared_limiter_store() -> Iterator[str]:
+    """A throwaway redis-server on loopback (no persistence) as the limiter's shared store:
+    production with more than one worker refuses memory:// (issue 11, M6). Its URL."""
+    exe = shutil.which("redis-server")
+    if exe is None:
+        raise RuntimeError("redis-server not found: production's shared limiter store "
+                           "(RATELIMIT_STORAGE_URI) is needed for more than one worker")
+    import redis
+
+    port = free_port()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with throwaway_dir("skydd-bench-redis-") as tmp, open(LOGS / "redis.log", "ab") as log:
+        proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                 "--appendonly", "no", "--dir", str(tmp)],
+                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            client = redis.Redis(host="127.0.0.1", port=port, socket_connect_timeout=0.2)
+            deadline = time.perf_counter() + 10
+            while True:
+                try:
+                    client.ping()
+                    break
+                except redis.ConnectionError:
+                    if proc.poll() is not None or time.perf_counter() > deadline:
+                        raise
+                    time.sleep(0.05)
+            client.close()
+            yield f"redis://127.0.0.1:{port}/0"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
 
 
 def start_gunicorn(app_spec: str, env: dict[str, str], *, workers: int | None = GUNICORN_WORKERS,
                    log_name: str = "gunicorn", wait: bool = True, port: int | None = None) -> Server:
-    """gunicorn as README.md runs it in production, on 127.0.0.1 only."""
+    """gunicorn as README.md runs it in production, on 127.0.0.1 only. `workers` is set as
+    production sets it, WEB_CONCURRENCY (gunicorn.conf.py and the app's start-time check read
+    it); more than one needs the shared limiter store in `env` (``shared_limiter_store``)."""
     LOGS.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
+    if workers:
+        env = {**env, "WEB_CONCURRENCY": str(workers)}
     log = open(LOGS / f"{log_name}.log", "ab")  # noqa: SIM115 - closed with the process
     cmd = [str(VENV_BIN / "gunicorn"), "-c", str(ROOT / "gunicorn.conf.py"),
-           *(["-w", str(workers)] if workers else []), "-b", f"127.0.0.1:{port}", app_spec]
+           "-b", f"127.0.0.1:{port}", app_spec]
     started = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)

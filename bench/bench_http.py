@@ -1,12 +1,16 @@
 """Target 3: HTTP under load, gunicorn with the production settings on 127.0.0.1.
 
-(a) Saturation: closed loop, a fixed number of connections, requests/s for the access-order page
-    GET and the valid access-order POST, each divided by what a bare Flask app (bench/bare_app.py)
-    on the same gunicorn settings does for the same final HTML / the same 303 in the same run.
-    Portal and bare arms alternate in short rounds.
+(a) Saturation (INFO, no target): closed loop, a fixed number of connections, requests/s for the
+    access-order page GET and the valid access-order POST, each divided by what a bare Flask app
+    (bench/bare_app.py) on the same gunicorn settings does for the same final HTML / the same 303
+    in the same run. Portal and bare arms alternate in short rounds.
 (b) Open loop: 50 requests/s for 60 s, each sent at its planned time whatever the server does
     (70 % page GETs, 25 % valid POSTs, 5 % PDFs); latency counts from the planned time, so a slow
-    server cannot slow the client down and hide its queue.
+    server cannot slow the client down and hide its queue. The PDFs' p95 against a PDF alone is
+    INFO: on two cores a PDF queues behind its neighbours (bench/README.md).
+
+gunicorn runs with production's workers, so with production's shared limiter store: a throwaway
+redis-server (more than one worker refuses memory://, issue 11 M6).
 
 Logged-in users: eight unit managers, each with a session from /login and a CSRF token from the
 form page. The production session cookie is Secure, so the client keeps it itself and sends it
@@ -18,9 +22,11 @@ itself. Requests still unanswered 30 s after the last was sent count as errors.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +46,7 @@ from bench._common import (
     pg_url,
     production_env,
     say,
+    shared_limiter_store,
     start_gunicorn,
     stop,
     throwaway_dir,
@@ -91,12 +98,17 @@ async def log_in(client: RawClient, base: str, username: str) -> Session:
 
 @dataclass
 class Load:
-    """What one kind of request is and what a correct answer looks like."""
+    """What one kind of request is and what a correct answer looks like.
+
+    Every POST orders access to a case of its own: the person limit counts a case's pending
+    orders (SPEC §3.1, issue 11 M1), and thousands of orders of one case waiting for LVS would
+    measure a case no unit has, each POST reading all of them."""
 
     base: str
     sessions: list[Session]
     pdf_path: str = ""
     form: dict[str, str] = field(default_factory=lambda: access_order_form(rows=1))
+    cases: Iterator[int] = field(default_factory=lambda: itertools.count(1_000_001, 7919))
 
     async def send(self, client: RawClient, kind: str, i: int) -> bool:
         s = self.sessions[i % len(self.sessions)]
@@ -104,8 +116,9 @@ class Load:
             r = await client.get(self.base + "/forms/access-order", headers=s.headers)
             return r.status_code == 200 and b"</html>" in r.content
         if kind == "post":
+            case = f"{next(self.cases) % 10_000_000:07d}"
             r = await client.post(self.base + "/forms/access-order", headers=s.headers,
-                                  data={**self.form, "csrf_token": s.token})
+                                  data={**self.form, "case_number": case, "csrf_token": s.token})
             return r.status_code == 303 and "/submissions/" in r.headers.get("location", "")
         r = await client.get(self.base + self.pdf_path, headers=s.headers)
         return r.status_code == 200 and r.content.startswith(b"%PDF")
@@ -148,11 +161,12 @@ async def saturation(portal: Load, bare: Load) -> None:
             b = rate["bare"][0] / rate["bare"][2]
             errors = rate["portal"][1] + rate["bare"][1]
             say(f"{label}: portal {p:.0f}/s, bare Flask {b:.0f}/s, errors {errors}")
-            emit(f"HTTP saturation, {label}: portal ÷ bare Flask", p / b,
-                 0.5 if kind == "page" else None, ".3f", "×", higher_is_better=True,
+            # INFO (issue 12): the page target (≥ 0.5×) drove a cache that served stale pages;
+            # the portal's own work on a page is target 8 (bench_pages.py), against Jinja.
+            emit(f"HTTP saturation, {label}: portal ÷ bare Flask", p / b, None, ".3f", "×",
                  note=f"{p:.0f} vs {b:.0f} req/s, {CONNECTIONS} connections, "
                       f"{ROUNDS}×{ROUND_SECONDS:.0f} s per arm, errors {errors}",
-                 status="FAIL" if errors and kind == "page" else None)
+                 status="FAIL" if errors else None)
 
 
 async def single_pdf(client: RawClient, load: Load, n: int = 15) -> float:
@@ -211,7 +225,8 @@ async def open_loop(load: Load) -> None:
              note=f"{len(lat[kind])} requests, median {ms(median(lat[kind])):.1f} ms, "
                   f"p99 {ms(percentile(lat[kind], 99)):.1f} ms")
     pdf95 = percentile(lat["pdf"], 95)
-    emit("Open loop 50/s: PDF p95 ÷ single-request PDF", pdf95 / one_pdf, 1.5, ".2f", "×",
+    # INFO (issue 12): on two cores a PDF in flight shares them with its neighbours (README).
+    emit("Open loop 50/s: PDF p95 ÷ single-request PDF", pdf95 / one_pdf, None, ".2f", "×",
          note=f"p95 {ms(pdf95):.0f} ms vs {ms(one_pdf):.0f} ms alone, {len(lat['pdf'])} PDFs")
     emit("Open loop 50/s: errors", float(total_err), 0.0, ".0f",
          note=" ".join(f"{k} {v}" for k, v in errors.items()) + f" unfinished {lost}")
@@ -252,7 +267,11 @@ def run(url: str, tmp: Path) -> None:
         from portal.extensions import db
 
         db.engine.dispose()
-    env = production_env(url, tmp / "instance")
+    with shared_limiter_store() as limiter:  # production's workers need it (issue 11, M6)
+        serve(tmp, production_env(url, tmp / "instance", limiter))
+
+
+def serve(tmp: Path, env: dict[str, str]) -> None:
     portal = start_gunicorn("portal:create_app()", env, log_name="gunicorn-portal")
     bare = None
     try:

@@ -1,10 +1,17 @@
-"""Targets 6 and 7: one gunicorn worker's memory over many PDFs, and start-up time.
+"""Targets 6, 7 and 9: one gunicorn worker's memory over many PDFs, start-up time, and the first
+PDF a worker renders against its warm PDFs.
 
 6. One sync worker (production settings otherwise) renders PDFs of the Trygghetsjouren message
    (render-only, the smallest filled form, so that a thousand fit in the time), each with another
    case number; its RSS (VmRSS of the worker process) after 100 PDFs and after 1,000.
 7. From starting gunicorn (production settings, README's command) to the first 200 on /healthz,
    polled every 5 ms; the median of several cold starts.
+9. One sync worker (production settings otherwise) started cold; a unit manager logs in and opens
+   a stored access order (10 person rows) — the first user's path up to the print — then
+   ``GET /submissions/<id>/pdf`` once (the first PDF of the worker) and 10 times more (warm); the
+   ratio first ÷ median of the warm ones per start, the median over several cold starts. What
+   the first PDF pays beyond a warm one is what is not ready before the first user: WeasyPrint's
+   import, the font configuration, the parsed stylesheet, the print template's compilation.
 """
 from __future__ import annotations
 
@@ -13,13 +20,17 @@ import os
 import time
 
 from bench._common import (
+    access_order_form,
+    csrf_token,
     emit,
+    login_test_client,
     make_app,
     median,
     migrate_and_seed,
     production_env,
     rss_kib,
     say,
+    shared_limiter_store,
     start_gunicorn,
     stop,
     throwaway_dir,
@@ -31,6 +42,8 @@ from bench.bench_http import log_in
 PDFS = int(os.environ.get("BENCH_MEMORY_PDFS", "1000"))
 EARLY = 100
 STARTS = 5
+FIRST_PDF_STARTS = int(os.environ.get("BENCH_FIRST_PDF_STARTS", "5"))
+WARM_PDFS = 10
 
 
 async def pdf_loop(base: str, worker_pid: int) -> dict[int, int]:
@@ -72,9 +85,12 @@ def main(which: list[str]) -> None:
         env = production_env(f"sqlite:///{db_path}", tmp / "instance")
 
         if "startup" in which:
-            startup(env)
+            with shared_limiter_store() as limiter:  # production's workers need it (M6)
+                startup({**env, "RATELIMIT_STORAGE_URI": limiter})
         if "memory" in which:
             memory(env)
+        if "firstpdf" in which:
+            first_pdf(app, env)
 
 
 def startup(env: dict[str, str]) -> None:
@@ -111,7 +127,60 @@ def memory(env: dict[str, str]) -> None:
          note=f"{rss[EARLY] / 1024:.0f} → {rss[PDFS] / 1024:.0f} MiB")
 
 
+def stored_order(app: object) -> str:
+    """An access order with 10 person rows, stored through the portal; its page's path."""
+    manager = login_test_client(app, "manager1")
+    token = csrf_token(manager.get("/forms/access-order").get_data(as_text=True))
+    resp = manager.post("/forms/access-order",
+                        data={**access_order_form(rows=10), "csrf_token": token})
+    assert resp.status_code == 303, resp.status_code
+    return str(resp.headers["Location"]).rstrip("/")
+
+
+async def first_and_warm(base: str, page: str) -> tuple[float, list[float]]:
+    """The first user's path on a cold worker: log in, open the submission, its PDF; then warm
+    PDFs. (seconds of the first PDF, seconds of each warm one)"""
+    async with RawClient(timeout=60) as client:
+        s = await log_in(client, base, "manager1")
+        r = await client.get(base + page, headers=s.headers)
+        assert r.status_code == 200, r.status_code
+
+        async def pdf() -> float:
+            t0 = time.perf_counter()
+            r = await client.get(base + page + "/pdf", headers=s.headers)
+            secs = time.perf_counter() - t0
+            assert r.status_code == 200 and r.content.startswith(b"%PDF"), r.status_code
+            return secs
+
+        first = await pdf()
+        warm = [await pdf() for _ in range(WARM_PDFS)]
+    return first, warm
+
+
+def first_pdf(app: object, env: dict[str, str]) -> None:
+    # --- 9: a worker's first PDF ------------------------------------------------------
+    page = stored_order(app)
+    ratios, firsts, warms = [], [], []
+    for _ in range(FIRST_PDF_STARTS):
+        server = start_gunicorn("portal:create_app()", env, workers=1,
+                                log_name="gunicorn-firstpdf")
+        try:
+            first, warm = asyncio.run(first_and_warm(server.base, page))
+        finally:
+            stop(server)
+        ratios.append(first / median(warm))
+        firsts.append(first)
+        warms.append(median(warm))
+    say("first PDF of a cold worker: " + ", ".join(f"{t * 1000:.0f}" for t in firsts)
+        + " ms; warm (median of " + str(WARM_PDFS) + "): "
+        + ", ".join(f"{t * 1000:.0f}" for t in warms) + " ms")
+    emit("First PDF after a worker starts ÷ a warm PDF (median)", median(ratios), 1.3, ".2f",
+         "×", note=f"first {median(firsts) * 1000:.0f} ms vs warm {median(warms) * 1000:.0f} ms; "
+                   f"access order, 10 rows; {FIRST_PDF_STARTS} cold starts of one worker, "
+                   f"each after login and the submission's page")
+
+
 if __name__ == "__main__":
     import sys
 
-    main(sys.argv[1:] or ["startup", "memory"])
+    main(sys.argv[1:] or ["startup", "memory", "firstpdf"])

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._common import (
+    AUDIT_KEY,
     DATA,
     SECRET_KEY,
     VENV_BIN,
@@ -33,7 +34,7 @@ from bench._common import (
     say,
     skip,
 )
-from bench.gen_scale import SQLITE_URL, ensure
+from bench.gen_scale import SCALE_KEYS, SQLITE_URL, ensure
 
 RUNS = int(os.environ.get("BENCH_SCALE_RUNS", "30"))
 PG_SCALE = os.environ.get("BENCH_PG_SCALE_URL",
@@ -111,8 +112,12 @@ def timed_pages(app: Any, label: str) -> str:
 def purge(url: str, label: str) -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "FIELD_KEYS")}
     with tempfile.TemporaryDirectory(prefix="skydd-purge-") as tmp:
+        shutil.copytree(SCALE_KEYS, Path(tmp) / "keys")  # a copy: the purge may not touch them
         env |= {"DATABASE_URL": url, "SECRET_KEY": SECRET_KEY, "PRODUCTION": "1",
-                "FIELD_KEYS_DIR": str(Path(tmp) / "keys")}
+                "FIELD_KEYS_DIR": str(Path(tmp) / "keys"), "AUDIT_KEY": AUDIT_KEY,
+                # One process, no logins: production's check of the limiter's store for many
+                # workers (issue 11, M6) does not apply.
+                "WEB_CONCURRENCY": "1"}
         t0 = time.perf_counter()
         done = subprocess.run([str(VENV_BIN / "flask"), "--app", "portal", "purge"], env=env,
                               capture_output=True, text=True, timeout=300)
@@ -131,7 +136,7 @@ def run_sqlite() -> None:
         say(f"made the SQLite scale database in {time.perf_counter() - t0:.0f} s (kept for later runs)")
     path = Path(SQLITE_URL[len("sqlite:///"):])
     instance = Path(tempfile.mkdtemp(prefix="skydd-scale-"))
-    app = make_app(SQLITE_URL, instance)
+    app = make_app(SQLITE_URL, instance, FIELD_KEYS_DIR=str(SCALE_KEYS))
     from portal.db_setup import upgrade_schema
     from portal.extensions import db
 
@@ -164,7 +169,7 @@ def run_pg() -> None:
     if ensure(PG_SCALE):
         say(f"made the PostgreSQL scale database in {time.perf_counter() - t0:.0f} s")
     instance = Path(tempfile.mkdtemp(prefix="skydd-scale-"))
-    app = make_app(PG_SCALE, instance)
+    app = make_app(PG_SCALE, instance, FIELD_KEYS_DIR=str(SCALE_KEYS))
     from portal.db_setup import upgrade_schema
     from portal.extensions import db
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import random
 import secrets
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Iterator
@@ -28,7 +29,7 @@ from typing import Any
 
 from bench._common import DATA, PASSWORD, make_app, say
 
-GEN_VERSION = "4"  # change when what is generated changes: cached databases are rebuilt
+GEN_VERSION = "5"  # change when what is generated changes: cached databases are rebuilt
 N_UNITS = 40
 PROCESSED = 100_000
 QUEUE = 250  # unprocessed orders and actualisations in the LVS queue (with the 50 below: 300)
@@ -178,8 +179,9 @@ def build(now: datetime) -> dict[str, list[dict[str, Any]]]:
         written = now - timedelta(days=rng.randrange(65, 120) if old else rng.randrange(0, 55))
         notes.append({"id": i + 1, "public_id": pid(), "file_id": f["id"],
                       "author_id": rng.choice(staff[f["unit_id"]]), "written_at": written,
-                      "text": "Besök enligt plan. Inget särskilt att rapportera.",
-                      "text_enc": None, "key_id": None,
+                      # Kept only encrypted (issue 11): ciphertext-sized bytes; nothing here
+                      # reads it (the pages measured do not show notes, the purge deletes).
+                      "text_enc": secrets.token_bytes(90), "key_id": "k0001",
                       "compiled_at": written + timedelta(days=3) if old else None,
                       "compiled_by_id": managers[f["unit_id"]] if old else None})
     return {"units": units, "users": users, "user_roles": roles, "submissions": subs,
@@ -259,7 +261,10 @@ def write_sqlite(db: Any, tables: dict[str, Iterable[dict[str, Any]]]) -> None:
             sql = f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"  # noqa: S608 - names from the metadata
             n = 0
             for batch in chunks(rows):
-                raw.executemany(sql, [tuple(_sqlite_value(r[c]) for c in cols) for r in batch])
+                # A nullable column the rows do not name is NULL (a column added to the model
+                # since; the migrations made the schema). A NOT NULL one missing fails here.
+                raw.executemany(sql, [tuple(_sqlite_value(r.get(c)) for c in cols)
+                                      for r in batch])
                 n += len(batch)
             say(f"{name}: {n:,} rows in {time.perf_counter() - t0:.1f} s")
         raw.commit()
@@ -306,6 +311,9 @@ def copy_to_pg(sqlite_path: Path, db: Any) -> None:
 
 
 SQLITE_URL = f"sqlite:///{DATA / 'scale.db'}"
+# The key folder of the scale databases (FIELD_KEYS_DIR): they hold encrypted content, so the
+# portal refuses to start over them without key files (issue 11, L8). Made with the SQLite one.
+SCALE_KEYS = DATA / "scale-keys"
 
 
 def generate(url: str) -> None:
@@ -325,10 +333,14 @@ def generate(url: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         for suffix in ("", "-wal", "-shm"):
             Path(str(path) + suffix).unlink(missing_ok=True)
+        shutil.rmtree(SCALE_KEYS, ignore_errors=True)
     instance = Path(tempfile.mkdtemp(prefix="skydd-gen-"))
-    app = make_app(url, instance)
+    app = make_app(url, instance, FIELD_KEYS_DIR=str(SCALE_KEYS))
+    from portal.crypto import load_files
     from portal.db_setup import upgrade_schema
     from portal.extensions import db
+
+    load_files(SCALE_KEYS)  # the first key file, if there is none yet
 
     now = datetime.now(UTC)
     with app.app_context():
@@ -350,7 +362,8 @@ def generate(url: str) -> None:
 def ensure(url: str) -> bool:
     """Generate unless a database of this GEN_VERSION is already there; True if generated."""
     stamp = stamp_path(url)
-    if stamp.exists() and json.loads(stamp.read_text()).get("version") == GEN_VERSION:
+    if (stamp.exists() and json.loads(stamp.read_text()).get("version") == GEN_VERSION
+            and any(SCALE_KEYS.glob("*.key"))):
         if not url.startswith("sqlite:///"):
             import psycopg
 

@@ -3,7 +3,8 @@ target and PASS/FAIL, the machine and the date; the table (and the query plans o
 benchmark) also go into bench/README.md between its markers.
 
     .venv/bin/python -m bench.run                # all
-    .venv/bin/python -m bench.run blank audit    # some: blank pdf memory audit scale http startup
+    .venv/bin/python -m bench.run blank audit    # some: blank pdf memory page audit scale http
+                                                 #       startup firstpdf
 """
 from __future__ import annotations
 
@@ -20,10 +21,12 @@ BENCHES = {  # name -> (module and arguments, what)
     "blank": (["bench.bench_pdf", "blank"], "target 2: blank paper forms"),
     "pdf": (["bench.bench_pdf", "ratio"], "target 1: filled PDFs vs WeasyPrint alone"),
     "memory": (["bench.bench_process", "memory"], "target 6: a worker's memory over 1,000 PDFs"),
+    "page": (["bench.bench_pages"], "target 8: form pages, server time vs Jinja alone"),
     "audit": (["bench.bench_audit"], "target 5: audit write cost; chain under 8 writers"),
     "scale": (["bench.bench_scale"], "target 4: pages and purge over 1M audit events"),
     "http": (["bench.bench_http"], "target 3: gunicorn saturation and open loop"),
     "startup": (["bench.bench_process", "startup"], "target 7: start-up"),
+    "firstpdf": (["bench.bench_process", "firstpdf"], "target 9: a worker's first PDF vs warm"),
 }
 # Run side by side to stay within 10 minutes: the memory figure is no time, and the PDF figure is
 # a ratio whose two arms alternate in one process, so both arms see the same neighbour.
