@@ -63,6 +63,8 @@ def checklist_form(**overrides: str | None) -> dict[str, str]:
         "phone_code": PHONE_CODE,
         "visit_identity_check": "y",
         "communication_note": "Ring helst förmiddagar.",
+        "legal_representative": "god_man",
+        "legal_representative_informed": "y",
         "consent_performer": "y",
         "consent_health_care": "y",
         "consent_relatives": "y",
@@ -79,7 +81,6 @@ def checklist_form(**overrides: str | None) -> dict[str, str]:
         "safety_alarm_by_phone": "y",
         "chilled_food": "y",
         "food_delivery_note": "Levereras till hemtjänstlokalen, personal tar med.",
-        "no_subcontractors": "y",
         "private_funds": "y",
         "private_funds_note": "Inköp av dagligvaror enligt rutinen.",
         "samsa": "removal_requested",
@@ -182,7 +183,8 @@ def test_the_form_has_every_section_and_starts_at_version_one(as_user: Any) -> N
     assert resp.status_code == 200
     html = resp.get_data(as_text=True)
     for legend in ("Typ av skydd", "Hotbild", "Information till den enskilde", "Fiktivt namn",
-                   "Kommunikation med den enskilde", "Samtycke att lämna uppgifter till",
+                   "Kommunikation med den enskilde", "Legal företrädare",
+                   "Samtycke att lämna uppgifter till",
                    "Kontakt mellan Myndighet och utförare", "Skyddet i praktiken",
                    "Uppföljning och version"):
         assert f"<legend>{legend}</legend>" in html
@@ -216,7 +218,11 @@ def test_a_filled_checklist_gives_the_text_for_the_assignment_document(as_user: 
                  "* Vilka andra: God man", "aldrig via LarmAppen: Ja",
                  "* Post skickas: Via Skatteverkets förmedlingsuppdrag",
                  "LVS för SAMSA har ombetts ta bort uppgifterna", "* Matleverans som kyld mat: Ja",
-                 "* Inga underleverantörer, alla insatser utförs av egen personal: Ja",
+                 "* Rutinen §8.8, underleverantörer används inte. Inga serviceinsatser eller "
+                 "andra insatser utförs av underleverantörer; samtliga insatser utförs av "
+                 "hemtjänstens egen personal.",
+                 "* Legal företrädare: God man",
+                 "* Företrädaren känner till skyddet och checklistans överenskommelser: Ja",
                  "* Nycklar: Nyckel registreras med fiktivt namn i nyckelskåpet.",
                  "* Övriga överenskommelser: Inga gruppdiskussioner om ärendet.\n"
                  "| Tala i enrum med berörd personal.",
@@ -290,7 +296,7 @@ def _data(**changes: Any) -> dict[str, Any]:
         "threat_picture": "Ingen känd hotbild som ska dokumenteras.",
         "children_in_household": "no", "fictional_name_agreed": "no", "fictional_name": "",
         "post_route": "forwarding_service", "digital_mailbox": "no", "email_agreed": "no",
-        "samsa": "not_registered", "next_follow_up": (day + timedelta(days=60)).isoformat(),
+        "legal_representative": "none", "samsa": "not_registered", "next_follow_up": (day + timedelta(days=60)).isoformat(),
         "version": 1, "version_date": day.isoformat(), "filled_in_by": SECRETARY,
     }
     data.update(changes)
@@ -317,6 +323,10 @@ def test_a_minimal_checklist_passes() -> None:
     ({"fictional_name_agreed": "yes"}, {("R-REQUIRED", "fictional_name")}),
     ({"fictional_name": "Greta 19450101-1234"}, {("R-NOTE-PNR", "fictional_name")}),
     ({"consent_others": True}, {("R-REQUIRED", "consent_others_text")}),
+    ({"legal_representative": ""}, {("R-REQUIRED", "legal_representative")}),
+    ({"legal_representative": "advokat"}, {("R-REQUIRED", "legal_representative")}),
+    ({"legal_representative_informed": True},
+     {("R-CHECKLIST-REPRESENTATIVE", "legal_representative_informed")}),
     ({"version": 0}, {("R-REQUIRED", "version")}),
     ({"version": None}, {("R-REQUIRED", "version")}),
     ({"threat_picture": "  "}, {("R-REQUIRED", "threat_picture")}),
@@ -619,3 +629,133 @@ def test_the_checklist_is_registered_as_render_only() -> None:
     assert kind.has_blank and kind.pdf_template == "checklist.html"
     assert sorted(p.name for p in pdf.PDF_TEMPLATES.glob("*checklist*")) == ["checklist.html"]
     assert not hasattr(kind, "pdf_attachments")  # the PDF carries no data (H2)
+
+
+# --- issue 13, "wrong today" item 6 (routine §5.7, §7.3, §8.8, §9.6, `004`) -----------------
+
+SUBCONTRACTORS = ("Rutinen §8.8, underleverantörer används inte. Inga serviceinsatser eller andra "
+                  "insatser utförs av underleverantörer; samtliga insatser utförs av hemtjänstens "
+                  "egen personal.")
+#: The assignment text's line for "no subcontractors" while it was a tick (before issue 13).
+OLD_SUBCONTRACTORS_TICK = "* Inga underleverantörer, alla insatser utförs av egen personal: "
+
+
+def test_no_subcontractors_is_the_routines_rule_not_a_tick(app: Flask, as_user: Any) -> None:
+    """§8.8 is what the performer must do, not an agreement that could be left unticked: the
+    checklist states it, on the page, in the text for the assignment document and in the print,
+    blank and filled, whatever is posted."""
+    assert [s.text for s in checklist.STATEMENTS] == [SUBCONTRACTORS]
+    assert not [f for f in checklist.FIELDS if "subcontract" in f]
+    client = as_user("secretary")
+    page = client.get("/forms/checklist").get_data(as_text=True)
+    assert "no_subcontractors" not in page
+    assert "Samtliga insatser utförs av hemtjänstens egen personal." in page
+    # A browser of the old page that posts the tick unticked (or ticked) changes nothing.
+    for posted in ({}, {"no_subcontractors": "y"}):
+        text = assignment_text(client, {**checklist_form(), **posted})
+        assert text.count(f"* {SUBCONTRACTORS}") == 1
+        assert OLD_SUBCONTRACTORS_TICK not in text
+    filled = text_of(make_pdf(client, checklist_form()))
+    blank = text_of(client.get("/blank/checklist.pdf").data)
+    for printed in (filled, blank):
+        assert f"Gäller alltid. {SUBCONTRACTORS}" in printed
+
+
+def test_a_text_of_an_earlier_version_with_the_tick_reads_without_a_problem(as_user: Any) -> None:
+    """A version written while "no subcontractors" was a tick (its line, "Ja" or "Nej") is read:
+    the retired line is skipped, never listed as unknown; the new legal representative's lines,
+    which it lacks, are listed as missing and left for the user."""
+    client = as_user("secretary")
+    text = assignment_text(client, checklist_form())
+    old = (text.replace(f"* {SUBCONTRACTORS}\n", "")
+               .replace("* Privata medel", f"{OLD_SUBCONTRACTORS_TICK}Nej\n* Privata medel", 1))
+    old = re.sub(r"\n\* LEGAL FÖRETRÄDARE\n(\* .*\n){2}", "\n", old)
+    assert OLD_SUBCONTRACTORS_TICK in old and "Legal företrädare" not in old
+    parsed = checklist.parse_text(old)
+    assert [(p.template, p.label) for p in parsed.problems] == [
+        (checklist.MSG_ABSENT, "Legal företrädare"),
+        (checklist.MSG_ABSENT,
+         "Företrädaren känner till skyddet och checklistans överenskommelser")]
+    html = paste(client, old).get_data(as_text=True)
+    assert "känns inte igen" not in html
+    values = form_values(html)
+    assert "legal_representative" not in values  # never guessed
+    assert values["private_funds"] == "y" and values["samsa"] == "removal_requested"
+    # A statement someone changed in Treserva is not the routine's rule: listed, not read.
+    changed = text.replace("samtliga insatser utförs", "de flesta insatser utförs")
+    assert [p.template for p in checklist.parse_text(changed).problems] == [checklist.MSG_UNKNOWN]
+
+
+def test_the_checklist_records_the_legal_representative_and_never_a_name(as_user: Any) -> None:
+    """§9.6: out of hours Trygghetsjouren cannot see the checklist and reconciles it with the
+    client or the legal representative. The checklist records which kind of representative there
+    is and whether they know the agreements: choices and a tick, no free text, so no name or
+    contact details of that third party."""
+    section = next(s for s in checklist.SECTIONS if s.text == "LEGAL FÖRETRÄDARE")
+    assert [(f.name, f.widget) for f in section.fields] == [
+        ("legal_representative", "choice"), ("legal_representative_informed", "bool")]
+    assert [label for _, label in section.fields[0].choices] == [
+        "Ingen", "God man", "Förvaltare", "Ombud med fullmakt"]
+    client = as_user("secretary")
+    page = client.get("/forms/checklist").get_data(as_text=True)
+    assert "(§9.6)" in page
+    resp = client.post("/forms/checklist", data=checklist_form(legal_representative=None))
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert 'href="#legal_representative"' in html
+    assert "Svara på om den enskilde har en legal företrädare (§9.6)." in html
+    resp = client.post("/forms/checklist", data=checklist_form(legal_representative="none"))
+    assert resp.status_code == 422
+    assert 'href="#legal_representative_informed"' in resp.get_data(as_text=True)
+    text = assignment_text(client, checklist_form(legal_representative="forvaltare"))
+    assert "* LEGAL FÖRETRÄDARE\n* Legal företrädare: Förvaltare\n" in text
+    printed = text_of(make_pdf(client, checklist_form(legal_representative="forvaltare")))
+    assert "Legal företrädare" in printed and "Förvaltare" in printed
+    parsed = checklist.parse_text(text)
+    assert parsed.problems == [] and list(parsed.data) == list(checklist.SCHEMA)
+    with client.application.test_request_context():
+        filled = pdf.render_html("checklist.html", data=parsed.data,
+                                 meta={"orderer": "", "orderer_unit": "", "created_at": ""})
+    crossed = re.findall(r'class="tick-box"[^>]*>X</span> ([^<]+)</span>', filled)
+    assert "Förvaltare" in crossed and "God man" not in crossed
+
+
+SIGN_LINES = ("Genomgången med den enskilde, datum", "Socialsekreterarens underskrift",
+              "Avstämd av utföraren med den enskilde, datum",
+              "Enhetschef/uppdragsmottagare, underskrift",
+              "Ändringar meddelade socialsekreteraren, datum", "Kopia erbjuden den enskilde, datum")
+
+
+def test_the_filled_checklist_has_the_signature_and_review_lines_of_the_blank(
+    as_user: Any,
+) -> None:
+    """§5.3, §7.3: the printed checklist is signed after the review with the client, and the
+    performer (enhetschef/uppdragsmottagare) reconciles it with the client and offers a copy. The
+    filled print had none of these lines; blank and filled now come from one block."""
+    client = as_user("secretary")
+    filled = text_of(make_pdf(client, checklist_form()))
+    blank = text_of(client.get("/blank/checklist.pdf").data)
+    for printed in (filled, blank):
+        assert "Genomgång och underskrifter (§5.3, §7.3)" in printed
+        for label in SIGN_LINES:
+            assert label in printed, label
+    html = pdf.blank_html("checklist.html")
+    with client.application.test_request_context():
+        data = checklist.to_data(checklist.ChecklistForm(formdata=None))
+        filled_html = pdf.render_html("checklist.html", data=data,
+                                      meta={"orderer": "", "orderer_unit": "", "created_at": ""})
+    block = re.compile(r"<h2[^>]*>Genomgång och underskrifter.*?</table>", re.S)
+    found_blank, found_filled = block.search(html), block.search(filled_html)
+    assert found_blank and found_filled
+    assert found_blank.group(0) == found_filled.group(0)
+    assert found_filled.group(0).count('class="write-line"') == len(SIGN_LINES)
+
+
+def test_chilled_food_is_cited_to_its_source(as_user: Any) -> None:
+    """Chilled food comes from the city's page on sekretessmarkering and skyddad folkbokföring
+    (`004`, "Verkställighet matdistribution"), not from §5.9; §5.7 says why it is no insats."""
+    hint = str(checklist.FIELDS["chilled_food"].hint)
+    assert "Verkställighet matdistribution" in hint and "§5.7" in hint
+    assert "§5.9" not in hint
+    page = as_user("secretary").get("/forms/checklist").get_data(as_text=True)
+    assert "avsnittet Verkställighet matdistribution" in page

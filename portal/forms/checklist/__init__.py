@@ -17,7 +17,8 @@ read, never guessing. The audit log gets only who made or imported which version
 The package, written around one schema:
 
 - ``schema.py``: every field once (name, widget, label, text label, max length, choices, hint),
-  in sections; the field names are the HTML names and the keys of ``data``;
+  in sections, with the routine's rules a section states rather than asks (``Statement``: "no
+  subcontractors", §8.8); the field names are the HTML names and the keys of ``data``;
 - ``form.py``: the WTForms class made from it, and form <-> data;
 - ``checks.py``: the rules, one function per section;
 - ``text.py``: the assignment-document text and its reader.
@@ -44,10 +45,13 @@ from .schema import (
     CHOICES,
     FIELDS,
     INFO_ITEMS,
+    RETIRED_LABELS,
     SCHEMA,
     SECTIONS,
+    STATEMENTS,
     Field,
     Section,
+    Statement,
     clean_text,
     line_cap,
 )
@@ -87,10 +91,12 @@ __all__ = [
     "MSG_TOO_LARGE",
     "MSG_TWICE",
     "MSG_UNKNOWN",
+    "RETIRED_LABELS",
     "SCHEMA",
     "SECTIONS",
     "SECTION_RULES",
     "START",
+    "STATEMENTS",
     "TEXT_LAYOUT",
     "Checklist",
     "ChecklistForm",
@@ -100,6 +106,7 @@ __all__ = [
     "Problem",
     "Restored",
     "Section",
+    "Statement",
     "assignment_text",
     "check_checklist",
     "clean_text",

@@ -142,6 +142,25 @@ def communication(data: Mapping[str, Any], today: date) -> list[Violation]:
     return out
 
 
+def representative(data: Mapping[str, Any], today: date) -> list[Violation]:
+    """Legal representative (§9.6): an answer, since Trygghetsjouren reconciles the checklist
+    with the client or the representative out of hours; the tick that the representative knows
+    the agreements only when there is one. Only the kind of representative is kept, never a name
+    or contact details of that third party."""
+    out: list[Violation] = []
+    kind = data.get("legal_representative")
+    if kind not in dict(CHOICES["legal_representative"]):
+        msgid = N_("Svara på om den enskilde har en legal företrädare (§9.6).")
+        out.append(_required("legal_representative", msgid))
+    elif kind == "none" and data.get("legal_representative_informed"):
+        msgid = N_(
+            "Den enskilde har ingen legal företrädare. Ta bort krysset, eller välj vilken sorts "
+            "företrädare den enskilde har."
+        )
+        out.append(Violation("R-CHECKLIST-REPRESENTATIVE", "legal_representative_informed", msgid))
+    return out
+
+
 def consent(data: Mapping[str, Any], today: date) -> list[Violation]:
     """Consent to pass information on (`004`, §7.4): "others" named."""
     if data.get("consent_others") and not _text(data, "consent_others_text"):
@@ -199,6 +218,7 @@ SECTION_RULES: tuple[Rule, ...] = (
     information,
     fictional_name,
     communication,
+    representative,
     consent,
     practice,
     follow_up,

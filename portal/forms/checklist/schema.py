@@ -87,6 +87,19 @@ class Field:
 
 
 @dataclass(frozen=True)
+class Statement:
+    """A rule of the routine that the checklist states rather than asks (no field, no answer):
+    shown on the page, printed in its section and written into the assignment text, the same in
+    every version. "Inga underleverantörer" (§8.8) is one: not an agreement with the client that
+    could be left out, but what the performer must do."""
+
+    #: On the page (translated).
+    label: LazyText
+    #: In the assignment text and the print: read back as a known line, never translated.
+    text: str
+
+
+@dataclass(frozen=True)
 class Section:
     """A part of the checklist: a fieldset on the page, a heading in the print and the text."""
 
@@ -97,6 +110,8 @@ class Section:
     fields: tuple[Field, ...]
     #: A hint under the legend (translated).
     hint: LazyText | None = None
+    #: The routine's rules that the section states, after its fields (Statement).
+    statements: tuple[Statement, ...] = ()
 
     @property
     def print_blocks(self) -> list[tuple[PrintBlock, list[Field]]]:
@@ -441,6 +456,43 @@ SECTIONS: tuple[Section, ...] = (
         hint=_l("Kom överens med den enskilde om hur kontakterna ska gå till (§3)."),
     ),
     Section(
+        _l("Legal företrädare"),
+        "LEGAL FÖRETRÄDARE",
+        (
+            _f(
+                "legal_representative",
+                "choice",
+                _l("Har den enskilde en legal företrädare?"),
+                "Legal företrädare",
+                choices=(
+                    ("none", "Ingen"),
+                    ("god_man", "God man"),
+                    ("forvaltare", "Förvaltare"),
+                    ("ombud", "Ombud med fullmakt"),
+                ),
+                hint=_l(
+                    "Under kvällar, nätter och helger kan Trygghetsjouren inte ta del av "
+                    "checklistan och stämmer av den direkt med den enskilde eller med den legala "
+                    "företrädaren (§9.6)."
+                ),
+            ),
+            _f(
+                "legal_representative_informed",
+                "bool",
+                _l(
+                    "Företrädaren känner till skyddet och överenskommelserna i checklistan och "
+                    "kan stämma av dem med Trygghetsjouren"
+                ),
+                "Företrädaren känner till skyddet och checklistans överenskommelser",
+                hint=_l("Bara om den enskilde har en legal företrädare."),
+            ),
+        ),
+        hint=_l(
+            "Skriv inte företrädarens namn eller kontaktuppgifter i checklistan; bara vilken "
+            "sorts företrädare det är."
+        ),
+    ),
+    Section(
         _l("Samtycke att lämna uppgifter till"),
         "SAMTYCKE ATT LÄMNA UPPGIFTER TILL",
         (
@@ -458,7 +510,14 @@ SECTIONS: tuple[Section, ...] = (
             ),
             _f("consent_relatives", "bool", _l("Anhöriga"), "Samtycke, anhöriga"),
             _f("consent_others", "bool", _l("Andra"), "Samtycke, andra"),
-            _f("consent_others_text", "line", _l("Vilka andra"), "Vilka andra", 500),
+            _f(
+                "consent_others_text",
+                "line",
+                _l("Vilka andra"),
+                "Vilka andra",
+                500,
+                hint=_l("Skriv roll eller relation (till exempel god man, dotter), inte namn."),
+            ),
         ),
         hint=_l(
             "Den enskilde ska lämna samtycke till att information lämnas över och till vem. "
@@ -555,7 +614,9 @@ SECTIONS: tuple[Section, ...] = (
                 "Matleverans som kyld mat",
                 hint=_l(
                     "Personer med skyddade personuppgifter får kyld mat; leveranssättet bedöms i "
-                    "det enskilda fallet."
+                    "det enskilda fallet (Hantering av ärenden med sekretessmarkering och skyddad "
+                    "folkbokföring, avsnittet Verkställighet matdistribution). Matdistribution "
+                    "läggs inte in som en egen insats (§5.7)."
                 ),
             ),
             _f(
@@ -564,15 +625,6 @@ SECTIONS: tuple[Section, ...] = (
                 _l("Så levereras maten"),
                 "Så levereras maten",
                 1000,
-            ),
-            _f(
-                "no_subcontractors",
-                "bool",
-                _l("Inga underleverantörer: alla insatser utförs av egen personal"),
-                "Inga underleverantörer, alla insatser utförs av egen personal",
-                hint=_l(
-                    "Inga serviceinsatser eller andra insatser utförs av underleverantörer (§8.8)."
-                ),
             ),
             _f(
                 "private_funds",
@@ -620,6 +672,17 @@ SECTIONS: tuple[Section, ...] = (
             "Hur skyddet utformas vid besök i hemmet, utflykter, fotografering och akuta "
             "situationer (rutinen 2021 §5.3.3)."
         ),
+        statements=(
+            Statement(
+                _l(
+                    "Rutinen (§8.8): inga serviceinsatser eller andra insatser utförs av "
+                    "underleverantörer. Samtliga insatser utförs av hemtjänstens egen personal."
+                ),
+                "Rutinen §8.8, underleverantörer används inte. Inga serviceinsatser eller andra "
+                "insatser utförs av underleverantörer; samtliga insatser utförs av hemtjänstens "
+                "egen personal.",
+            ),
+        ),
     ),
     Section(
         _l("Uppföljning och version"),
@@ -659,6 +722,12 @@ SECTIONS: tuple[Section, ...] = (
     ),
 )
 
+#: Every statement of the routine, in form order (Section.statements).
+STATEMENTS: tuple[Statement, ...] = tuple(st for s in SECTIONS for st in s.statements)
+#: Text labels of fields that earlier versions wrote and that are now gone: their lines in a
+#: pasted text are known and skipped, never listed as unknown. "Inga underleverantörer" was a tick
+#: until the routine's rule (§8.8) became a statement; its answer no longer means anything.
+RETIRED_LABELS: tuple[str, ...] = ("Inga underleverantörer, alla insatser utförs av egen personal",)
 #: Every field by name, in form order.
 FIELDS: dict[str, Field] = {f.name: f for s in SECTIONS for f in s.fields}
 #: The contract of ``data``: every field in form order with the kind of its value.

@@ -9,6 +9,8 @@ each section's ``text`` heading, each field's ``text`` label), so the two cannot
     * Typ av skydd: Skyddad folkbokföring   a field: its label, a colon, its value
     * Hotbild: first line of the text       a text's first line on the label line ...
     | second line                           ... and each further line after a bar
+    * Rutinen §8.8, underleverantörer ...   a rule the section states (Statement), after
+                                            its fields: a known line, nothing to read
 
 A line that starts with neither "*" nor "|" continues the line above (a paste that wrapped a long
 line), so wrapping, indentation, trailing or non-breaking spaces, tabs, CRLF and blank lines do
@@ -29,7 +31,7 @@ from flask_babel import gettext as _
 
 from ...i18n import N_
 from .form import day, whole_number
-from .schema import CHOICES, SCHEMA, SECTIONS, clean_text
+from .schema import CHOICES, RETIRED_LABELS, SCHEMA, SECTIONS, clean_text
 
 START = "BÖRJAN PÅ CHECKLISTAN (Skyddsportalen)"
 END = "SLUT PÅ CHECKLISTAN"
@@ -41,6 +43,10 @@ TEXT_LAYOUT: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = tuple(
 )
 TEXT_LINES: tuple[tuple[str, str], ...] = tuple(line for _, lines in TEXT_LAYOUT for line in lines)
 LABELS: dict[str, str] = {name: label for label, name in TEXT_LINES}
+#: The routine's rules each section states (Statement.text), by the section's heading.
+STATEMENT_LINES: dict[str, tuple[str, ...]] = {
+    section.text: tuple(st.text for st in section.statements) for section in SECTIONS
+}
 _YES, _NO = "Ja", "Nej"
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212"})
@@ -73,7 +79,7 @@ def _shown(name: str, value: Any) -> str:
 
 def assignment_text(data: Mapping[str, Any]) -> str:
     """The text for the assignment document (uppdragsdokument, §5.9): every field, always, in the
-    order of TEXT_LAYOUT. parse_text reads it back."""
+    order of TEXT_LAYOUT, each section's statements after its fields. parse_text reads it back."""
     out = ["SKYDDADE PERSONUPPGIFTER", f"* {START}"]
     for heading, lines in TEXT_LAYOUT:
         out += ["", f"* {heading}"]
@@ -85,6 +91,7 @@ def assignment_text(data: Mapping[str, Any]) -> str:
                 out += [f"| {_escape(line)}".rstrip() for line in rest]
             else:
                 out.append(f"* {label}: {_shown(name, value)}".rstrip())
+        out += [f"* {statement}" for statement in STATEMENT_LINES[heading]]
     out += ["", f"* {END}"]
     return "\n".join(out) + "\n"
 
@@ -167,6 +174,8 @@ def parse_text(text: str) -> Parsed:
     problem for every line that does not (never a guess). Linear in the text's length."""
     by_label = {_key(label): name for label, name in TEXT_LINES}
     headings = {_key(heading) for heading, _ in TEXT_LAYOUT}
+    statements = {_key(text) for texts in STATEMENT_LINES.values() for text in texts}
+    retired = {_key(label) for label in RETIRED_LABELS}
     records = _records(text)
     start, end = _key(START), _key(END)
     starts = [
@@ -196,7 +205,11 @@ def parse_text(text: str) -> Parsed:
             continue
         if _key(content) == end:
             break
+        if _key(content) in statements:
+            continue  # a rule the checklist states: the same in every version
         label, colon, rest = content.partition(":")
+        if colon and _key(label) in retired:
+            continue  # a field that earlier versions had (schema.RETIRED_LABELS)
         name = by_label.get(_key(label)) if colon else None
         if name is None:
             if colon or _key(content) not in headings:
