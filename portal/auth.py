@@ -20,7 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from .clock import aware
 from .extensions import db, login_manager
-from .models import LoginThrottle, User
+from .models import ROLES, LoginThrottle, User
 from .transaction import Denied
 
 _hasher = PasswordHasher()  # argon2id with the library's current defaults
@@ -170,4 +170,4 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 def login_only(view: F) -> F:
     """Any logged-in user (the start page, logout)."""
-    return roles_required("staff", "social_secretary", "unit_manager", "lvs", "admin")(view)
+    return roles_required(*ROLES)(view)

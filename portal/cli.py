@@ -10,8 +10,10 @@ Each command is one unit of work: what it changes and its audit events commit to
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -19,11 +21,14 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from . import audit, crypto
+from . import audit, crypto, day_notes, submissions
 from .auth import hash_password, unlock
+from .clock import today, utcnow
 from .db_setup import upgrade_schema
 from .extensions import db
-from .models import ROLES, DataKey, Unit, User, UserRole
+from .forms import stored
+from .forms.base import CheckContext, DoneInput, free_text_violations, validate_input
+from .models import ROLES, DataKey, Submission, Unit, User, UserRole
 from .passwords import password_problems
 from .scheduler import purge_job
 from .transaction import transaction
@@ -31,17 +36,64 @@ from .transaction import transaction
 DEMO_UNITS = [
     ("Myndighet Centrum", "myndighet", "Centrum"),
     ("Hemtjänst Hisingen", "hemtjanst", "Hisingen"),
+    ("BoSam Centrum", "bosam", "Centrum"),
+    ("Trygghetsjouren", "trygghetsjouren", "Centrum"),
     ("LVS Myndighet", "myndighet", "Centrum"),
     ("Systemförvaltning", "myndighet", "Centrum"),
 ]
-# username, full name, unit, roles
+# username, full name, unit, roles (the first one marks that the demo has run)
 DEMO_USERS = [
     ("enhetschef", "Eva Enhetschef", "Myndighet Centrum", ["unit_manager"]),
     ("socialsekreterare", "Sara Socialsekreterare", "Myndighet Centrum", ["social_secretary"]),
     ("medarbetare", "Mats Medarbetare", "Hemtjänst Hisingen", ["staff"]),
+    ("hemtjanstchef", "Hugo Hemtjänstchef", "Hemtjänst Hisingen", ["unit_manager"]),
+    ("planerare", "Petra Planerare", "Hemtjänst Hisingen", ["planner"]),
+    # A boendesekreterare on BoSam (§6.1): the hand-over to a residence, the contract message.
+    ("boendesekreterare", "Britt Boendesekreterare", "BoSam Centrum", ["social_secretary"]),
+    # Trygghetsjouren's unit manager: its staff's access goes by an Intraservice ticket (§9.2).
+    ("tjchef", "Tea Trygghetsjouren", "Trygghetsjouren", ["unit_manager"]),
     ("lvs", "Lena LVS", "LVS Myndighet", ["lvs"]),
     ("admin", "Adam Systemförvaltare", "Systemförvaltning", ["admin"]),
 ]
+# Issue 13: one fictional case that two units share, so that every flow of the case's life can
+# be tried at once (closing, people who leave, hand-overs, day notes, deviation reports). The
+# case number is the routine's own example (002); the name is made up.
+DEMO_CASE = "0655588"
+DEMO_FICTIONAL_NAME = "Gunnel Gran"
+# The access orders LVS has carried out: (orderer, district, persons as (username, position),
+# local protection reason or None). Only a Myndighet unit's manager may order local protection.
+DEMO_ORDERS = [
+    (
+        "enhetschef",
+        "Centrum",
+        [("enhetschef", "enhetschef"), ("socialsekreterare", "socialsekreterare")],
+        "Hot från tidigare partner; skyddet gäller mot honom.",
+    ),
+    (
+        "hemtjanstchef",
+        "Hisingen",
+        [("hemtjanstchef", "enhetschef"), ("planerare", "planerare")],
+        None,
+    ),
+]
+# Day notes in the hemtjänst unit's fictional file: (days ago, author, text). Two are older than
+# six weeks (the warning of issue 13) and younger than two months (the purge, §8.6).
+DEMO_NOTES = [
+    (45, "medarbetare", "Handlade mat och hjälpte till med disken. Gunnel var på gott humör."),
+    (43, "medarbetare", "Promenad till parken, ca 30 minuter. Inget särskilt att notera."),
+    (3, "medarbetare", "Morgonbesök: frukost och medicin enligt lista. Allt väl."),
+    (1, "medarbetare", "Kvällsbesöket flyttat en timme framåt på Gunnels egen begäran."),
+]
+# A deviation reserve report waiting for registration (§4.2), as the form posts it; fields that
+# the form does not have are ignored by it.
+DEMO_DEVIATION = {
+    "unit": "Hemtjänst Hisingen",
+    "fictional_name": DEMO_FICTIONAL_NAME,
+    "category": "informationssakerhet",
+    "description": "En okänd person frågade efter Gunnel vid porten. Inget lämnades ut.",
+    "immediate_action": "Gick in med Gunnel och ringde enhetschefen direkt.",
+    "handed_to": "Hugo Hemtjänstchef",
+}
 
 
 def _create_unit(name: str, unit_type: str, district: str) -> Unit:
@@ -373,10 +425,108 @@ def users_unlock(username: str) -> None:
     )
 
 
+# --- demo data (issue 13) ------------------------------------------------------------------------
+
+
+def _demo_form(key: str, fields: dict[str, str], user: User) -> Submission:
+    """A stored form made as the form page makes it (portal/views/forms.py ``fill``): the posted
+    fields through the form class, its format validation, ``to_data`` and the form's rules, then
+    the submission service. Demo data that breaks a rule is refused, never stored."""
+    kind = stored(key)
+    ctx = CheckContext(user=user, today=today(), config=current_app.config)
+    with current_app.test_request_context(method="POST", data=fields):
+        form = kind.form_class(meta={"csrf": False})
+        if not validate_input(form) or form.errors:
+            raise click.ClickException(f"demodatan för {key} är ogiltig: {sorted(form.errors)}")
+        data = kind.to_data(form, user)
+        problems = kind.check(data, ctx) + free_text_violations(form, kind.pnr_fields)
+    if problems:
+        codes = ", ".join(f"{v.code} ({v.field})" for v in problems)
+        raise click.ClickException(f"demodatan för {key} bryter mot reglerna: {codes}")
+    return submissions.create(kind, data, ctx)
+
+
+def _demo_case(users: dict[str, User]) -> None:
+    """The shared case: an access order per unit, carried out by LVS (grants in Myndighet
+    Centrum and Hemtjänst Hisingen, local protection in Myndighet Centrum); the hemtjänst unit's
+    fictional file of the case with notes, two of them older than six weeks; a deviation report
+    waiting for registration. Through the portal's own services, so encrypted as theirs are."""
+    day = today()
+    for orderer, district, persons, reason in DEMO_ORDERS:
+        fields = {
+            "case_number": DEMO_CASE,
+            "city_district": district,
+            "valid_from": day.isoformat(),
+            "valid_to": (day + timedelta(days=180)).isoformat(),
+        }
+        for i, (username, position) in enumerate(persons):
+            fields |= {
+                f"persons-{i}-action": "add",
+                f"persons-{i}-full_name": users[username].full_name,
+                f"persons-{i}-username": username,
+                f"persons-{i}-email": users[username].email,
+                f"persons-{i}-position": position,
+            }
+        if reason:
+            fields |= {
+                "local_protection": "y",
+                "local_protection_until": (day + timedelta(days=60)).isoformat(),
+                "local_protection_reason": reason,
+            }
+        order = _demo_form("access_order", fields, users[orderer])
+        submissions.mark_done(
+            order, DoneInput(user=users["lvs"], today=day, reply="Klart i Treserva.")
+        )
+    manager = users["hemtjanstchef"]
+    file = day_notes.create_file(manager, DEMO_FICTIONAL_NAME, DEMO_CASE)
+    now = utcnow()
+    file.created_at = now - timedelta(days=max(n[0] for n in DEMO_NOTES) + 5)
+    for days_ago, author, text in DEMO_NOTES:
+        problems = day_notes.check_note(text)
+        if problems:
+            codes = ", ".join(v.code for v in problems)
+            raise click.ClickException(f"en demoanteckning bryter mot reglerna: {codes}")
+        note = day_notes.add_note(file, users[author], text)
+        note.written_at = now - timedelta(days=days_ago, hours=2)
+    event = (day - timedelta(days=1)).isoformat()
+    _demo_form(
+        "deviation",
+        {**DEMO_DEVIATION, "event_date": event, "event_time": "10:15", "event_at": f"{event}T10:15"},
+        users["medarbetare"],
+    )
+    db.session.flush()
+
+
+# The demo turns digital day notes on (SPEC §3.5: a setting, default off, that a deployment's
+# routine owner decides); `make run` reads instance/config.py when it starts the server.
+DEMO_SETTING = "DAY_NOTES_DIGITAL"
+
+
+def _demo_settings(instance: Path) -> str:
+    """Write DAY_NOTES_DIGITAL = True into instance/config.py unless the file sets it already
+    (an operator's own choice stays); what was done, for the command's output."""
+    path = instance / "config.py"
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    if re.search(rf"^\s*{DEMO_SETTING}\s*=", text, re.MULTILINE):
+        return f"{DEMO_SETTING} står redan i {path}; den lämnas som den är."
+    block = (
+        "# flask demo: digital day notes (SPEC §3.5). The routine says by hand (§7.1); set it\n"
+        f"# to False, or remove the line, for paper sheets.\n{DEMO_SETTING} = True\n"
+    )
+    if text:
+        block = ("\n" if text.endswith("\n") else "\n\n") + block
+    # Like every file in instance/, readable by the portal's own account only (portal/files.py).
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o600), "a", encoding="utf-8") as fh:
+        fh.write(block)
+    return f"{DEMO_SETTING} = True skrivet i {path} (digitala daganteckningar)."
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
-    """Demo units and one user per role; passwords printed once and kept in instance/ (0600)."""
+    """Demo units, one user per role and a shared case to try every flow on; passwords printed
+    once and kept in instance/ (0600); digital day notes turned on in instance/config.py."""
     if current_app.config["PRODUCTION"]:
         raise click.ClickException("demo körs aldrig i produktion")
     path = Path(current_app.instance_path) / "demo-credentials.txt"
@@ -388,10 +538,14 @@ def demo() -> None:
         for name, unit_type, district in DEMO_UNITS:
             if not db.session.scalar(select(Unit).where(Unit.name == name)):
                 _create_unit(name, unit_type, district)
+        users: dict[str, User] = {}
         for username, full_name, unit_name, roles in DEMO_USERS:
             password = secrets.token_urlsafe(12)
-            _create_user(username, full_name, f"{username}@goteborg.se", unit_name, roles, password)
+            users[username] = _create_user(
+                username, full_name, f"{username}@goteborg.se", unit_name, roles, password
+            )
             lines.append(f"{username}\t{password}\t{','.join(roles)}")
+        _demo_case(users)
         # The file first, inside the transaction: users whose passwords nobody knows must not
         # be committed.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -401,6 +555,12 @@ def demo() -> None:
     click.echo("Demoanvändare (lösenorden visas bara nu och finns i " + str(path) + "):")
     for line in lines:
         click.echo("  " + line)
+    click.echo(
+        f"Demoärende {DEMO_CASE}: behörigheter i Myndighet Centrum och Hemtjänst Hisingen, lokalt "
+        f"skydd i Myndighet Centrum, fiktiv akt {DEMO_FICTIONAL_NAME} med daganteckningar och en "
+        "reservrapport som väntar på registrering."
+    )
+    click.echo(_demo_settings(path.parent))
 
 
 @click.command("purge")

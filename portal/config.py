@@ -82,10 +82,24 @@ class Defaults:
         "lvs": "ÄVO Myndighet LVS admin sekretessbehörighet",
         "trygghetsjouren": "Trygghetsjouren uppdragsmottagare",
         "fee_handler": "Avgiftshandläggare",
-        # Deviation reserve reports go to the managers of the reporter's unit (§4.2).
-        "unit_managers": "Enhetschef för enheten",
+        # Deviation reserve reports go to the managers and planners of the reporter's unit (§4.2;
+        # issue 13, part 13-A).
+        "unit_managers": "Enhetschef och planerare för enheten",
         # The checklist has no list: its text is pasted into the assignment document (§5.9).
         "assignment_document": "Uppdragsdokument (klistras in)",
+        # Issue 13, part 13-B: a hand-over goes to the recipient of its purpose
+        # (HANDOVER_RECIPIENTS); tickets go to Intraservice's support (§3.6, §9.2).
+        "handover": "Mottagaren av överlämningen",
+        "intraservice": "Intraservice support (support.intraservice@intraservice.goteborg.se)",
+    }
+    # Issue 13, part 13-B (hand-overs, SPEC §3.6): who receives each hand-over message in Treserva,
+    # named on top of the message and the PDF (portal/forms/handover.py). Roles, never a unit's
+    # name: the residence or home-care unit that took the case is indirect location data (§1.1).
+    HANDOVER_RECIPIENTS = {
+        "assignment": "Uppdragsmottagare hos utföraren",  # §5.9
+        "assignment_updated": "Uppdragsmottagare hos utföraren",  # §5.10, §6.1
+        "case_number_to_residence": "Enhetschef på boendet",  # §6.1, §6.2
+        "assignment_received": "Ansvarig socialsekreterare",  # §7.2
     }
     # Checklist (issue 11, H2): the largest pasted assignment-document text accepted by
     # /forms/checklist/import (§5.12), in UTF-8 bytes; a full checklist's text is some 10 kB.
@@ -127,6 +141,13 @@ class Defaults:
     DEVIATION_RETENTION_DAYS = 30
     # Day notes not compiled into the journal after this many days are flagged (§8.6: weekly).
     DAY_NOTES_COMPILE_DAYS = 7
+    # Issue 13, part 13-C (day notes, SPEC §3.5): the routine has staff write day notes by hand
+    # (§7.1), so the portal offers paper sheets only (blank, or prefilled with a fictional file's
+    # fictional name) unless the routine owner has decided on digital notes. Uncompiled notes are
+    # shown to the unit's managers and planners from DAY_NOTES_WARN_DAYS on, with the date they
+    # will be purged (RETENTION_DAY_NOTES_MONTHS).
+    DAY_NOTES_DIGITAL = False
+    DAY_NOTES_WARN_DAYS = 42
     # Deviation categories (§4.2; spec §3.4): code -> Swedish label.
     DEVIATION_CATEGORIES = {
         "fall": "Fall",

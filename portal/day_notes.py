@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from . import audit, crypto, rules
-from .clock import aware, local, utcnow
+from .clock import aware, local, local_date, utcnow
 from .extensions import db
 from .models import DayNote, FictionalFile, User, new_public_id
 from .render.pdf import render_pdf
@@ -166,6 +166,18 @@ def _notes(file: FictionalFile, uncompiled_only: bool = False) -> list[DayNote]:
     return list(db.session.scalars(q.order_by(DayNote.written_at, DayNote.id)))
 
 
+def uncompiled_count(file: FictionalFile) -> int:
+    """How many of the file's notes are not yet compiled (no content read, nothing audited)."""
+    return int(
+        db.session.scalar(
+            select(func.count(DayNote.id)).where(
+                DayNote.file_id == file.id, DayNote.compiled_at.is_(None)
+            )
+        )
+        or 0
+    )
+
+
 def read_notes(file: FictionalFile, user: User) -> list[DayNote]:
     """Every note of the file, oldest first, audited as viewed."""
     notes = _notes(file)
@@ -174,8 +186,9 @@ def read_notes(file: FictionalFile, user: User) -> list[DayNote]:
 
 
 def check_note(text: str) -> list[Violation]:
-    """A note's rules: no personnummer (R-NOTE-PNR, §7.5: the fictional name only)."""
-    return rules.check_note_text(text, "text")
+    """A note's rules: no personnummer (R-NOTE-PNR, §7.5: the fictional name only), no street
+    address and no phone number (R-NOTE-ADDRESS: they would tell where the person is, §1.1)."""
+    return rules.check_note_text(text, "text") + rules.check_note_address(text, "text")
 
 
 def add_note(file: FictionalFile, user: User, text: str) -> DayNote:
@@ -219,11 +232,92 @@ def mark_compiled(file: FictionalFile, user: User, note_ids: Iterable[str]) -> i
     return count
 
 
+# --- closing (§8.10; SPEC §3.7: the fictional file is compiled and deleted at once) -------------
+
+
+def _case_files(case_number: str, unit_id: int) -> list[FictionalFile]:
+    return list(
+        db.session.scalars(
+            select(FictionalFile)
+            .where(FictionalFile.unit_id == unit_id, FictionalFile.case_number == case_number)
+            .order_by(FictionalFile.closed_at.is_not(None), FictionalFile.created_at)
+        )
+    )
+
+
+def files_for_case(case_number: str, unit_id: int) -> list[FictionalFile]:
+    """The unit's fictional files linked to the case (open ones first; a file closed earlier still
+    holds its notes, so it is thrown away at the case's closing too)."""
+    return _case_files(case_number.strip(), unit_id) if case_number.strip() else []
+
+
+def uncompiled_for_case(
+    case_number: str, unit_id: int, user: User | None = None
+) -> list[DayNote]:
+    """The notes of ``files_for_case`` not yet compiled, oldest first (shown first at closing).
+    With `user`, each file with such notes is audited as viewed for compiling (how many)."""
+    files = files_for_case(case_number, unit_id)
+    if not files:
+        return []
+    notes = list(
+        db.session.scalars(
+            select(DayNote)
+            .where(DayNote.file_id.in_([f.id for f in files]), DayNote.compiled_at.is_(None))
+            .options(joinedload(DayNote.data_key))
+            .order_by(DayNote.written_at, DayNote.id)
+        )
+    )
+    if user is not None:
+        for file in files:
+            n = sum(1 for note in notes if note.file_id == file.id)
+            if n:
+                _record("day_notes_compile_viewed", file, user, detail=f"antal: {n}")
+    return notes
+
+
+def close_for_case(case_number: str, unit_id: int, user: User) -> str:
+    """§8.10 at the case's closing: the uncompiled notes of the unit's files of the case are
+    compiled (their text returned, to paste into Treserva's journal, and marked compiled), then
+    the files and all their notes are deleted at once, each note's data key with it
+    (crypto-shredding). Audited per file, without content. Flushes; the caller's transaction
+    commits. "" when there was nothing to compile."""
+    files = files_for_case(case_number, unit_id)
+    notes = uncompiled_for_case(case_number, unit_id)
+    text = compiled_text(notes)
+    now = utcnow()
+    for note in notes:
+        note.compiled_at, note.compiled_by_id = now, user.id
+    for file in files:
+        compiled = sum(1 for note in notes if note.file_id == file.id)
+        if compiled:
+            _record("day_notes_compiled", file, user, detail=f"antal: {compiled}")
+        held = _notes(file)
+        for note in held:
+            crypto.shred(note, "text_enc")
+            db.session.delete(note)
+        db.session.flush()  # the notes (and their keys) before the file they belong to
+        _record(
+            "fictional_file_deleted", file, user, detail=f"antal anteckningar: {len(held)}"
+        )
+        db.session.delete(file)
+    db.session.flush()
+    return text
+
+
+def purge_date(written_at: datetime) -> date:
+    """The Swedish date from which a note written at `written_at` is purged (portal.retention:
+    RETENTION_DAY_NOTES_MONTHS calendar months after the date it was written)."""
+    months = current_app.config["RETENTION_DAY_NOTES_MONTHS"]
+    return rules.add_months(local_date(written_at), months)
+
+
 def uncompiled_summary(unit_id: int, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Per open file of the unit with notes not yet compiled: how many, since when, and whether the
-    oldest is older than DAY_NOTES_COMPILE_DAYS (§8.6: compile at least once a week)."""
+    """Per file of the unit with notes not yet compiled: how many, since when, whether the oldest
+    is older than DAY_NOTES_COMPILE_DAYS (§8.6: compile at least once a week), and whether it is
+    DAY_NOTES_WARN_DAYS old (SPEC §3.5: six weeks) with the date it will be purged uncompiled."""
     now = now or utcnow()
     limit = timedelta(days=current_app.config["DAY_NOTES_COMPILE_DAYS"])
+    warn_days = current_app.config["DAY_NOTES_WARN_DAYS"]  # on Swedish calendar dates
     rows = db.session.execute(
         select(FictionalFile, func.count(DayNote.id), func.min(DayNote.written_at))
         .join(DayNote, DayNote.file_id == FictionalFile.id)
@@ -237,6 +331,8 @@ def uncompiled_summary(unit_id: int, now: datetime | None = None) -> list[dict[s
             "count": n,
             "oldest": local(oldest),
             "flagged": now - aware(oldest) > limit,
+            "warned": (local_date(now) - local_date(oldest)).days >= warn_days,
+            "purge_on": purge_date(oldest),
         }
         for f, n, oldest in rows
     ]

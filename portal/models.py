@@ -26,7 +26,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from .clock import utcnow
 from .extensions import Model
 
-ROLES = ("staff", "social_secretary", "unit_manager", "lvs", "admin")
+ROLES = ("staff", "social_secretary", "unit_manager", "planner", "lvs", "admin")
 
 
 def new_public_id() -> str:

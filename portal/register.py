@@ -13,12 +13,13 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, false, func, select
 from sqlalchemy.orm import joinedload
 
 from . import audit, rules
 from .clock import utcnow
 from .extensions import db
+from .i18n import N_
 from .models import Grant, LocalProtection, Submission, Unit, User
 
 ACCESS_ORDER = "access_order"
@@ -74,6 +75,18 @@ def pending_additions(case_number: str, unit_id: int, exclude_id: int | None = N
         for p in persons if isinstance(persons, list) else []:
             if isinstance(p, dict) and p.get("action") == "add" and p.get("username"):
                 out.append(str(p["username"]))
+    return out
+
+
+def pending_removals(case_number: str, unit_id: int) -> set[str]:
+    """Everyone (letter case folded) the unit's pending access orders of the case remove: a
+    closing or a person's removal does not order their removal twice."""
+    out: set[str] = set()
+    for data in pending_orders(case_number, unit_id):
+        persons = data.get("persons") if isinstance(data, dict) else None
+        for p in persons if isinstance(persons, list) else []:
+            if isinstance(p, dict) and p.get("action") == "remove" and p.get("username"):
+                out.add(str(p["username"]).lower())
     return out
 
 
@@ -139,15 +152,30 @@ class RegisterPage:
     protections: list[LocalProtection]  # local protections not over, soonest end first
 
 
-def page(user: User, day: date, number: int, per_page: int) -> RegisterPage:
+def page(
+    user: User,
+    day: date,
+    number: int,
+    per_page: int,
+    case: str | None = None,
+    username: str | None = None,
+) -> RegisterPage:
     """Page `number` (1-based) of the active grants, and every local protection not over: all
     units' for LVS, the user's own unit's for anyone else (§4.1 self-check). Who may see the
-    register at all is the view's decision."""
+    register at all is the view's decision. `case` keeps one case's grants and protections;
+    `username` one person's grants (letter case ignored), and then no protection (it names no
+    person) (SPEC §6: the register's filters)."""
     grants = select(Grant).where(active_on(day))
     protections = select(LocalProtection).where(LocalProtection.until >= day)
     if not user.has_role("lvs"):
         grants = grants.where(Grant.unit_id == user.unit_id)
         protections = protections.where(LocalProtection.unit_id == user.unit_id)
+    if case:
+        grants = grants.where(Grant.case_number == case)
+        protections = protections.where(LocalProtection.case_number == case)
+    if username:
+        grants = grants.where(func.lower(Grant.username) == username.lower())
+        protections = protections.where(false())
     rows = db.session.scalars(
         grants.order_by(Grant.case_number, Grant.valid_to, Grant.id)
         .offset((number - 1) * per_page)
@@ -167,6 +195,84 @@ def page(user: User, day: date, number: int, per_page: int) -> RegisterPage:
             )
         ),
     )
+
+
+# --- a case's and a person's grants across units (SPEC §3.7) -------------------------------------
+
+
+def case_grants(case_number: str, unit_id: int | None, day: date) -> list[Grant]:
+    """Every active grant of the case, in one unit or (None) in every unit, by unit and name:
+    what a closing removes (§5.13, §7.7, §8.10) and what LVS checks before it gives access
+    (§2.5: "Kontrollera om andra redan har behörighet till ärendet")."""
+    query = select(Grant).where(Grant.case_number == case_number, active_on(day))
+    if unit_id is not None:
+        query = query.where(Grant.unit_id == unit_id)
+    return list(
+        db.session.scalars(
+            query.order_by(Grant.unit_name, Grant.unit_id, Grant.username, Grant.valid_from)
+        )
+    )
+
+
+def case_protections(case_number: str, unit_id: int | None, day: date) -> list[LocalProtection]:
+    """The case's local protections not over, in one unit or (None) in every unit."""
+    query = select(LocalProtection).where(
+        LocalProtection.case_number == case_number, LocalProtection.until >= day
+    )
+    if unit_id is not None:
+        query = query.where(LocalProtection.unit_id == unit_id)
+    return list(
+        db.session.scalars(
+            query.order_by(LocalProtection.until).options(joinedload(LocalProtection.unit))
+        )
+    )
+
+
+def person_grants(username: str, unit_id: int | None, day: date) -> list[Grant]:
+    """Every active grant of one person (letter case ignored), in one unit or (None) in every
+    unit, by unit and case: someone who leaves or changes post loses them all (§2.1, 002)."""
+    query = select(Grant).where(func.lower(Grant.username) == username.lower(), active_on(day))
+    if unit_id is not None:
+        query = query.where(Grant.unit_id == unit_id)
+    return list(
+        db.session.scalars(
+            query.order_by(Grant.unit_name, Grant.unit_id, Grant.case_number, Grant.valid_from)
+        )
+    )
+
+
+def removal_rows(grants: Iterable[Grant]) -> list[dict[str, str]]:
+    """An access order's person rows that remove these grants, one per person, as
+    forms.access_order.load_grants fills them in (a position not in the list is left out: a
+    removal row needs none)."""
+    positions = set(current_app.config["POSITIONS"])
+    rows: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for g in grants:
+        if g.username.lower() in seen:
+            continue
+        seen.add(g.username.lower())
+        rows.append(
+            {
+                "action": "remove",
+                "full_name": g.full_name,
+                "username": g.username,
+                "email": g.email,
+                "position": g.position if g.position in positions else "",
+            }
+        )
+    return rows
+
+
+#: The checks LVS makes before it gives access (§2.5), ticked when it marks an order done and
+#: kept with the order. Keys are stored; the texts are msgids, translated where shown.
+ORDER_CHECKS: dict[str, str] = {
+    "others_with_access": N_(
+        "Kontrollerat om andra redan har behörighet till ärendet och om någon ska tas bort"
+    ),
+    "other_administration": N_("Undersökt om ärendet hanteras i annan förvaltning"),
+    "linked_persons": N_("Kontrollerat om personen har kopplingar till andra i systemet"),
+}
 
 
 # --- applying an access order (§2.2) --------------------------------------------------------------

@@ -12,7 +12,7 @@ import calendar
 import dataclasses
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -348,6 +348,313 @@ def check_note_text(text: str, field: str) -> list[Violation]:
                 ),
             )
         )
+    return out
+
+
+# --- street addresses and phone numbers: R-NOTE-ADDRESS (part 13-A) -----------------------------
+
+# Day notes and deviation reports carry the fictional name only (§4.2, §7.5): no street address and
+# no phone number, which would tell where the person lives or how to reach them (§1.1). Read like
+# the personnummer detector (linear in the text's length, issue 11 H1):
+#
+# 1. Normalise character by character (`_ADDRESS_VIEW`): invisible characters (format, bidi,
+#    combining marks, private use) become nothing; the rest goes through NFKC; a decimal digit of
+#    any script becomes its ASCII digit, a letter stays (its case kept), "." and ":" become ".",
+#    "+" and "/" stay, dashes become "-", "," and ";" become ",", anything else " ".
+# 2. Cut the view into tokens with one regular expression whose alternatives are disjoint
+#    character classes (digits | separators | letters): no backtracking, linear.
+# 3. Walk the tokens once, looking at a bounded window from each (at most a dozen tokens; of a
+#    word only its last 16 letters, of a number at most 14 digits, are ever looked at).
+#
+# Found: a street name ending in -gatan, -vägen, -gränd, -stigen, -allén, -torget, -platsen,
+# -backen, -liden, -leden, -gången, -plan … (a compound, longer than the ending) followed by a
+# house number (Storgatan 12, Kungsportsavenyen 5B, Storgatan12); "Box 123"; a postcode and a
+# town (412 58 Göteborg, 41258 Göteborg); a Swedish phone number in any spacing (070-123 45 67,
+# 0701234567, 031-123 45 67, 08-12 34 56, +46 70 123 45 67, +46 (0)70-123 45 67, 0046 70 …).
+# Not found, by design: times (kl 14.30, 08.30-09.15), dates (2026-12-01, 01.12.2026), a 7-digit
+# case number, doses (2 x 500 mg), amounts; a word that is only the ending ("på vägen 2 gånger",
+# "plan 2"), a floor ("våningsplan 3"), a street name written as two words (Gustaf Adolfs torg 3),
+# an address or number spelled out in words.
+_STREET_ENDINGS = (
+    "gatan", "gata", "vagen", "vag", "grand", "granden", "stigen", "stig", "allen", "alle",
+    "torget", "torg", "platsen", "plats", "backen", "backe", "liden", "leden", "gangen",
+    "plan", "avenyen", "aveny", "kajen", "strand", "stranden", "straket", "slingan",
+    "promenaden", "esplanaden", "kroken", "hojden", "terrassen", "passagen",
+)  # fmt: skip
+# Words that end like a street but are not one (a floor, a place, a plan of the care).
+_NOT_STREETS = frozenset(
+    {"vaningsplan", "entreplan", "bottenplan", "markplan", "gatuplan", "kallarplan",
+     "mellanplan", "overplan", "underplan", "arbetsplan", "genomforandeplan", "veckoplan",
+     "dagplan", "matplan", "behandlingsplan", "vardplan", "handlingsplan", "lekplats",
+     "arbetsplats", "parkeringsplats", "sittplats", "motesplats", "busshallplats",
+     "hallplats", "torg", "gata", "vag", "gatan", "vagen"}
+)  # fmt: skip
+_ADDRESS_TOKENS = re.compile(r"[0-9]+|[ .+\-/,]+|[^0-9 .+\-/,]+")
+# On a word's folded last letters (at most 16): two letters or more, then a street's ending.
+_STREET_ENDING = re.compile("..+(?:" + "|".join(_STREET_ENDINGS) + ")", re.DOTALL)
+_ADDRESS_PUNCT = {".": ".", ":": ".", "+": "+", "/": "/", ",": ",", ";": ","}
+_LONGEST_ENDING = 16
+_DIGITS = frozenset("0123456789")
+_SEPARATOR_CHARS = frozenset(" .+-/,")
+
+
+def _address_seen_as(char: str) -> str:
+    out = []
+    for c in unicodedata.normalize("NFKC", char):  # one character: at most 18 out
+        category = unicodedata.category(c)
+        if category in _INVISIBLE:
+            continue
+        if category == "Nd":
+            out.append(str(unicodedata.decimal(c)))
+        elif category[0] == "L":
+            out.append(c)
+        elif c in _ADDRESS_PUNCT:
+            out.append(_ADDRESS_PUNCT[c])
+        elif category == "Pd" or c == "\u2212":
+            out.append("-")
+        else:
+            out.append(" ")
+    return "".join(out)
+
+
+class _AddressView(dict[int, str]):
+    """str.translate table for R-NOTE-ADDRESS (step 1 above); like `_View`, BMP entries kept."""
+
+    def __missing__(self, code: int) -> str:
+        char = chr(code)
+        seen = "" if unicodedata.category(char) in _INVISIBLE else _address_seen_as(char)
+        if code < 0x10000:
+            self[code] = seen
+        return seen
+
+
+_ADDRESS_VIEW = _AddressView()
+
+
+def _fold(word: str) -> str:
+    """A word's last letters without accents, casefolded: "Storgatan" and "STORGATAN" alike, and
+    "vägen" as "vagen" (only the end is looked at: bounded work per word)."""
+    tail = unicodedata.normalize("NFKD", word[-_LONGEST_ENDING:])
+    return "".join(c for c in tail if not unicodedata.combining(c)).casefold()
+
+
+def _kind(token: str) -> str:
+    """"d" digits, "s" separators, "w" a word (step 2's three classes)."""
+    first = token[0]
+    return "d" if first in _DIGITS else ("s" if first in _SEPARATOR_CHARS else "w")
+
+
+def _is_street(word: str) -> bool:
+    if len(word) < 5:  # the shortest ending and two letters
+        return False
+    folded = _fold(word)
+    return folded not in _NOT_STREETS and _STREET_ENDING.fullmatch(folded) is not None
+
+
+def _after_spaces(tokens: list[str], i: int) -> int | None:
+    """The index after position i across an optional gap of spaces only; None across other
+    punctuation."""
+    if i < len(tokens) and _kind(tokens[i]) == "s":
+        return i + 1 if not tokens[i].strip() else None
+    return i
+
+
+def _is_digits(tokens: list[str], i: int) -> bool:
+    return 0 <= i < len(tokens) and tokens[i][0] in _DIGITS
+
+
+def _address_found(tokens: list[str]) -> bool:
+    for i, tok in enumerate(tokens):
+        kind = _kind(tok)
+        if kind == "w":
+            j = _after_spaces(tokens, i + 1)
+            if j is None or not _is_digits(tokens, j):
+                continue
+            number = tokens[j]
+            if len(number) <= 4 and _is_street(tok) and not _a_time_at(tokens, j):
+                return True
+            if tok[:1] == "B" and tok.casefold() == "box" and len(number) <= 5:
+                return True
+        elif kind == "d" and len(tok) in (3, 5) and tok[0] != "0" and _postcode_at(tokens, i):
+            return True
+    return False
+
+
+def _postcode_at(tokens: list[str], i: int) -> bool:
+    """412 58 Göteborg or 41258 Göteborg: a postcode (first digit 1-9) and a capitalised town."""
+    first = tokens[i]
+    if first[0] == "0" or len(first) not in (3, 5):
+        return False
+    j = i + 1
+    if len(first) == 3:
+        gap = _after_spaces(tokens, i + 1)
+        if gap is None or not _is_digits(tokens, gap) or len(tokens[gap]) != 2:
+            return False
+        j = gap + 1
+    if j < len(tokens) and _kind(tokens[j]) == "s":
+        if tokens[j].replace(",", " ").strip():
+            return False
+        j += 1
+    if j >= len(tokens) or _kind(tokens[j]) != "w":
+        return False
+    town = tokens[j]
+    return len(town) >= 2 and town[0].isupper() and town[1].islower()
+
+
+def _number(tokens: list[str], i: int) -> int | None:
+    return int(tokens[i]) if _is_digits(tokens, i) and len(tokens[i]) <= 4 else None
+
+
+def _a_time_at(tokens: list[str], i: int) -> bool:
+    """Tokens i, i+2 read as a time H.MM / HH:MM (the separator "." between)."""
+    hour, minute = _number(tokens, i), _number(tokens, i + 2)
+    return (
+        hour is not None
+        and minute is not None
+        and len(tokens[i]) <= 2
+        and len(tokens[i + 2]) == 2
+        and tokens[i + 1] == "."
+        and hour <= 24
+        and minute <= 59
+    )
+
+
+def _date_separator(tokens: list[str], i: int) -> str | None:
+    """A date's separator at i: one of - . / with any spaces around it."""
+    if not 0 <= i < len(tokens) or _kind(tokens[i]) != "s":
+        return None
+    chars = tokens[i].replace(" ", "")
+    return chars if chars in ("-", ".", "/") else None
+
+
+def _a_date_at(tokens: list[str], i: int) -> int:
+    """How many tokens from i read as a date (YYYY-MM-DD, D.M.YYYY, D/M/YYYY), 0 if none."""
+    first_sep = _date_separator(tokens, i + 1)
+    if first_sep is None:
+        return 0
+    parts = [_number(tokens, i + k) for k in (0, 2, 4)]
+    if None in parts or first_sep != _date_separator(tokens, i + 3):
+        return 0
+    lengths = [len(tokens[i + k]) for k in (0, 2, 4)]
+    a, b, c = (p or 0 for p in parts)
+    if lengths[0] == 4 and lengths[1] <= 2 and lengths[2] <= 2:
+        year, month, day = a, b, c
+    elif lengths[2] == 4 and lengths[0] <= 2 and lengths[1] <= 2:
+        day, month, year = a, b, c
+    else:
+        return 0
+    if not 1 <= month <= 12 or year < 1 or not 1 <= day <= calendar.monthrange(year, month)[1]:
+        return 0
+    return 5
+
+
+def _number_runs(tokens: list[str]) -> Iterator[list[tuple[str, str]]]:
+    """Runs of digit groups that a reader could take for one number: (separator before, digits).
+    Letters, commas, times and dates end a run."""
+    run: list[tuple[str, str]] = []
+    i, n, sep = 0, len(tokens), ""
+    while i < n:
+        tok = tokens[i]
+        kind = _kind(tok)
+        if kind == "d":
+            skip = 0
+            if i + 2 < n and len(tok) <= 4 and tokens[i + 1].strip() in ("-", ".", "/"):
+                skip = _a_date_at(tokens, i) or (3 if _a_time_at(tokens, i) else 0)
+            if skip:
+                if run:
+                    yield run
+                run, sep = [], ""
+                i += skip
+                continue
+            run.append((sep, tok))
+            sep = ""
+        elif kind == "s" and "," not in tok:
+            sep = tok
+        else:
+            if run:
+                yield run
+            run, sep = [], ""
+        i += 1
+    if run:
+        yield run
+
+
+def _a_phone_from(run: list[tuple[str, str]], i: int) -> bool:
+    """A Swedish phone number begins at group i of a run and ends at a group's end."""
+    plus = "+" in run[i][0]
+    digits = ""
+    for k in range(i, min(len(run), i + 12)):
+        group = run[k][1]
+        if len(digits) + len(group) > 14:
+            return False
+        if digits in ("46", "0046") and group == "0" and (plus or digits == "0046"):
+            continue  # +46 (0)70 …
+        digits += group
+        if digits.startswith("0046") or (plus and digits.startswith("46")):
+            rest = digits[4:] if digits.startswith("0046") else digits[2:]
+            if 7 <= len(rest) <= 9 and rest[0] != "0":
+                return True
+        elif digits[0] != "0" or digits[1:2] == "0":
+            if not "0046".startswith(digits[:4]):
+                return False
+        elif 8 <= len(digits) <= 10 and not _times_or_day_months(run[i : k + 1]):
+            return True
+    return False
+
+
+def _times_or_day_months(groups: list[tuple[str, str]]) -> bool:
+    """0830 0915 or 08 30 09 15 read as two times (or two day.month pairs): not a phone number."""
+    texts = [g for _, g in groups]
+    if len(texts) == 2 and all(len(t) == 4 for t in texts):
+        pairs = [(t[:2], t[2:]) for t in texts]
+    elif len(texts) == 4 and all(len(t) == 2 for t in texts):
+        pairs = [(texts[0], texts[1]), (texts[2], texts[3])]
+    else:
+        return False
+    times = all(int(h) <= 24 and int(m) <= 59 for h, m in pairs)
+    day_months = all(1 <= int(d) <= 31 and 1 <= int(m) <= 12 for d, m in pairs)
+    return times or day_months
+
+
+def _phone_found(tokens: list[str]) -> bool:
+    for run in _number_runs(tokens):
+        for i, (sep, group) in enumerate(run):
+            if group[0] == "0":
+                head = "".join(g for _, g in run[i : i + 4])[:4]
+                if head[1:2] == "0" and head != "0046":
+                    continue  # 00 but not 0046: no Swedish number begins so
+            elif not (group[:2] == "46" and "+" in sep):
+                continue
+            if _a_phone_from(run, i):
+                return True
+    return False
+
+
+def contains_address_or_phone(text: str) -> tuple[bool, bool]:
+    """(a street address, a phone number) somewhere in the text (R-NOTE-ADDRESS); linear."""
+    tokens = _ADDRESS_TOKENS.findall(_text(text).translate(_ADDRESS_VIEW))
+    return _address_found(tokens), _phone_found(tokens)
+
+
+MSG_ADDRESS_IN_TEXT = N_(
+    "Texten ser ut att innehålla en adress (gatuadress, box eller postnummer och ort). Ta bort "
+    "den: skriv aldrig var den enskilde bor eller vistas (§1.1, §7.5)."
+)
+MSG_PHONE_IN_TEXT = N_(
+    "Texten ser ut att innehålla ett telefonnummer. Ta bort det: skriv aldrig hur den enskilde "
+    "kan nås (§1.1, §7.5)."
+)
+
+
+def check_note_address(text: str, field: str) -> list[Violation]:
+    """R-NOTE-ADDRESS: no street address and no phone number in day notes and deviation reports
+    (SPEC §4; §1.1, §7.5): they would tell where the person is. Normalised as R-NOTE-PNR."""
+    address, phone = contains_address_or_phone(text)
+    out: list[Violation] = []
+    if address:
+        out.append(Violation("R-NOTE-ADDRESS", field, MSG_ADDRESS_IN_TEXT))
+    if phone:
+        out.append(Violation("R-NOTE-ADDRESS", field, MSG_PHONE_IN_TEXT))
     return out
 
 
@@ -775,6 +1082,32 @@ class AccessOrderInput:
     justification: str
 
 
+# Unit types whose access to a protected case goes by a ticket to Intraservice, never by an access
+# order to the LVS list: "För Trygghetsjouren ... finns en egen rutin" (§2.1), LVS på
+# Trygghetsjouren orders it from Intraservice (§9.2). The blank access order leaves them out too.
+INTRASERVICE_ACCESS_UNIT_TYPES = frozenset({"trygghetsjouren"})
+
+
+def check_access_by_intraservice(unit_type: str) -> list[Violation]:
+    """R-TJ-INTRASERVICE: Trygghetsjouren's access goes by an Intraservice ticket (§2.1, §9.2):
+    an access order from such a unit (its type from the server's data) is refused, adding and
+    removing alike, with a message that says where to turn instead."""
+    if _norm(unit_type) not in INTRASERVICE_ACCESS_UNIT_TYPES:
+        return []
+    return [
+        Violation(
+            "R-TJ-INTRASERVICE",
+            "persons",
+            N_(
+                "Trygghetsjouren beställer inte behörighet hos LVS på Myndighet. LVS på "
+                "Trygghetsjouren skickar i stället ett ärende till Intraservice med ärendenumret "
+                "och vilka personer på Trygghetsjouren som ska ha tillgång till ärendet (§9.2). "
+                "Använd blanketten Ärende till Intraservice."
+            ),
+        )
+    ]
+
+
 def access_order_subject(case_number: str, city_district: str) -> str:
     """Subject line: case number and city district only, never a personnummer (§2.2)."""
     case, district = _text(case_number).strip(), _text(city_district).strip()
@@ -796,13 +1129,17 @@ def check_access_order(
     min_justification: int = 20,
     username_pattern: str = DEFAULT_USERNAME_PATTERN,
 ) -> list[Violation]:
-    """Every rule that applies to an access order (§1.3, §2.1, §2.2, §7.2).
+    """Every rule that applies to an access order (§1.3, §2.1, §2.2, §7.2, §9.2); an order from
+    a unit whose access goes by Intraservice (R-TJ-INTRASERVICE) gets that finding only.
 
     `active_usernames`: who the register holds for the case and the ordering unit;
     `pending_additions`: who the unit's orders of the case still waiting for LVS add;
     `fee_handler_usernames`: which of the order's usernames belong to `avgift` units;
     `positions`: the configured positions (an empty list admits none);
     `username_pattern`: what a city account's name looks like."""
+    refused = check_access_by_intraservice(order.unit_type)
+    if refused:  # the whole order is the wrong way for this unit: nothing else to correct
+        return refused
     domains = _items(allowed_domains)
     rows = _items(order.persons)
     out = check_case_number(order.case_number, "case_number", case_number_pattern)

@@ -49,15 +49,18 @@ def kind_of(sub: Submission) -> StoredForm:
     return stored(sub.form)
 
 
-def create(kind: StoredForm, data: dict[str, Any], ctx: CheckContext) -> Submission:
-    """Store a checked form's data for ``ctx.user``'s unit: encrypted where the form says, the
+def create(
+    kind: StoredForm, data: dict[str, Any], ctx: CheckContext, unit_id: int | None = None
+) -> Submission:
+    """Store a checked form's data for ``ctx.user``'s unit (or ``unit_id``: LVS ordering the
+    removals of a closing for the unit that holds the grants): encrypted where the form says, the
     audit event in the same transaction. Flushes; the request commits."""
     user = ctx.user
     plain, sealed = split_sealed(kind, data)
     sub = Submission(
         public_id=new_public_id(),
         form=kind.key,
-        unit_id=user.unit_id,
+        unit_id=user.unit_id if unit_id is None else unit_id,
         submitted_by_id=user.id,
         case_number=kind.case_number(data),
         flagged=kind.flagged(data, ctx),

@@ -41,6 +41,7 @@ USERS: dict[str, tuple[str, str, list[str]]] = {
     "secretary": ("Sara Socialsekreterare", "Myndighet Centrum", ["social_secretary"]),
     "manager": ("Eva Enhetschef", "Myndighet Centrum", ["unit_manager"]),
     "hemtjanst_manager": ("Hugo Hemtjänstchef", "Hemtjänst Hisingen", ["unit_manager"]),
+    "planner": ("Petra Planerare", "Hemtjänst Hisingen", ["planner"]),
     "other_manager": ("Olle Annanchef", "Myndighet Nordost", ["unit_manager"]),
     "lvs": ("Lena LVS", "LVS Myndighet", ["lvs"]),
     "lvs2": ("Lars LVS", "LVS Myndighet", ["lvs"]),
@@ -152,7 +153,9 @@ def app(tmp_path: Path, migrated_sqlite: Path | None, migrated_pg: str | None,
         uri = f"sqlite:///{target}"
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-" + "x" * 20,
-         "TESTING": True},
+         "TESTING": True,
+         # 13-C: the tests of digital day notes need them on (off by default, SPEC §3.5).
+         "DAY_NOTES_DIGITAL": True},
         instance_path=str(tmp_path / "instance"),
     )
     app.test_client_class = CsrfClient

@@ -431,3 +431,136 @@ def test_a_removal_order_ends_the_grant_of_a_unit_named_with_a_swedish_letter(
     with app.app_context():
         grant = db.session.scalar(select(Grant).where(Grant.username == "anna01"))
         assert grant is not None and grant.revoked_at is not None
+
+
+# --- Trygghetsjouren's access goes by Intraservice (issue 13, item 2; §2.1, §9.2) ------------------
+
+
+def tj_manager(app: Flask, password_hash: str) -> None:
+    """A Trygghetsjouren unit and its unit manager (LVS på Trygghetsjouren orders its access)."""
+    with app.app_context():
+        unit = Unit(name="Trygghetsjouren", unit_type="trygghetsjouren", city_district="Centrum")
+        db.session.add(unit)
+        db.session.flush()
+        db.session.add(User(username="tj_manager", full_name="Tina Jourchef",
+                            email="tina.jourchef@goteborg.se", unit_id=unit.id,
+                            password_hash=password_hash,
+                            role_rows=[UserRole(role="unit_manager")]))
+        db.session.commit()
+
+
+def test_an_access_order_from_trygghetsjouren_is_refused_and_points_to_intraservice(
+        app: Flask, as_user, password_hash: str) -> None:
+    """Issue 13 item 2: a Trygghetsjouren order went to the ÄVO LVS list like any other; its
+    access goes by a ticket to Intraservice (§9.2). Refused at the field, input kept, nothing
+    stored, and the refusal audited."""
+    tj_manager(app, password_hash)
+    manager = as_user("tj_manager")
+    resp = manager.post("/forms/access-order", data=form(**{"preview": "1"}))
+    page = assert_refused(app, resp)
+    error = field_error(page, "persons")
+    assert "Intraservice" in error and "§9.2" in error
+    assert 'value="Anna Andersson"' in page and f'value="{CASE}"' in page  # input kept
+    # Adding and removing alike: a removal-only order goes the same way.
+    removal = manager.post("/forms/access-order", data=form(**{"persons-0-action": "remove"}))
+    assert "Intraservice" in field_error(assert_refused(app, removal), "persons")
+    with app.app_context():
+        events = db.session.execute(
+            select(AuditEvent.outcome, AuditEvent.detail, AuditEvent.case_number)
+            .where(AuditEvent.action == "access_order_refused")
+        ).all()
+    assert [tuple(e) for e in events] == [("refused", "R-TJ-INTRASERVICE", CASE)] * 2
+    assert as_user("lvs").get("/lvs/queue.json").get_json() == []
+
+
+def test_the_blank_access_order_offers_every_unit_type_but_trygghetsjouren(app: Flask) -> None:
+    """Issue 13 item 2: the blank offered Trygghetsjouren a box. Left out by its key, whatever
+    its label says; the other types are the config's."""
+    from portal.render import pdf
+
+    app.config["UNIT_TYPES"] = {**app.config["UNIT_TYPES"], "trygghetsjouren": "TJ Testetikett"}
+    with app.app_context():
+        text = pdf.blank_html("access_order.html")
+        printed = "\n".join(page.extract_text() or "" for page in
+                            PdfReader(io.BytesIO(pdf.blank_pdf("access_order.html"))).pages)
+    for key, label in app.config["UNIT_TYPES"].items():
+        assert (label in text) is (key != "trygghetsjouren"), label
+    assert "TJ Testetikett" not in printed and "Trygghetsjouren" not in printed
+    assert "Hemtjänst" in printed and "BoSam" in printed
+
+
+# --- local protection renewed (issue 13, item 5; §1.3) ---------------------------------------------
+
+
+def protected_once(app: Flask, as_user) -> tuple[FlaskClient, FlaskClient]:
+    """The case has had local protection: ordered by the Myndighet manager, carried out by LVS."""
+    manager, lvs = as_user("manager"), as_user("lvs")
+    first = submit(manager, form(**local_protection(30)))
+    with app.app_context():
+        assert not db.session.scalar(select(Submission.flagged))
+    assert mark_done(lvs, first).status_code == 303
+    return manager, lvs
+
+
+def flagged_of(app: Flask, public_id: str) -> bool:
+    with app.app_context():
+        return bool(db.session.scalar(select(Submission.flagged)
+                                      .where(Submission.public_id == public_id)))
+
+
+def test_local_protection_again_for_the_same_case_is_flagged_with_the_earlier_periods(
+        app: Flask, as_user) -> None:
+    """Issue 13 item 5: local protection could be renewed in three-month steps for ever, each
+    order looking like the first. A new one for a case that already had one is flagged for LVS,
+    whose page shows the earlier periods; the orderer's page does not."""
+    manager, lvs = protected_once(app, as_user)
+    first_until = (today() + timedelta(days=30)).isoformat()
+    renewal = submit(manager, form(**local_protection(80), **person(0, "Anna Andersson", "anna01")))
+    assert flagged_of(app, renewal)
+    [item] = [q for q in lvs.get("/lvs/queue.json").get_json() if q["id"] == renewal]
+    assert item["flagged"] is True
+    page = html(lvs.get(f"/submissions/{renewal}"))
+    assert 'id="earlier-protections"' in page and "haft lokalt skydd tidigare" in page
+    periods = page.split('id="earlier-protections"', 1)[1].split("</div>", 1)[0]
+    assert f"Myndighet Centrum: lagt {today().isoformat()}, till och med {first_until}" in periods
+    assert 'id="earlier-protections"' not in html(manager.get(f"/submissions/{renewal}"))
+    # Once LVS has carried out the renewal, its own period is not "earlier" on its page.
+    assert mark_done(lvs, renewal).status_code == 303
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LocalProtection)) == 2
+
+
+def test_local_protection_of_the_case_in_another_unit_counts_and_another_case_does_not(
+        app: Flask, as_user) -> None:
+    """Local protection is the case's (§1.3): an earlier one from another Myndighet unit counts;
+    another case's, or an order without local protection, is not flagged for it."""
+    protected_once(app, as_user)
+    other = as_user("other_manager")
+    renewal = submit(other, form(**local_protection(60), city_district="Nordost"))
+    assert flagged_of(app, renewal)
+    page = html(as_user("lvs").get(f"/submissions/{renewal}"))
+    assert "Myndighet Centrum: lagt" in page.split('id="earlier-protections"', 1)[1]
+    elsewhere = submit(other, form(**local_protection(60), case_number="0655599"))
+    without = submit(other, form(**person(0, "Bengt Berg", "bengt02")))
+    assert not flagged_of(app, elsewhere) and not flagged_of(app, without)
+    assert 'id="earlier-protections"' not in html(as_user("lvs").get(f"/submissions/{elsewhere}"))
+
+
+def test_message_and_pdf_remind_that_the_local_protection_decision_is_in_the_journal(
+        app: Flask, as_user) -> None:
+    """Issue 13 item 5 (§1.3: "Beslutet dokumenteras i journalen"): the order with local
+    protection says so in its message and its PDF; an order without it does not."""
+    manager = as_user("manager")
+    with_lp = submit(manager, form(**local_protection()))
+    without = submit(manager, form(case_number="0655599"))
+    reminder = "dokumenteras i journalen (§1.3)"
+    assert reminder in html(manager.get(f"/submissions/{with_lp}/message"))
+    assert reminder not in html(manager.get(f"/submissions/{without}/message"))
+
+    def pdf_text(public_id: str) -> str:
+        data = manager.get(f"/submissions/{public_id}/pdf").data
+        return " ".join(" ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(data)).pages)
+                        .split())
+
+    assert "dokumenteras i journalen" in pdf_text(with_lp)
+    assert "dokumenteras i journalen" not in pdf_text(without)

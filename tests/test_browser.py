@@ -207,7 +207,9 @@ def test_staff_reports_a_deviation_and_prints_a_blank_form(page: Any) -> None:
     page.keyboard.type("Fall")  # a closed select picks the option that starts with what is typed
     assert page.input_value("#category") == "fall"
     type_into(page, "#description", "Brukaren föll i hallen vid morgonbesöket.")
-    type_into(page, "#handed_to", "Hugo Hemtjänstchef")
+    tab_to(page, "#handed_to")  # a select of the unit's managers and planners
+    page.keyboard.type("Hugo")
+    assert page.input_value("#handed_to") == "Hugo Hemtjänstchef"
     press_button(page, "Granska rapporten")
     page.wait_for_function("document.querySelector('.error-summary') || document.querySelector('.message')")
     assert page.locator(".error-summary").count() == 0, page.locator(".error-summary").inner_text()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import stat
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -10,9 +11,20 @@ from conftest import CsrfClient, login
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal import create_app
+from portal import cli, create_app, day_notes
+from portal.cli import DEMO_CASE, DEMO_FICTIONAL_NAME, DEMO_NOTES
+from portal.clock import aware, today, utcnow
 from portal.extensions import db
-from portal.models import AuditEvent, Unit, User
+from portal.models import (
+    AuditEvent,
+    DayNote,
+    FictionalFile,
+    Grant,
+    LocalProtection,
+    Submission,
+    Unit,
+    User,
+)
 
 NEW_PASSWORD = "ett långt nytt lösenord 7"
 
@@ -225,3 +237,226 @@ def test_every_command_has_help(app: Flask) -> None:
         if isinstance(command, click.Group):
             command = command.commands[path.split()[1]]
         assert command.help, f"{path} has no help text"
+
+
+# --- the planner role (issue 13) ---------------------------------------------------------------
+
+
+def test_users_create_and_set_roles_accept_the_planner_role(app: Flask) -> None:
+    result = run(app, "users", "create", "nyplanerare", "--full-name", "Pia Planerare",
+                 "--email", "nyplanerare@goteborg.se", "--unit", "Hemtjänst Hisingen",
+                 "--role", "planner", "--password-stdin", input=NEW_PASSWORD + "\n")
+    assert result.exit_code == 0, output(result)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "nyplanerare"))
+        assert user is not None and user.roles == {"planner"}
+    client = app.test_client()
+    assert login(client, "nyplanerare", NEW_PASSWORD).status_code == 303
+    assert client.get("/").status_code == 200
+    assert client.get("/forms/access-order").status_code == 403
+    result = run(app, "users", "set-roles", "staff", "--role", "planner", "--role", "staff")
+    assert result.exit_code == 0, output(result)
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "staff"))
+        assert user is not None and user.roles == {"planner", "staff"}
+
+
+# --- demo data: every flow of issue 13 can be tried at once ------------------------------------
+
+
+def demo_app(tmp_path: Path) -> tuple[Flask, dict[str, str]]:
+    """A fresh app after `init-db` and `demo`; the demo's passwords by username."""
+    app = fresh_app(tmp_path)
+    assert run(app, "init-db").exit_code == 0
+    result = run(app, "demo")
+    assert result.exit_code == 0, output(result)
+    lines = (Path(app.instance_path) / "demo-credentials.txt").read_text().splitlines()[1:]
+    return app, {line.split("\t")[0]: line.split("\t")[1] for line in lines}
+
+
+def test_demo_has_a_case_two_units_share_with_local_protection_and_a_planner(
+        tmp_path: Path) -> None:
+    app, passwords = demo_app(tmp_path)
+    with app.app_context():
+        planner = db.session.scalar(select(User).where(User.username == "planerare"))
+        assert planner is not None and planner.roles == {"planner"}
+        assert planner.unit.name == "Hemtjänst Hisingen"
+        grants = db.session.scalars(select(Grant).where(Grant.case_number == DEMO_CASE,
+                                                        Grant.revoked_at.is_(None))).all()
+        units = {g.unit_name for g in grants}
+        assert {"Myndighet Centrum", "Hemtjänst Hisingen"} <= units
+        assert "planerare" in {g.username for g in grants}
+        protection = db.session.scalar(select(LocalProtection).where(
+            LocalProtection.case_number == DEMO_CASE))
+        assert protection is not None and protection.unit.name == "Myndighet Centrum"
+        assert today() < protection.until <= today() + timedelta(days=92)  # §1.3: 3 months
+        # The orders LVS carried out are done, their sealed reason purged (SPEC §3.1).
+        orders = db.session.scalars(select(Submission).where(
+            Submission.form == "access_order")).all()
+        assert len(orders) == 2 and all(o.status == "done" and o.data_enc is None
+                                        for o in orders)
+        db.engine.dispose()
+    # The planner logs in with the printed password and sees their tasks, nothing of a manager's.
+    client = app.test_client()
+    assert login(client, "planerare", passwords["planerare"]).status_code == 303
+    page = client.get("/").get_data(as_text=True)
+    assert "Avvikelser att registrera i Treserva" in page
+    assert DEMO_FICTIONAL_NAME in page  # the fictional file's uncompiled notes
+    assert "snart upphör" not in page
+    for path in ("/register", "/audit", "/forms/access-order", "/cases/close"):
+        assert client.get(path).status_code == 403, path
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_demo_day_notes_are_encrypted_and_two_are_older_than_six_weeks(tmp_path: Path) -> None:
+    app, _ = demo_app(tmp_path)
+    with app.app_context():
+        file = db.session.scalar(select(FictionalFile).where(
+            FictionalFile.fictional_name == DEMO_FICTIONAL_NAME))
+        assert file is not None
+        assert (file.unit.name, file.case_number, file.closed_at) == (
+            "Hemtjänst Hisingen", DEMO_CASE, None)
+        notes = db.session.scalars(select(DayNote).where(DayNote.file_id == file.id)).all()
+        assert len(notes) == len(DEMO_NOTES)
+        now = utcnow()
+        ages = sorted((now - aware(n.written_at)).days for n in notes)
+        warn = app.config["DAY_NOTES_WARN_DAYS"]  # six weeks (issue 13)
+        assert sum(age >= warn for age in ages) == 2  # the warning shows
+        assert max(ages) < 59  # and none is purged (two months, §8.6)
+        texts = {t for _, _, t in DEMO_NOTES}
+        for note in notes:
+            assert note.text_enc is not None and note.compiled_at is None
+            assert b"Gunnel" not in note.text_enc and note.data_key_id is not None
+            assert day_notes.note_text(note) in texts
+        db.engine.dispose()
+    # The server's purge (it runs on a schedule) keeps them: younger than two months.
+    assert run(app, "purge").exit_code == 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(DayNote)) == len(DEMO_NOTES)
+        db.engine.dispose()
+
+
+def test_demo_has_a_deviation_report_waiting_encrypted(tmp_path: Path) -> None:
+    app, passwords = demo_app(tmp_path)
+    with app.app_context():
+        sub = db.session.scalar(select(Submission).where(Submission.form == "deviation"))
+        assert sub is not None and sub.status == "submitted"
+        assert sub.unit.name == "Hemtjänst Hisingen" and sub.data is None
+        assert sub.data_enc is not None and b"Gunnel" not in sub.data_enc
+        public_id = sub.public_id
+        db.engine.dispose()
+    client = app.test_client()
+    assert login(client, "hemtjanstchef", passwords["hemtjanstchef"]).status_code == 303
+    page = client.get(f"/submissions/{public_id}").get_data(as_text=True)
+    assert DEMO_FICTIONAL_NAME in page
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_demo_turns_digital_day_notes_on_for_the_served_app(tmp_path: Path) -> None:
+    app, _ = demo_app(tmp_path)
+    config = Path(app.instance_path) / "config.py"
+    assert "DAY_NOTES_DIGITAL = True" in config.read_text()
+    assert stat.S_IMODE(config.stat().st_mode) == 0o600  # the portal starts over it
+    assert app.config["DAY_NOTES_DIGITAL"] is False  # the default; the demo's app started before
+    served = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}",
+                         "SECRET_KEY": "cli-secret-" + "x" * 20},
+                        instance_path=app.instance_path)
+    assert served.config["DAY_NOTES_DIGITAL"] is True
+    with app.app_context():
+        db.engine.dispose()
+    with served.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("before, after", [
+    ("DAY_NOTES_DIGITAL = False\n", "DAY_NOTES_DIGITAL = False\n"),  # the operator's choice stays
+    ("REMINDER_DAYS = 20", "REMINDER_DAYS = 20\n\n# flask demo"),   # appended after their lines
+])
+def test_demo_keeps_an_existing_instance_config(tmp_path: Path, before: str, after: str) -> None:
+    app = fresh_app(tmp_path)
+    config = Path(app.instance_path) / "config.py"
+    config.write_text(before)
+    assert run(app, "init-db").exit_code == 0
+    result = run(app, "demo")
+    assert result.exit_code == 0, output(result)
+    text = config.read_text()
+    assert text.startswith(after)
+    assert text.count("DAY_NOTES_DIGITAL") == 1
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_demo_refuses_a_second_run_and_changes_nothing(tmp_path: Path) -> None:
+    app, _ = demo_app(tmp_path)
+    credentials = Path(app.instance_path) / "demo-credentials.txt"
+    config = Path(app.instance_path) / "config.py"
+    kept = credentials.read_text(), config.read_text()
+    with app.app_context():
+        counts = [db.session.scalar(select(func.count()).select_from(m))
+                  for m in (User, Unit, Grant, LocalProtection, FictionalFile, DayNote, Submission)]
+    again = run(app, "demo")
+    assert again.exit_code != 0 and "finns redan" in output(again)
+    assert (credentials.read_text(), config.read_text()) == kept
+    with app.app_context():
+        assert counts == [db.session.scalar(select(func.count()).select_from(m))
+                          for m in (User, Unit, Grant, LocalProtection, FictionalFile, DayNote,
+                                    Submission)]
+        db.engine.dispose()
+
+
+def test_demo_data_that_breaks_a_rule_is_refused_and_nothing_is_kept(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo goes through the forms' rules: a note with a personnummer in it (R-NOTE-PNR)
+    stops the demo, and its one transaction leaves no user, grant or file behind."""
+    monkeypatch.setattr(cli, "DEMO_NOTES", [(1, "medarbetare", "Gunnel, 19121212-1212, mådde bra.")])
+    app = fresh_app(tmp_path)
+    assert run(app, "init-db").exit_code == 0
+    result = run(app, "demo")
+    assert result.exit_code != 0 and "R-NOTE-PNR" in output(result)
+    assert not (Path(app.instance_path) / "demo-credentials.txt").exists()
+    with app.app_context():
+        for model in (User, Grant, FictionalFile, DayNote, Submission):
+            assert db.session.scalar(select(func.count()).select_from(model)) == 0, model
+        db.engine.dispose()
+
+
+def test_the_demo_as_served_lets_each_flow_of_issue_13_be_tried(tmp_path: Path) -> None:
+    """`make run` serves the demo's instance: closing the shared case (LVS sees both units),
+    a person who leaves, the planner compiling the notes, the deviation waiting."""
+    app, passwords = demo_app(tmp_path)
+    with app.app_context():
+        db.engine.dispose()
+    served = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}",
+                         "SECRET_KEY": "cli-secret-" + "x" * 20, "TESTING": True},
+                        instance_path=app.instance_path)
+    served.test_client_class = CsrfClient
+
+    def client(username: str):  # type: ignore[no-untyped-def]
+        c = served.test_client()
+        assert login(c, username, passwords[username]).status_code == 303
+        return c
+
+    lvs = client("lvs").post("/cases/close", data={"case_number": DEMO_CASE, "event": "closed",
+                                                   "preview": "y"})
+    assert lvs.status_code == 200
+    page = lvs.get_data(as_text=True)
+    assert "Myndighet Centrum" in page and "Hemtjänst Hisingen" in page
+    manager = client("hemtjanstchef")
+    person = manager.get("/register/person?username=planerare")
+    assert person.status_code == 200 and DEMO_CASE in person.get_data(as_text=True)
+    assert DEMO_CASE in manager.get(f"/register?case={DEMO_CASE}").get_data(as_text=True)
+    with served.app_context():
+        file_id = db.session.scalar(select(FictionalFile.public_id))
+    planner = client("planerare")
+    start = planner.get("/").get_data(as_text=True)
+    assert DEMO_FICTIONAL_NAME in start and "day-notes-purge" in start  # the six-week warning
+    compile_page = planner.get(f"/day-notes/{file_id}/compile")
+    assert compile_page.status_code == 200
+    assert DEMO_NOTES[0][2] in compile_page.get_data(as_text=True)
+    staff = client("medarbetare")
+    assert staff.post(f"/day-notes/{file_id}/notes",
+                      data={"text": "Allt väl vid lunch."}).status_code == 303  # digital: on
+    with served.app_context():
+        db.engine.dispose()

@@ -395,3 +395,294 @@ def test_another_units_attempt_is_audited_and_changes_nothing(app: Flask, as_use
         file = db.session.scalar(select(FictionalFile))
         assert file is not None and file.closed_at is None
     assert count(app, DayNote) == 0
+
+
+# --- closing (§8.10; SPEC §3.7): compiled and thrown away at once --------------------------------
+
+
+def _case_file(name: str, case: str, unit_user: str = "hemtjanst_manager") -> FictionalFile:
+    return day_notes.create_file(_user(unit_user), name, case)
+
+
+def test_files_for_case_are_the_units_files_of_that_case_only(app: Flask) -> None:
+    with app.app_context():
+        unit_id = _user("hemtjanst_manager").unit_id
+        mine = _case_file(FICTIONAL, CASE)
+        closed = _case_file("Tore Tall", CASE)
+        day_notes.close(closed, _user("hemtjanst_manager"))
+        _case_file("Ulla Udd", "0655599")  # another case of the unit
+        _case_file("Vera Vass", "")  # no case number
+        other_unit = _case_file("Gunnel Gran", CASE, "manager")  # the same case in another unit
+        found = day_notes.files_for_case(CASE, unit_id)
+        assert found == [mine, closed]  # open first; a file closed earlier still holds notes
+        assert other_unit not in found
+        assert day_notes.files_for_case(f" {CASE} ", unit_id) == [mine, closed]
+        assert day_notes.files_for_case("", unit_id) == []
+        assert day_notes.files_for_case(CASE, _user("other_manager").unit_id) == []
+        db.session.rollback()
+
+
+def test_uncompiled_for_case_is_oldest_first_across_the_files(app: Flask) -> None:
+    with app.app_context():
+        manager, staff = _user("hemtjanst_manager"), _user("staff")
+        first, second = _case_file(FICTIONAL, CASE), _case_file("Tore Tall", CASE)
+        with freeze_time(datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM)):
+            done = day_notes.add_note(first, staff, "Sammanställd redan.")
+        with freeze_time(datetime(2026, 3, 3, 9, 0, tzinfo=STOCKHOLM)):
+            newer = day_notes.add_note(first, staff, "Nyare.")
+        with freeze_time(datetime(2026, 3, 2, 12, 0, tzinfo=STOCKHOLM)):
+            older = day_notes.add_note(second, staff, "Äldre.")
+        day_notes.mark_compiled(first, manager, [done.public_id])
+        assert day_notes.uncompiled_for_case(CASE, manager.unit_id) == [older, newer]
+        assert day_notes.uncompiled_for_case(CASE, _user("manager").unit_id) == []
+        assert not db.session.scalars(select(AuditEvent).where(
+            AuditEvent.action == "day_notes_compile_viewed")).all()
+        day_notes.uncompiled_for_case(CASE, manager.unit_id, user=manager)  # audited when shown
+        viewed = db.session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.action == "day_notes_compile_viewed")).all()
+        assert sorted(viewed) == ["antal: 1", "antal: 1"]
+        db.session.rollback()
+
+
+def test_close_for_case_compiles_then_deletes_files_notes_and_keys(app: Flask) -> None:
+    from portal.models import DataKey
+
+    with app.app_context():
+        manager, staff = _user("hemtjanst_manager"), _user("staff")
+        file, other_case = _case_file(FICTIONAL, CASE), _case_file("Ulla Udd", "0655599")
+        with freeze_time(datetime(2026, 3, 2, 9, 0, tzinfo=STOCKHOLM)):
+            compiled = day_notes.add_note(file, staff, "Redan i journalen.")
+            day_notes.add_note(file, staff, NOTE)
+        kept = day_notes.add_note(other_case, staff, "Annat ärende.").public_id
+        day_notes.mark_compiled(file, manager, [compiled.public_id])
+        db.session.commit()
+        keys_before = len(db.session.scalars(select(DataKey)).all())
+        assert keys_before == 3
+
+        text = day_notes.close_for_case(CASE, manager.unit_id, manager)
+        assert text == f"2026-03-02 09:00\n{NOTE}\nSignatur: Stina Medarbetare"
+        assert "Redan i journalen." not in text  # compiled before: not pasted twice
+        db.session.commit()  # the request's commit (the service only flushes)
+
+    with app.app_context():
+        assert [f.fictional_name for f in db.session.scalars(select(FictionalFile))] == ["Ulla Udd"]
+        assert [n.public_id for n in db.session.scalars(select(DayNote))] == [kept]
+        assert len(db.session.scalars(select(DataKey)).all()) == 1  # both notes' keys shredded
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.in_(
+            ["day_notes_compiled", "fictional_file_deleted"])).order_by(AuditEvent.seq)).all()
+        assert [(e.action, e.detail, e.case_number, e.username) for e in events][-2:] == [
+            ("day_notes_compiled", "antal: 1", CASE, "hemtjanst_manager"),
+            ("fictional_file_deleted", "antal anteckningar: 2", CASE, "hemtjanst_manager"),
+        ]
+        everything = " ".join(f"{e.detail} {e.object_id}" for e in db.session.scalars(
+            select(AuditEvent)))
+        assert NOTE not in everything and FICTIONAL not in everything
+
+
+def test_close_for_case_only_flushes_and_another_units_files_stay(app: Flask) -> None:
+    with app.app_context():
+        manager = _user("hemtjanst_manager")
+        other = _case_file(FICTIONAL, CASE, "manager")  # the case's file in Myndighet Centrum
+        day_notes.add_note(other, _user("manager"), NOTE)
+        mine = _case_file(FICTIONAL, CASE)
+        day_notes.add_note(mine, _user("staff"), NOTE)
+        db.session.commit()
+        assert day_notes.close_for_case(CASE, manager.unit_id, manager).endswith(
+            f"{NOTE}\nSignatur: Stina Medarbetare")
+        assert day_notes.close_for_case(CASE, manager.unit_id, manager) == ""  # nothing left
+        db.session.rollback()  # an error later in the closing request: nothing is lost
+        assert len(db.session.scalars(select(FictionalFile)).all()) == 2
+        assert count_notes() == 2
+        assert day_notes.close_for_case(CASE, manager.unit_id, manager) != ""
+        db.session.commit()
+    with app.app_context():
+        left = db.session.scalars(select(FictionalFile)).all()
+        assert [f.unit.name for f in left] == ["Myndighet Centrum"] and count_notes() == 1
+
+
+# --- R-NOTE-ADDRESS: no street address, no phone number (SPEC §3.5, §4) --------------------------
+
+
+@pytest.mark.parametrize("text", [
+    "Gunnel har flyttat till Storgatan 12.",
+    "Ring dottern på 070-123 45 67.",
+    "Vi gick till Ｓｔｏｒｇａｔａｎ １２ idag.",  # normalised first, as for R-NOTE-PNR
+    "Ring 031\u2011123\u00a045\u00a067 i kväll.",
+])
+def test_a_note_with_an_address_or_phone_number_is_refused(
+        app: Flask, as_user, text: str) -> None:
+    file_id = create_file(as_user("hemtjanst_manager"))
+    resp = as_user("staff").post(f"/day-notes/{file_id}/notes", data={"text": text})
+    assert resp.status_code == 422
+    page = html(resp)
+    assert 'id="text-error"' in page and ("adress" in page or "telefonnummer" in page)
+    assert count(app, DayNote) == 0
+
+
+def test_check_note_screens_for_personnummer_address_and_phone() -> None:
+    assert [v.code for v in day_notes.check_note(NOTE)] == []
+    found = day_notes.check_note("19121212-1212 bor på Storgatan 12, tel 070-123 45 67.")
+    assert sorted(v.code for v in found) == ["R-NOTE-ADDRESS", "R-NOTE-ADDRESS", "R-NOTE-PNR"]
+    assert {v.field for v in found} == {"text"}
+
+
+# --- DAY_NOTES_DIGITAL off (the default; §7.1: by hand): paper sheets only -----------------------
+
+
+def test_digital_day_notes_are_off_by_default() -> None:
+    from portal.config import Defaults
+
+    assert Defaults.DAY_NOTES_DIGITAL is False
+
+
+@pytest.fixture
+def paper(app: Flask) -> Flask:
+    app.config["DAY_NOTES_DIGITAL"] = False
+    return app
+
+
+def test_with_digital_notes_off_no_note_can_be_written(paper: Flask, as_user) -> None:
+    manager, staff = as_user("hemtjanst_manager"), as_user("staff")
+    file_id = create_file(manager)  # a file still serves the prefilled sheet and the closing
+    for client in (staff, manager):
+        assert client.post(f"/day-notes/{file_id}/notes", data={"text": NOTE}).status_code == 404
+        page = html(client.get(f"/day-notes/{file_id}"))
+        assert 'name="text"' not in page and "för hand" in page
+        assert f"/day-notes/{file_id}/sheet.pdf" in page
+        assert f"/day-notes/{file_id}/compile" not in page
+    assert count(app=paper, model=DayNote) == 0
+    assert manager.get(f"/day-notes/{file_id}/compile").status_code == 404
+    assert manager.post(f"/day-notes/{file_id}/compile", data={"note": "x"}).status_code == 404
+
+
+def test_with_digital_notes_off_the_paper_sheets_are_offered(paper: Flask, as_user) -> None:
+    manager, staff = as_user("hemtjanst_manager"), as_user("staff")
+    file_id = create_file(manager)
+    index = html(staff.get("/day-notes/"))
+    assert FICTIONAL in index and "för hand" in index and "Ej sammanställda" not in index
+    assert f"/day-notes/{file_id}/sheet.pdf" in index and "/blank/day-notes.pdf" in index
+    sheet = staff.get(f"/day-notes/{file_id}/sheet.pdf")
+    assert sheet.status_code == 200 and FICTIONAL in pdf_text(sheet.data)
+    assert staff.get("/blank/day-notes.pdf").status_code == 200
+    start = html(staff.get("/"))
+    assert "blankett med det fiktiva namnet" in start and "Skriv daganteckningar" not in start
+    assert "Daganteckningar att sammanställa" not in html(manager.get("/"))
+    assert manager.post(f"/day-notes/{file_id}/close").status_code == 303  # closing still works
+
+
+def test_with_digital_notes_switched_off_earlier_notes_can_still_be_compiled(
+        app: Flask, as_user) -> None:
+    """Notes written while the setting was on are not left to be purged unseen."""
+    manager = as_user("hemtjanst_manager")
+    file_id = create_file(manager)
+    add_note(as_user("staff"), file_id)
+    app.config["DAY_NOTES_DIGITAL"] = False
+    start = html(manager.get("/"))
+    assert "Daganteckningar att sammanställa" in start and f"/day-notes/{file_id}/compile" in start
+    page = html(manager.get(f"/day-notes/{file_id}/compile"))
+    assert NOTE in page
+    assert manager.post(f"/day-notes/{file_id}/compile",
+                        data={"note": note_ids(page)}).status_code == 303
+    assert count(app, DayNote, DayNote.compiled_at.is_(None)) == 0
+    assert manager.get(f"/day-notes/{file_id}/compile").status_code == 404  # nothing left
+    assert "Daganteckningar att sammanställa" not in html(manager.get("/"))
+
+
+def test_with_digital_notes_on_staff_are_offered_to_write(app: Flask, as_user) -> None:
+    file_id = create_file(as_user("hemtjanst_manager"))
+    staff = as_user("staff")
+    assert "Skriv daganteckningar" in html(staff.get("/"))
+    assert 'name="text"' in html(staff.get(f"/day-notes/{file_id}"))
+
+
+# --- the planner compiles like the unit manager, and nothing else (SPEC §2) ----------------------
+
+
+def test_the_planner_compiles_the_units_notes(app: Flask, as_user) -> None:
+    file_id = create_file(as_user("hemtjanst_manager"))
+    add_note(as_user("staff"), file_id)
+    planner = as_user("planner")
+    start = html(planner.get("/"))
+    assert "Daganteckningar att sammanställa" in start and f"/day-notes/{file_id}/compile" in start
+    assert FICTIONAL in html(planner.get("/day-notes/"))
+    page = html(planner.get(f"/day-notes/{file_id}/compile"))
+    assert NOTE in page and CASE in page  # the planner has access to the case (§8.1, §8.6)
+    resp = planner.post(f"/day-notes/{file_id}/compile", data={"note": note_ids(page)})
+    assert resp.status_code == 303
+    with app.app_context():
+        note = db.session.scalar(select(DayNote))
+        assert note is not None and note.compiled_by is not None
+        assert note.compiled_by.username == "planner"
+
+
+def test_the_planner_may_not_open_write_close_or_print(app: Flask, as_user) -> None:
+    file_id = create_file(as_user("hemtjanst_manager"))
+    planner = as_user("planner")
+    assert planner.post("/day-notes/", data={"fictional_name": "Tore Tall"}).status_code == 403
+    assert planner.post(f"/day-notes/{file_id}/notes", data={"text": NOTE}).status_code == 403
+    assert planner.post(f"/day-notes/{file_id}/close").status_code == 403
+    assert planner.get(f"/day-notes/{file_id}/sheet.pdf").status_code == 403
+    page = html(planner.get(f"/day-notes/{file_id}"))
+    assert 'name="text"' not in page and "sheet.pdf" not in page and "Stäng akten" not in page
+    assert count(app, FictionalFile) == 1 and count(app, DayNote) == 0
+
+
+def test_another_units_file_is_404_for_the_planner(app: Flask, as_user) -> None:
+    file_id = create_file(as_user("manager"))  # Myndighet Centrum
+    add_note(as_user("manager"), file_id)
+    planner = as_user("planner")
+    assert planner.get(f"/day-notes/{file_id}").status_code == 404
+    assert planner.get(f"/day-notes/{file_id}/compile").status_code == 404
+    assert planner.post(f"/day-notes/{file_id}/compile", data={"note": "x"}).status_code == 404
+    assert FICTIONAL not in html(planner.get("/"))
+
+
+# --- six weeks uncompiled: warned with the purge date (SPEC §3.5) --------------------------------
+
+
+def test_notes_uncompiled_at_six_weeks_are_warned_with_their_purge_date(
+        app: Flask, as_user) -> None:
+    written = datetime(2026, 3, 2, 10, 0, tzinfo=STOCKHOLM)
+    _write_at(as_user, written)
+    warning = "Den äldsta har inte sammanställts på 42 dagar. Den raderas 2026-05-02"
+    # Six weeks on Swedish calendar dates (summer time begins in between: 2026-03-29).
+    with freeze_time(datetime(2026, 4, 12, 23, 59, tzinfo=STOCKHOLM)):
+        for who in ("hemtjanst_manager", "planner"):
+            page = html(as_user(who).get("/"))
+            assert "Äldre än 7 dagar" in page and warning not in page, who
+    with freeze_time(datetime(2026, 4, 13, 0, 1, tzinfo=STOCKHOLM)):
+        for who in ("hemtjanst_manager", "planner"):
+            assert warning in html(as_user(who).get("/")), who
+        for who in ("staff", "manager"):
+            assert "raderas 2026-05-02" not in html(as_user(who).get("/")), who
+    # And the purge date is the day the retention rule takes the note.
+    assert _purge_at(app, datetime(2026, 5, 1, 23, 59, tzinfo=STOCKHOLM))["day_notes"] == 0
+    assert _purge_at(app, datetime(2026, 5, 2, 0, 1, tzinfo=STOCKHOLM))["day_notes"] == 1
+
+
+@pytest.mark.parametrize(("written", "purged"), [
+    (datetime(2026, 1, 31, 0, 30, tzinfo=STOCKHOLM), date(2026, 3, 31)),
+    (datetime(2025, 12, 30, 23, 30, tzinfo=STOCKHOLM), date(2026, 2, 28)),
+])
+def test_the_purge_date_follows_the_retention_rule(app: Flask, written: datetime,
+                                                   purged: date) -> None:
+    with app.app_context():
+        assert day_notes.purge_date(written) == purged
+        assert retention.day_notes_last_purged_date(purged, 2) >= written.date()
+        assert retention.day_notes_last_purged_date(purged - timedelta(days=1), 2) < \
+            written.date()
+
+
+# --- the sheet's title (routine: "Blankett för daganteckning", §7.5, §8.6) ----------------------
+
+
+def test_the_sheet_has_the_routines_title_and_no_protection_marking(app: Flask, as_user) -> None:
+    file_id = create_file(as_user("hemtjanst_manager"))
+    staff = as_user("staff")
+    for resp in (staff.get("/blank/day-notes.pdf"), staff.get(f"/day-notes/{file_id}/sheet.pdf")):
+        text = pdf_text(resp.data)
+        assert text.startswith("Blankett för daganteckning") or \
+            "Blankett för daganteckning Dokumentationsblankett med det fiktiva namnet" in text
+        assert "skyddade personuppgifter" not in text.lower()  # the fictional file must not stand out
+        title = PdfReader(io.BytesIO(resp.data)).metadata
+        assert title is not None and title.title == "Blankett för daganteckning"

@@ -45,8 +45,18 @@ TEXT_MAX = 10_000  # no single text field of the routine needs more
 
 
 def trygghetsjouren_form(**overrides: str) -> dict[str, str]:
-    return {"purpose": "assignment_sent", "case_number": "0655588", "city_district": "Centrum",
-            **overrides}
+    return {"purpose": "assignment_sent", "case_number": "0655588", **overrides}
+
+
+def handover_form(**overrides: str) -> dict[str, str]:
+    return {"purpose": "assignment", "case_number": "0655588", **overrides}
+
+
+def intraservice_form(**overrides: str) -> dict[str, str]:
+    """Trygghetsjouren's access for one named member of staff (§9.2)."""
+    return {"purpose": "tj_access", "case_number": "0655588",
+            "persons-0-full_name": "Jonas Jourledare", "persons-0-username": "jonjo01",
+            "justification": "", **overrides}
 
 
 # slug -> (username, valid post)
@@ -58,6 +68,8 @@ VALID: dict[str, tuple[str, Callable[..., dict[str, str]]]] = {
     "fee-handler": ("secretary", fee_form),
     "fee-handler-contract": ("bosam", contract_form),
     "trygghetsjouren": ("secretary", trygghetsjouren_form),
+    "handover": ("secretary", handover_form),
+    "intraservice": ("tj_lvs", intraservice_form),
 }
 
 
@@ -74,10 +86,23 @@ def add_bosam_user(app: Flask, password_hash: str) -> None:
         db.session.commit()
 
 
+def add_trygghetsjouren_lvs(app: Flask, password_hash: str) -> None:
+    """LVS at Trygghetsjouren (§9.2): orders access for its staff through Intraservice."""
+    with app.app_context():
+        unit = Unit(name="Trygghetsjouren", unit_type="trygghetsjouren", city_district="Centrum")
+        db.session.add(unit)
+        db.session.flush()
+        db.session.add(User(username="tj_lvs", full_name="Tina Trygg", email="tj_lvs@goteborg.se",
+                            unit_id=unit.id, password_hash=password_hash,
+                            role_rows=[UserRole(role="lvs")]))
+        db.session.commit()
+
+
 @pytest.fixture
 def poster(app: Flask, password_hash: str) -> Callable[[str], FlaskClient]:
     """poster(slug) -> a client logged in as someone who may send that form."""
     add_bosam_user(app, password_hash)
+    add_trygghetsjouren_lvs(app, password_hash)
     clients: dict[str, FlaskClient] = {}
 
     def make(slug: str) -> FlaskClient:
@@ -254,7 +279,8 @@ def test_an_invented_choice_is_422_at_that_field(
     assert not wrong
 
 
-@pytest.mark.parametrize("slug", [s for s in VALID if s != "trygghetsjouren"])
+@pytest.mark.parametrize("slug", [s for s in VALID
+                                  if s not in ("trygghetsjouren", "handover", "intraservice")])
 def test_a_malformed_date_or_time_is_422_at_that_field(
         app: Flask, poster: Callable[[str], FlaskClient], slug: str) -> None:
     client, valid = poster(slug), VALID[slug][1]()

@@ -517,7 +517,7 @@ def test_no_uploaded_content_reaches_any_log_through_a_real_server_at_debug(
     form = {"event_date": today().isoformat(), "event_time": "07:45",
             "unit": "Hemtjänst Hisingen", "fictional_name": f"{MARK}fictional",
             "category": "fall", "description": f"{MARK}description",
-            "immediate_action": f"{MARK}action", "handed_to": f"{MARK}handed"}
+            "immediate_action": f"{MARK}action", "handed_to": "Hugo Hemtjänstchef"}
     refused = {k: f"{MARK}{k}" for k in [*form, "no_person", "csrf_token"]}
     try:
         login = {"username": f"{MARK}user", "password": f"{MARK}password"}

@@ -315,32 +315,33 @@ def test_contract_message_wrong_role_is_403(app: Flask, as_user, username: str) 
 def test_social_secretary_tells_trygghetsjouren_the_assignment_is_sent(app: Flask, as_user) -> None:
     client = as_user("secretary")
     get = client.get("/forms/trygghetsjouren")
-    assert '<option selected value="Centrum">' in page(get)  # the user's district
+    assert get.status_code == 200
+    assert 'name="city_district"' not in page(get)  # no district to choose (§8.5, §1.1)
     resp = client.post("/forms/trygghetsjouren", data={
-        "purpose": "assignment_sent", "case_number": CASE, "city_district": "Centrum"})
+        "purpose": "assignment_sent", "case_number": CASE})
     assert resp.status_code == 200, page(resp)
     lines = message_lines(resp)
     assert lines[0] == "Till: Trygghetsjouren uppdragsmottagare"
-    assert lines[1] == f"Ämne: Uppdrag trygghetslarm skickat, ärende {CASE}, Centrum"
-    assert lines[3] == f"Ärende {CASE}, Centrum."
+    assert lines[1] == f"Ämne: Uppdrag trygghetslarm skickat, ärende {CASE}"
+    assert lines[3] == f"Ärende {CASE}."
     body = "\n".join(lines[3:])
     assert "beställa behörighet" in body and "(§9.2)" in body
-    assert "Avsändare: Sara Socialsekreterare, Myndighet Centrum" in body
+    assert "Avsändare: Sara Socialsekreterare" in body
 
 
 def test_home_care_planner_tells_trygghetsjouren_keys_are_collected(app: Flask, as_user) -> None:
     resp = as_user("hemtjanst_manager").post("/forms/trygghetsjouren", data={
-        "purpose": "keys_collected", "case_number": CASE, "city_district": "Hisingen"})
+        "purpose": "keys_collected", "case_number": CASE})
     assert resp.status_code == 200, page(resp)
     lines = message_lines(resp)
-    assert lines[1] == f"Ämne: Nycklar hämtade, ärende {CASE}, Hisingen"
+    assert lines[1] == f"Ämne: Nycklar hämtade, ärende {CASE}"
     assert "Nycklarna är hämtade." in "\n".join(lines)
 
 
 def test_trygghetsjouren_message_has_only_the_case_number(app: Flask, as_user) -> None:
     """No free text at all: whatever else is posted never reaches the message (§8.5)."""
     resp = as_user("secretary").post("/forms/trygghetsjouren", data={
-        "purpose": "alarm_returned", "case_number": CASE, "city_district": "Nordost",
+        "purpose": "alarm_returned", "case_number": CASE,
         "full_name": CLIENT, "text": "Karin bor på Storgatan 1"})
     assert resp.status_code == 200
     text = "\n".join(message_lines(resp))
@@ -352,23 +353,56 @@ def test_trygghetsjouren_message_has_only_the_case_number(app: Flask, as_user) -
 def test_trygghetsjouren_refuses_a_personnummer_as_case_number(app: Flask, as_user) -> None:
     before_subs = count(app, Submission)
     resp = as_user("secretary").post("/forms/trygghetsjouren", data={
-        "purpose": "assignment_sent", "case_number": "121212-1212", "city_district": "Centrum"})
+        "purpose": "assignment_sent", "case_number": "121212-1212"})
     assert resp.status_code == 422
     assert "personnummer" in field_error(page(resp), "case_number")
     assert count(app, Submission) == before_subs
     assert [v.code for v in check_trygghetsjouren(
-        {"purpose": "assignment_sent", "case_number": PNR, "city_district": "Centrum"},
+        {"purpose": "assignment_sent", "case_number": PNR},
         r"\d{7}")][0] == "R-PNR-SUBJECT"
 
 
 def test_trygghetsjouren_pdf(app: Flask, as_user) -> None:
     resp = as_user("secretary").post("/forms/trygghetsjouren", data={
-        "purpose": "assignment_sent", "case_number": CASE, "city_district": "Centrum",
-        "as_pdf": "1"})
+        "purpose": "assignment_sent", "case_number": CASE, "as_pdf": "1"})
     assert resp.status_code == 200
     assert resp.mimetype == "application/pdf"
     text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
     assert CASE in text and "SKYDDADE PERSONUPPGIFTER" not in text
+
+
+def _location_words(app: Flask) -> list[str]:
+    """Every city district and every word of every unit's name: indirect location data (§1.1)."""
+    with app.app_context():
+        units = list(db.session.scalars(select(Unit)))
+        words = {w for u in units for w in u.name.split() if len(w) > 3}
+        words |= {u.city_district for u in units}
+        words |= set(app.config["CITY_DISTRICTS"])
+    return sorted(words)
+
+
+@pytest.mark.parametrize(("username", "purpose"), [
+    ("secretary", "assignment_sent"), ("hemtjanst_manager", "keys_collected"),
+    ("hemtjanst_manager", "alarm_returned")])
+def test_trygghetsjouren_gets_no_district_or_unit_in_subject_message_or_pdf(
+        app: Flask, as_user, username: str, purpose: str) -> None:
+    """Issue 13 (§8.5, §9.2, SPEC §3.6): the case number only. The subject, the message and the
+    PDF once carried the sender's city district (indirect location data, §1.1); a posted
+    `city_district` is ignored now, and neither the district nor the unit's name is printed."""
+    client = as_user(username)
+    posted = {"purpose": purpose, "case_number": CASE, "city_district": "Hisingen"}
+    resp = client.post("/forms/trygghetsjouren", data=posted)
+    assert resp.status_code == 200, page(resp)
+    lines = message_lines(resp)
+    assert lines[1].startswith("Ämne: ") and lines[1].endswith(f", ärende {CASE}")
+    pdf = client.post("/forms/trygghetsjouren", data={**posted, "as_pdf": "1"})
+    assert pdf.mimetype == "application/pdf"
+    printed = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert CASE in printed and "Trygghetsjouren uppdragsmottagare" in printed
+    for word in _location_words(app):  # whole words: "Hugo Hemtjänstchef" is a staff name
+        assert not re.search(rf"\b{word}\b", "\n".join(lines)), word
+        assert not re.search(rf"\b{word}\b", printed), word
+    assert "Stadsområde" not in printed and "Enhet" not in printed
 
 
 @pytest.mark.parametrize("username", ["staff", "lvs", "admin"])
@@ -376,8 +410,7 @@ def test_trygghetsjouren_wrong_role_is_403(app: Flask, as_user, username: str) -
     client = as_user(username)
     assert client.get("/forms/trygghetsjouren").status_code == 403
     assert client.post("/forms/trygghetsjouren", data={
-        "purpose": "assignment_sent", "case_number": CASE, "city_district": "Centrum"}
-    ).status_code == 403
+        "purpose": "assignment_sent", "case_number": CASE}).status_code == 403
 
 
 def test_render_only_forms_have_no_blank_and_no_queue(app: Flask) -> None:

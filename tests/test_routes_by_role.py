@@ -15,20 +15,29 @@ import pytest
 from conftest import USERS, CsrfClient, _seed, _truncate_pg, login, order_form, store
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from portal import create_app
 from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS
-from portal.models import DayNote, FictionalFile, Submission, Unit, User, UserRole
+from portal.models import (
+    AuditEvent,
+    DayNote,
+    FictionalFile,
+    Grant,
+    Submission,
+    Unit,
+    User,
+    UserRole,
+)
 from portal.views.blank import blanks
 
 LOGIN = "login"  # 302 to /login
 L = LOGIN
 
-ROLES = ("anonymous", "staff", "secretary", "manager", "hemtjanst_manager", "other_manager",
-         "lvs", "admin")
+ROLES = ("anonymous", "staff", "secretary", "manager", "hemtjanst_manager", "planner",
+         "other_manager", "lvs", "admin")
 
 PNR = "19121212-1212"  # Skatteverket's test number
 
@@ -83,83 +92,105 @@ def created_id(resp: Any, prefix: str) -> str:
 # Optional 4th item: the form data posted.
 Row = tuple[Any, ...]
 TABLE: list[Row] = [
-    # route                                          anon staf secr mgr  hmgr othr lvs  admin
-    ("GET", "/",                                    (L,   200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/healthz",                             (200, 200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/login",                               (200, 302, 302, 302, 302, 302, 302, 302)),
-    ("POST", "/login",                              (422, 302, 302, 302, 302, 302, 302, 302), {}),
-    ("POST", "/logout",                             (L,   303, 303, 303, 303, 303, 303, 303), {}),
-    ("GET", "/reauth",                              (L,   200, 200, 200, 200, 200, 200, 200)),
-    ("POST", "/reauth",                             (L,   422, 422, 422, 422, 422, 422, 422), {}),
+    # route                                        anon staf secr mgr  hmgr plan othr lvs  admin
+    ("GET", "/",                                  (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/healthz",                           (200, 200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/login",                             (200, 302, 302, 302, 302, 302, 302, 302, 302)),
+    ("POST", "/login",                            (422, 302, 302, 302, 302, 302, 302, 302, 302), {}),
+    ("POST", "/logout",                           (L,   303, 303, 303, 303, 303, 303, 303, 303), {}),
+    ("GET", "/reauth",                            (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("POST", "/reauth",                           (L,   422, 422, 422, 422, 422, 422, 422, 422), {}),
     # forms: GET the page; POST an empty form (422 where the role may, else 403)
-    ("GET", "/forms/access-order",                  (L,   403, 403, 200, 200, 200, 403, 403)),
-    ("POST", "/forms/access-order",                 (L,   403, 403, 422, 422, 422, 403, 403), {}),
-    ("GET", "/forms/actualisation",                 (L,   403, 200, 403, 403, 403, 403, 403)),
-    ("POST", "/forms/actualisation",                (L,   403, 422, 403, 403, 403, 403, 403), {}),
-    ("GET", "/forms/checklist",                     (L,   403, 200, 403, 403, 403, 403, 403)),
-    ("POST", "/forms/checklist",                    (L,   403, 422, 403, 403, 403, 403, 403), {}),
-    ("POST", "/forms/checklist/import",             (L,   403, 422, 403, 403, 403, 403, 403), {}),
-    ("GET", "/forms/deviation",                     (L,   200, 200, 200, 200, 200, 403, 403)),
-    ("POST", "/forms/deviation",                    (L,   422, 422, 422, 422, 422, 403, 403), {}),
-    ("GET", "/forms/fee-handler",                   (L,   403, 200, 403, 403, 403, 403, 403)),
-    ("POST", "/forms/fee-handler",                  (L,   403, 422, 403, 403, 403, 403, 403), {}),
+    ("GET", "/forms/access-order",                (L,   403, 403, 200, 200, 403, 200, 403, 403)),
+    ("POST", "/forms/access-order",               (L,   403, 403, 422, 422, 403, 422, 403, 403), {}),
+    ("GET", "/forms/actualisation",               (L,   403, 200, 403, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/actualisation",              (L,   403, 422, 403, 403, 403, 403, 403, 403), {}),
+    ("GET", "/forms/checklist",                   (L,   403, 200, 403, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/checklist",                  (L,   403, 422, 403, 403, 403, 403, 403, 403), {}),
+    ("POST", "/forms/checklist/import",           (L,   403, 422, 403, 403, 403, 403, 403, 403), {}),
+    ("GET", "/forms/deviation",                   (L,   200, 200, 200, 200, 403, 200, 403, 403)),
+    ("POST", "/forms/deviation",                  (L,   422, 422, 422, 422, 403, 422, 403, 403), {}),
+    ("GET", "/forms/fee-handler",                 (L,   403, 200, 403, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/fee-handler",                (L,   403, 422, 403, 403, 403, 403, 403, 403), {}),
     # BoSam units only (§6.1); no fixture user is in one (test_messages has a BoSam user).
-    ("GET", "/forms/fee-handler-contract",          (L,   403, 403, 403, 403, 403, 403, 403)),
-    ("POST", "/forms/fee-handler-contract",         (L,   403, 403, 403, 403, 403, 403, 403), {}),
-    ("GET", "/forms/trygghetsjouren",               (L,   403, 200, 200, 200, 200, 403, 403)),
-    ("POST", "/forms/trygghetsjouren",              (L,   403, 422, 422, 422, 422, 403, 403), {}),
-    ("GET", "/forms/no-such-form",                  (L,   404, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/forms/fee-handler-contract",        (L,   403, 403, 403, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/fee-handler-contract",       (L,   403, 403, 403, 403, 403, 403, 403, 403), {}),
+    ("GET", "/forms/trygghetsjouren",             (L,   403, 200, 200, 200, 403, 200, 403, 403)),
+    ("POST", "/forms/trygghetsjouren",            (L,   403, 422, 422, 422, 403, 422, 403, 403), {}),
+    # hand-overs (§3.6), by purpose: the social secretary (Myndighet), a home-care unit manager
+    # (uppdrag mottaget, §7.2); BoSam's purpose has no fixture user. Not the planner (SPEC §2).
+    ("GET", "/forms/handover",                    (L,   403, 200, 403, 200, 403, 403, 403, 403)),
+    ("POST", "/forms/handover",                   (L,   403, 422, 403, 422, 403, 403, 403, 403), {}),
+    # Intraservice tickets (§3.6): SAMSA removal by the social secretary or LVS at Myndighet;
+    # Trygghetsjouren's access (§9.2) has no fixture user.
+    ("GET", "/forms/intraservice",                (L,   403, 200, 403, 403, 403, 403, 200, 403)),
+    ("POST", "/forms/intraservice",               (L,   403, 422, 403, 403, 403, 403, 422, 403), {}),
+    ("GET", "/forms/no-such-form",                (L,   404, 404, 404, 404, 404, 404, 404, 404)),
     # an access order of Myndighet Centrum (plain): its orderer, its unit's managers and LVS
-    ("GET", "/submissions/{order}",                 (L,   404, 404, 200, 404, 404, 200, 404)),
-    ("GET", "/submissions/{order}/pdf",             (L,   404, 404, 200, 404, 404, 200, 404)),
-    ("GET", "/submissions/{order}/message",         (L,   404, 404, 200, 404, 404, 200, 404)),
-    ("GET", "/submissions/{order}.json",            (L,   404, 404, 200, 404, 404, 200, 404)),
-    ("POST", "/submissions/{new_order}/done",       (L,   404, 404, 404, 404, 404, 303, 404), {}),
-    ("POST", "/lvs/submissions/{new_order}/done",   (L,   403, 403, 403, 403, 403, 303, 403), {}),
+    ("GET", "/submissions/{order}",               (L,   404, 404, 200, 404, 404, 404, 200, 404)),
+    ("GET", "/submissions/{order}/pdf",           (L,   404, 404, 200, 404, 404, 404, 200, 404)),
+    ("GET", "/submissions/{order}/message",       (L,   404, 404, 200, 404, 404, 404, 200, 404)),
+    ("GET", "/submissions/{order}.json",          (L,   404, 404, 200, 404, 404, 404, 200, 404)),
+    ("POST", "/submissions/{new_order}/done",     (L,   404, 404, 404, 404, 404, 404, 303, 404), {}),
+    ("POST", "/lvs/submissions/{new_order}/done", (L,   403, 403, 403, 403, 403, 403, 303, 403), {}),
     # an actualisation request (encrypted): the secretary and her managers see that it exists
     # (sealed: the content itself is 403), only LVS reads it
-    ("GET", "/submissions/{actualisation}",         (L,   404, 200, 200, 404, 404, 200, 404)),
-    ("GET", "/submissions/{actualisation}/pdf",     (L,   404, 403, 403, 404, 404, 200, 404)),
-    ("GET", "/submissions/{actualisation}/message", (L,   404, 403, 403, 404, 404, 200, 404)),
-    ("GET", "/submissions/{actualisation}.json",    (L,   404, 200, 200, 404, 404, 200, 404)),
-    ("POST", "/submissions/{new_actualisation}/done",(L,   404, 404, 404, 404, 404, 303, 404), {}),
+    ("GET", "/submissions/{actualisation}",       (L,   404, 200, 200, 404, 404, 404, 200, 404)),
+    ("GET", "/submissions/{actualisation}/pdf",   (L,   404, 403, 403, 404, 404, 404, 200, 404)),
+    ("GET", "/submissions/{actualisation}/message",
+                                                  (L,   404, 403, 403, 404, 404, 404, 200, 404)),
+    ("GET", "/submissions/{actualisation}.json",  (L,   404, 200, 200, 404, 404, 404, 200, 404)),
+    ("POST", "/submissions/{new_actualisation}/done",
+                                                  (L,   404, 404, 404, 404, 404, 404, 303, 404), {}),
     ("POST", "/lvs/submissions/{new_actualisation}/done",
-                                                    (L,   403, 403, 403, 403, 403, 303, 403), {}),
+                                                  (L,   403, 403, 403, 403, 403, 403, 303, 403), {}),
     # a deviation report of Hemtjänst Hisingen (encrypted): the reporter until it is registered,
-    # the managers of that unit; nobody else, not LVS
-    ("GET", "/submissions/{deviation}",             (L,   200, 404, 404, 200, 404, 404, 404)),
-    ("GET", "/submissions/{deviation}/pdf",         (L,   200, 404, 404, 200, 404, 404, 404)),
-    ("GET", "/submissions/{deviation}/message",     (L,   200, 404, 404, 200, 404, 404, 404)),
-    ("GET", "/submissions/{deviation}.json",        (L,   200, 404, 404, 200, 404, 404, 404)),
-    ("POST", "/submissions/{new_deviation}/done",   (L,   404, 404, 404, 303, 404, 404, 404), {}),
-    ("POST", "/lvs/submissions/{new_deviation}/done",(L,   403, 403, 403, 403, 403, 404, 403), {}),
-    ("GET", "/submissions/no-such-id-000000000000", (L,   404, 404, 404, 404, 404, 404, 404)),
+    # the managers and planners of that unit (SPEC §2, §3.4); nobody else, not LVS
+    ("GET", "/submissions/{deviation}",           (L,   200, 404, 404, 200, 200, 404, 404, 404)),
+    ("GET", "/submissions/{deviation}/pdf",       (L,   200, 404, 404, 200, 200, 404, 404, 404)),
+    ("GET", "/submissions/{deviation}/message",   (L,   200, 404, 404, 200, 200, 404, 404, 404)),
+    ("GET", "/submissions/{deviation}.json",      (L,   200, 404, 404, 200, 200, 404, 404, 404)),
+    ("POST", "/submissions/{new_deviation}/done", (L,   404, 404, 404, 303, 303, 404, 404, 404), {}),
+    ("POST", "/lvs/submissions/{new_deviation}/done",
+                                                  (L,   403, 403, 403, 403, 403, 403, 404, 403), {}),
+    ("GET", "/submissions/no-such-id-000000000000",
+                                                  (L,   404, 404, 404, 404, 404, 404, 404, 404)),
     # LVS
-    ("GET", "/lvs/queue",                           (L,   403, 403, 403, 403, 403, 200, 403)),
-    ("GET", "/lvs/queue.json",                      (L,   403, 403, 403, 403, 403, 200, 403)),
-    ("GET", "/register",                            (L,   403, 403, 200, 200, 200, 200, 403)),
-    ("GET", "/audit",                               (L,   403, 403, 200, 200, 200, 403, 200)),
-    ("GET", "/audit?page=2",                        (L,   403, 403, 200, 200, 200, 403, 200)),
+    ("GET", "/lvs/queue",                         (L,   403, 403, 403, 403, 403, 403, 200, 403)),
+    ("GET", "/lvs/queue.json",                    (L,   403, 403, 403, 403, 403, 403, 200, 403)),
+    ("GET", "/register",                          (L,   403, 403, 200, 200, 403, 200, 200, 403)),
+    ("GET", "/audit",                             (L,   403, 403, 200, 200, 403, 200, 403, 200)),
+    ("GET", "/audit?page=2",                      (L,   403, 403, 200, 200, 403, 200, 403, 200)),
     # blank paper forms: every logged-in user
-    ("GET", "/blank/access-order.pdf",              (L,   200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/blank/actualisation.pdf",             (L,   200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/blank/checklist.pdf",                 (L,   200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/blank/deviation.pdf",                 (L,   200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/blank/day-notes.pdf",                 (L,   200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/blank/access-order.pdf?fillable=1",   (L,   200, 200, 200, 200, 200, 200, 200)),
-    ("GET", "/blank/no-such-form.pdf",              (L,   404, 404, 404, 404, 404, 404, 404)),
-    # day notes: staff and managers of the file's unit; managers of another unit 404
-    ("GET", "/day-notes/",                          (L,   200, 403, 200, 200, 200, 403, 403)),
-    ("POST", "/day-notes/",                         (L,   403, 403, 303, 303, 303, 403, 403),
+    ("GET", "/blank/access-order.pdf",            (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/actualisation.pdf",           (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/checklist.pdf",               (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/deviation.pdf",               (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/day-notes.pdf",               (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/access-order.pdf?fillable=1", (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/no-such-form.pdf",            (L,   404, 404, 404, 404, 404, 404, 404, 404)),
+    # day notes (digital, DAY_NOTES_DIGITAL on): staff write, managers open and close files,
+    # managers and planners compile, all of the file's unit; another unit's managers 404
+    ("GET", "/day-notes/",                        (L,   200, 403, 200, 200, 200, 200, 403, 403)),
+    ("POST", "/day-notes/",                       (L,   403, 403, 303, 303, 403, 303, 403, 403),
      {"fictional_name": "Kalle Katt"}),
-    ("GET", "/day-notes/{file}",                    (L,   200, 403, 404, 200, 404, 403, 403)),
-    ("POST", "/day-notes/{file}/notes",             (L,   303, 403, 404, 303, 404, 403, 403),
+    ("GET", "/day-notes/{file}",                  (L,   200, 403, 404, 200, 200, 404, 403, 403)),
+    ("POST", "/day-notes/{file}/notes",           (L,   303, 403, 404, 303, 403, 404, 403, 403),
      {"text": "Handlade mat, allt väl."}),
-    ("GET", "/day-notes/{file}/compile",            (L,   403, 403, 404, 200, 404, 403, 403)),
-    ("POST", "/day-notes/{file}/compile",           (L,   403, 403, 404, 303, 404, 403, 403), {}),
-    ("POST", "/day-notes/{new_file}/close",         (L,   403, 403, 404, 303, 404, 403, 403), {}),
-    ("GET", "/day-notes/{file}/sheet.pdf",          (L,   200, 403, 404, 200, 404, 403, 403)),
-    ("GET", "/day-notes/no-such-file-0000000000",   (L,   404, 403, 404, 404, 404, 403, 403)),
+    ("GET", "/day-notes/{file}/compile",          (L,   403, 403, 404, 200, 200, 404, 403, 403)),
+    ("POST", "/day-notes/{file}/compile",         (L,   403, 403, 404, 303, 303, 404, 403, 403), {}),
+    ("POST", "/day-notes/{new_file}/close",       (L,   403, 403, 404, 303, 403, 404, 403, 403), {}),
+    ("GET", "/day-notes/{file}/sheet.pdf",        (L,   200, 403, 404, 200, 403, 404, 403, 403)),
+    ("GET", "/day-notes/no-such-file-0000000000", (L,   404, 403, 404, 404, 404, 404, 403, 403)),
+    # closing a case (§3.7): a unit manager (own unit) or LVS (every unit); empty posts 422
+    ("GET", "/cases/close",                       (L,   403, 403, 200, 200, 403, 200, 200, 403)),
+    ("POST", "/cases/close",                      (L,   403, 403, 422, 422, 403, 422, 422, 403), {}),
+    # a person's grants, and the removal orders when they leave (§3.7, §2.1, 002)
+    ("GET", "/register/person",                   (L,   403, 403, 200, 200, 403, 200, 200, 403)),
+    ("GET", "/register/person?username=anna01",   (L,   403, 403, 200, 200, 403, 200, 200, 403)),
+    ("GET", "/register?case=0655588&username=anna01",
+                                                  (L,   403, 403, 200, 200, 403, 200, 200, 403)),
+    ("POST", "/register/person/remove",           (L,   403, 403, 422, 422, 403, 422, 422, 403), {}),
 ]
 
 
@@ -260,7 +291,9 @@ def make_portal(tmp: Path, migrated_sqlite: Path | None, migrated_pg: str | None
         shutil.copy(migrated_sqlite, tmp / "portal.db")
         uri = f"sqlite:///{tmp / 'portal.db'}"
     app = create_app({"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-" + "x" * 20,
-                      "TESTING": True, "REAUTH_MINUTES": 24 * 60, **config},
+                      "TESTING": True, "REAUTH_MINUTES": 24 * 60,
+                      # the table walks the digital day notes (off by default, SPEC §3.5)
+                      "DAY_NOTES_DIGITAL": True, **config},
                      instance_path=str(tmp / "instance"))
     app.test_client_class = CsrfClient
     with app.app_context():
@@ -461,3 +494,107 @@ def test_an_admin_reads_protected_content_only_when_also_lvs(app: Flask, passwor
     assert both.get(f"/submissions/{public_id}.json").get_json()["personnummer"] == PNR
     assert admin.get("/lvs/queue").status_code == 403
     assert both.get("/lvs/queue").status_code == 200
+
+
+# --- the planner (SPEC §2): the unit's day notes and deviation reports, nothing else ------------
+
+PLANNER, UNIT_MANAGER = ROLES.index("planner"), ROLES.index("hemtjanst_manager")
+# What every logged-in user may do: the start page, signing in and out, the blank paper forms.
+EVERY_USER = {("GET", "/"), ("GET", "/healthz"), ("GET", "/login"), ("POST", "/login"),
+              ("POST", "/logout"), ("GET", "/reauth"), ("POST", "/reauth")}
+# SPEC §2: "compile the unit's day notes and register its deviation reports (§4.2, §8.6)".
+PLANNER_TASKS = {
+    ("GET", "/submissions/{deviation}"), ("GET", "/submissions/{deviation}/pdf"),
+    ("GET", "/submissions/{deviation}/message"), ("GET", "/submissions/{deviation}.json"),
+    ("POST", "/submissions/{new_deviation}/done"),
+    ("GET", "/day-notes/"), ("GET", "/day-notes/{file}"),
+    ("GET", "/day-notes/{file}/compile"), ("POST", "/day-notes/{file}/compile"),
+}
+
+
+def _admitted(code: Any) -> bool:
+    """The role got past the door: a page, a redirect after doing it, or its input refused."""
+    return code != LOGIN and code not in (403, 404)
+
+
+def test_the_planner_column_admits_the_planners_tasks_and_nothing_else() -> None:
+    rows = {(method, path): expected for method, path, expected, _ in map(_row, TABLE)}
+    assert set(rows) >= PLANNER_TASKS
+    for (method, path), expected in rows.items():
+        task = (method, path) in PLANNER_TASKS | EVERY_USER or path.startswith("/blank/")
+        if not task:
+            assert not _admitted(expected[PLANNER]), f"a planner may {method} {path}"
+        elif "no-such" not in path:
+            assert _admitted(expected[PLANNER]), f"a planner may not {method} {path}"
+        # never more than the unit manager of the same unit
+        assert not _admitted(expected[PLANNER]) or _admitted(expected[UNIT_MANAGER]), path
+
+
+def test_a_planner_gets_none_of_a_managers_other_powers(app: Flask, as_user) -> None:
+    """Access orders, the register, a person's removal, closing a case, the audit trail, opening
+    or closing a fictional file, writing notes, LVS: each refused (403, audited), nothing done."""
+    manager, lvs, planner = as_user("hemtjanst_manager"), as_user("lvs"), as_user("planner")
+    order = created_id(manager.post("/forms/access-order", data=order_form(
+        city_district="Hisingen", **{"persons-0-username": "anna01"})), "/submissions/")
+    assert lvs.post(f"/lvs/submissions/{order}/done", data={}).status_code == 303
+    file_id = _file_with_note(manager)
+    with app.app_context():
+        before = [db.session.scalar(select(func.count()).select_from(m))
+                  for m in (Submission, Grant, FictionalFile, DayNote)]
+    attempts = [
+        ("GET", "/forms/access-order", None),
+        ("POST", "/forms/access-order", order_form(
+            city_district="Hisingen", **{"persons-0-action": "remove"})),
+        ("GET", "/register?case=0655588", None),
+        ("GET", "/register/person?username=anna01", None),
+        ("POST", "/register/person/remove", {"username": "anna01"}),
+        ("GET", "/cases/close", None),
+        ("POST", "/cases/close", {"case_number": "0655588", "event": "closed", "confirm": "y"}),
+        ("GET", "/audit", None),
+        ("GET", "/lvs/queue", None),
+        ("POST", "/day-notes/", {"fictional_name": "Kalle Katt"}),
+        ("POST", f"/day-notes/{file_id}/notes", {"text": "Allt väl."}),
+        ("POST", f"/day-notes/{file_id}/close", {}),
+    ]
+    for method, path, data in attempts:
+        assert planner.open(path, method=method, data=data).status_code == 403, (method, path)
+    with app.app_context():
+        after = [db.session.scalar(select(func.count()).select_from(m))
+                 for m in (Submission, Grant, FictionalFile, DayNote)]
+        assert after == before
+        grant = db.session.scalar(select(Grant).where(Grant.username == "anna01"))
+        assert grant is not None and grant.revoked_at is None
+        file = db.session.scalar(select(FictionalFile).where(FictionalFile.public_id == file_id))
+        assert file is not None and file.closed_at is None
+        denied = db.session.scalar(select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.username == "planner", AuditEvent.outcome == "denied"))
+        assert denied == len(attempts)
+
+
+def test_a_planners_start_page_shows_their_units_tasks_only(app: Flask, password_hash: str,
+                                                            as_user) -> None:
+    created_id(as_user("staff").post("/forms/deviation", data=deviation_form()), "/submissions/")
+    manager = as_user("hemtjanst_manager")
+    file_id = created_id(manager.post("/day-notes/", data={"fictional_name": "Gunnel Gran"}),
+                         "/day-notes/")
+    assert as_user("staff").post(f"/day-notes/{file_id}/notes",
+                                 data={"text": "Allt väl."}).status_code == 303
+    page = as_user("planner").get("/").get_data(as_text=True)
+    assert "Avvikelser att registrera i Treserva" in page and "Stina Medarbetare" in page
+    assert "Daganteckningar att sammanställa" in page and "Gunnel Gran" in page
+    assert f'href="/day-notes/{file_id}/compile"' in page
+    assert "Som planerare" in page
+    for other in ("snart upphör", "Väntar på LVS", 'href="/forms/', 'href="/register',
+                  'href="/audit', 'href="/lvs/', 'href="/cases/'):
+        assert other not in page, other
+    # A planner of another unit sees none of it.
+    with app.app_context():
+        unit = db.session.scalar(select(Unit).where(Unit.name == "Myndighet Nordost"))
+        assert unit is not None
+        db.session.add(User(username="nordost_planner", full_name="Nora Planerare",
+                            email="nordost_planner@goteborg.se", unit_id=unit.id,
+                            password_hash=password_hash, role_rows=[UserRole(role="planner")]))
+        db.session.commit()
+    page = as_user("nordost_planner").get("/").get_data(as_text=True)
+    assert "Gunnel Gran" not in page and "Stina Medarbetare" not in page
+    assert "Inga avvikelser väntar." in page

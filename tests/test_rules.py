@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import time
+import unicodedata
 from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from portal.rules import (
     AccessOrderInput,
@@ -19,6 +23,7 @@ from portal.rules import (
     check_email_domain,
     check_local_protection,
     check_no_fee_handler,
+    check_note_address,
     check_note_text,
     check_period,
     check_person_limit,
@@ -751,3 +756,192 @@ def test_person_limit_with_a_broken_minimum_asks_for_the_routines_20_characters(
     assert codes(violations) == {"R-PERSON-LIMIT"}
     assert "minst 20 tecken" in violations[0].message
     assert check_person_limit(["a", "b", "c"], ["d"], [], 3, "x" * 20, broken) == []
+
+
+# --- Trygghetsjouren's access goes by Intraservice (issue 13, item 2; §2.1, §9.2) ------------------
+
+@pytest.mark.parametrize("unit_type", ["trygghetsjouren", " Trygghetsjouren ", "TRYGGHETSJOUREN"])
+def test_an_access_order_from_trygghetsjouren_is_refused_with_that_finding_only(unit_type):
+    """R-TJ-INTRASERVICE: the whole order is the wrong way (§9.2), adding or removing, valid or
+    not; the message says where to turn instead."""
+    for o in (order(unit_type=unit_type),
+              order(unit_type=unit_type, persons=[row(action="remove")], valid_to=None),
+              order(unit_type=unit_type, case_number=VALID_PNR, persons=[row(email="x@gmail.com")])):
+        [violation] = check(o, active=[])
+        assert (violation.code, violation.field) == ("R-TJ-INTRASERVICE", "persons")
+        assert "Intraservice" in violation.message and "§9.2" in violation.message
+
+
+@pytest.mark.parametrize("unit_type", ["myndighet", "bosam", "boende", "hemtjanst", "avgift", "",
+                                       None, 5, "trygghetsjour"])
+def test_other_unit_types_are_not_sent_to_intraservice(unit_type):
+    from portal.rules import check_access_by_intraservice
+
+    assert check_access_by_intraservice(unit_type) == []
+    assert "R-TJ-INTRASERVICE" not in codes(check(order(unit_type=unit_type), limit=4))
+
+
+# --- R-NOTE-ADDRESS: no street address or phone number in notes and deviation reports (13-A) ----
+
+ADDRESSES_AND_PHONES = [
+    "Storgatan 12", "Kungsportsavenyen 5B", "bor på Vasagatan 3 nu", "Storgatan12",
+    "Linnégatan 7", "Allévägen 4", "Mölndalsvägen 12, lgh 1102", "STORGATAN 12",
+    "Box 123", "412 58 Göteborg", "41258 Göteborg", "SE-412 58 Göteborg",
+    "070-123 45 67", "0701234567", "070 123 45 67", "070-1234567", "031-123 45 67",
+    "08-123 456 78", "0303-123 45", "+46 70 123 45 67", "+46 (0)70-123 45 67", "+46701234567",
+    "0046 70 123 45 67", "070.123.45.67", "ring 073\u2011123 45 67",
+    "\uff10\uff17\uff10-\uff11\uff12\uff13 \uff14\uff15 \uff16\uff17",  # fullwidth digits
+    "07\u200b0-123 45 67", "Stor\u00adgatan 12", "Sto\u200brgatan 12",  # invisible characters
+    "Storga\u0308tan 3",  # a decomposed ä
+]
+
+
+@pytest.mark.parametrize("text", ADDRESSES_AND_PHONES)
+def test_note_with_address_or_phone_is_refused(text):
+    violations = check_note_address(f"Greta mår bra. {text}. Åt lunch.", "text")
+    assert violations and {(v.code, v.field) for v in violations} == {("R-NOTE-ADDRESS", "text")}
+    assert all(v.message and "%(" not in v.message for v in violations)
+
+
+def test_address_and_phone_are_told_apart_in_the_messages():
+    address = check_note_address("Storgatan 12", "description")
+    phone = check_note_address("070-123 45 67", "description")
+    both = check_note_address("Storgatan 12, 070-123 45 67", "description")
+    assert len(address) == len(phone) == 1 and "adress" in address[0].message
+    assert "telefonnummer" in phone[0].message
+    assert [v.msgid for v in both] == [address[0].msgid, phone[0].msgid]
+
+
+@pytest.mark.parametrize("text", [
+    "", None, "kl 14.30", "kl 14:30", "08.30-09.15", "0830-0915", "kl 07.00 och 08.00",
+    "2026-12-01", "01.12.2026", "2026-01-05 - 2026-02-05", "05/12 - 06/12",
+    "ärende 1234567", "ärende 0123456", "2 x 500 mg", "Greta åt 0,5 mg", "1 000 000 kr",
+    "på vägen 2 gånger", "plan 2", "våningsplan 3", "Hon ringde 3 gånger", "vecka 49",
+    "rum 204 Göteborg", "box 2 tabletter", "Mötte 12 personer, 45 minuter",
+    "Promenad i 30 min, sedan vila 2 h. Ärende 0655588.",
+])
+def test_note_without_address_or_phone_is_accepted(text):
+    assert check_note_address(text, "text") == []
+
+
+# Hypothesis: both directions, whatever surrounds the number.
+AROUND_BEFORE = st.sampled_from(["", "Ring ", "tel: ", "Nytt nummer ", "(", "Greta bor på ",
+                                 "Mamma har\n", "adress: "])
+AROUND_AFTER = st.sampled_from(["", ".", " i kväll", ")", ", sa hon", "\n", "!"])
+PHONE_SEP = st.sampled_from(["", " ", "-", "\u2010", "\u2013", "\u00a0", " - ", "\u200b"])
+D = st.sampled_from("0123456789")
+
+
+@st.composite
+def phone_numbers(draw: st.DrawFn) -> str:
+    """A Swedish mobile or landline number in one of the ways people write it."""
+    sep = draw(PHONE_SEP)
+    space = draw(st.sampled_from([" ", "", "\u00a0"]))
+
+    def digits(n: int) -> str:
+        return "".join(draw(D) for _ in range(n))
+
+    mobile = "7" + draw(st.sampled_from("02369"))  # 07X-XXX XX XX, +46 7X-XXX XX XX
+    rest = [digits(3), digits(2), digits(2)]
+    kind = draw(st.sampled_from(["mobile", "goteborg", "stockholm", "small", "intl", "0046"]))
+    if kind == "mobile":
+        return "0" + mobile + sep + space.join(rest)
+    if kind == "goteborg":
+        return "031" + sep + space.join(rest)
+    if kind == "stockholm":
+        return "08" + sep + space.join([digits(3), digits(3), digits(2)])
+    if kind == "small":
+        return "0" + draw(st.sampled_from(["303", "500", "910"])) + sep + digits(3) + space + digits(2)
+    prefix = "+46" if kind == "intl" else "0046"
+    return prefix + draw(st.sampled_from([" ", "", " (0)"])) + mobile + sep + space.join(rest)
+
+
+@st.composite
+def street_addresses(draw: st.DrawFn) -> str:
+    name = draw(st.sampled_from(["Stor", "Vasa", "Linné", "Ekeda", "Övre Husar", "Kvarn", "Björk"]))
+    ending = draw(st.sampled_from(["gatan", "vägen", "gränd", "stigen", "allén", "torget",
+                                   "platsen", "backen", "liden", "leden", "gången", "plan"]))
+    number = draw(st.integers(1, 199))
+    letter = draw(st.sampled_from(["", "A", "b", " C"]))
+    kind = draw(st.sampled_from(["street", "box", "postcode"]))
+    if kind == "box":
+        return f"Box {draw(st.integers(1, 99999))}"
+    if kind == "postcode":
+        code = draw(st.integers(100, 984))
+        town = draw(st.sampled_from(["Göteborg", "Mölndal", "Kungälv", "Västra Frölunda"]))
+        return f"{code} {draw(st.integers(0, 99)):02d} {town}"
+    return f"{name}{ending} {number}{letter}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(AROUND_BEFORE, phone_numbers() | street_addresses(), AROUND_AFTER)
+def test_property_an_address_or_phone_number_is_always_found(before, found, after):
+    violations = check_note_address(before + found + after, "text")
+    assert violations and all(v.code == "R-NOTE-ADDRESS" for v in violations)
+
+
+@st.composite
+def harmless_numbers(draw: st.DrawFn) -> str:
+    """What day notes hold that is not an address or a phone number."""
+    day = draw(st.dates(min_value=date(1990, 1, 1), max_value=date(2099, 12, 31)))
+    hour, minute = draw(st.integers(0, 23)), draw(st.integers(0, 59))
+    kind = draw(st.sampled_from(["time", "time range", "iso", "dmy", "case", "dose", "count"]))
+    if kind == "time":
+        return f"kl {hour:02d}{draw(st.sampled_from(['.', ':']))}{minute:02d}"
+    if kind == "time range":
+        return f"{hour:02d}.{minute:02d}-{(hour + 1) % 24:02d}.{minute:02d}"
+    if kind == "iso":
+        return day.isoformat()
+    if kind == "dmy":
+        sep = draw(st.sampled_from([".", "/", "-"]))
+        return f"{day.day:02d}{sep}{day.month:02d}{sep}{day.year}"
+    if kind == "case":
+        return f"ärende {draw(st.integers(0, 9_999_999)):07d}"
+    if kind == "dose":
+        return f"{draw(st.integers(1, 4))} x {draw(st.sampled_from([5, 50, 250, 500, 1000]))} mg"
+    return f"{draw(st.integers(1, 500))} {draw(st.sampled_from(['personer', 'min', 'kr', 'ml']))}"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(harmless_numbers(), min_size=1, max_size=4),
+       st.sampled_from([" och ", ", ", ". Sedan ", "; "]))
+def test_property_times_dates_case_numbers_and_doses_are_not_taken_for_one(parts, joiner):
+    text = joiner.join(parts)
+    assert check_note_address(text, "text") == [], text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_property_a_text_without_digits_is_never_taken_for_one(text):
+    assume(not any(c.isdigit() for ch in text for c in unicodedata.normalize("NFKC", ch)))
+    assert check_note_address(text, "text") == []
+
+
+ADDRESS_WORST_CASES = {
+    "spaces between digits": lambda n: "070" + " " * n + "123",
+    "digit, space": lambda n: "0 " * (n // 2),
+    "two digits, space": lambda n: "07 " * (n // 3),
+    "one long word": lambda n: "a" * n + "gatan 12",
+    "streets without an end": lambda n: "Storgatan 1 " * (n // 12),
+    "one long number": lambda n: "0" * n,
+    "dates in a row": lambda n: "2026-12-01 " * (n // 11),
+    "times in a row": lambda n: "14.30 " * (n // 6),
+    "plus signs": lambda n: "+46 " * (n // 4),
+    "combining marks": lambda n: "a" + "\u0301" * n,
+    "zero-width spaces": lambda n: "0\u200b" * (n // 2),
+    "dashes and dots": lambda n: "0-." * (n // 3),
+    "postcodes": lambda n: "412 58 " * (n // 7),
+    "letters and digits": lambda n: "a1" * (n // 2),
+    "0046 0": lambda n: "0046 0 " * (n // 7),
+}
+
+
+@pytest.mark.parametrize("case", list(ADDRESS_WORST_CASES))
+def test_address_detector_is_linear_on_a_500_kb_worst_case(case):
+    """Like the personnummer detector (issue 11 H1): CPU time, bounded for 20 KB and 500 KB."""
+    for size, bound in ((20_000, 0.5), (500_000, 2.0)):
+        text = ADDRESS_WORST_CASES[case](size)
+        start = time.process_time()
+        check_note_address(text, "text")
+        elapsed = time.process_time() - start
+        assert elapsed < bound, f"{case}: {len(text)} characters took {elapsed:.2f} s"

@@ -54,7 +54,9 @@ def app(tmp_path: Path, migrated_sqlite: Path | None, migrated_pg: str | None,
         uri = f"sqlite:///{target}"
     app = create_app(
         {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "test-secret-" + "x" * 20,
-         "TESTING": True},
+         "TESTING": True,
+         # the day-note tests write digital notes (off by default, SPEC §3.5; issue 13, 13-C)
+         "DAY_NOTES_DIGITAL": True},
         instance_path=str(instance),
     )
     app.test_client_class = CsrfClient

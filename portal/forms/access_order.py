@@ -11,6 +11,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
@@ -24,9 +26,16 @@ from wtforms import (
 from wtforms.validators import Length, Optional
 
 from .. import audit, register, rules
+from ..clock import local_date
+from ..extensions import db
 from ..i18n import N_, InputRequired, _l
-from ..models import Submission, User
+from ..models import LocalProtection, Submission, User
+from ..render import pdf
 from .base import CheckContext, DoneInput, RowList, StoredForm, edit_rows
+
+# The blank paper order offers no unit type whose access goes by Intraservice (§9.2): the print
+# template leaves these keys of config UNIT_TYPES out (pdf_templates/access_order.html).
+pdf.add_template_global("intraservice_unit_types", rules.INTRASERVICE_ACCESS_UNIT_TYPES)
 
 DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 ACTIONS = [("add", "Lägg till"), ("remove", "Ta bort")]
@@ -158,6 +167,42 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
     form.case_number.data = case
 
 
+def earlier_local_protections(case: str, order_id: int | None = None) -> list[LocalProtection]:
+    """Every local protection the register has recorded for the case, in any unit, running or
+    over, latest end first; `order_id` leaves out the one this order recorded. Local protection is
+    the case's, for three months pending Skatteverket (§1.3): a new one for a case that already
+    had one is a renewal, which LVS sees flagged with these periods."""
+    query = select(LocalProtection).where(LocalProtection.case_number == case)
+    if order_id is not None:
+        query = query.where(LocalProtection.order_id != order_id)
+    return list(
+        db.session.scalars(
+            query.order_by(LocalProtection.until.desc(), LocalProtection.id.desc()).options(
+                joinedload(LocalProtection.unit)
+            )
+        )
+    )
+
+
+def earlier_periods(sub: Submission, data: dict[str, Any]) -> list[dict[str, str]]:
+    """For LVS, when the order asks for local protection: the case's earlier ones (unit, the
+    Swedish date LVS recorded it, its last day), latest first; none otherwise."""
+    if not data.get("local_protection") or not sub.case_number:
+        return []
+    return [
+        {
+            "unit": p.unit.name,
+            "recorded": local_date(p.recorded_at).isoformat(),
+            "until": p.until.isoformat(),
+        }
+        for p in earlier_local_protections(sub.case_number, sub.id)
+    ]
+
+
+# Refusals of an access order worth an audit event of their own (the order is not stored).
+AUDITED_REFUSALS = ("R-TJ-INTRASERVICE", "R-NO-FEE-HANDLER")
+
+
 class AccessOrder(StoredForm):
     """Behörighetsbeställning (§2.2): stored plain, processed by LVS, kept as the order behind
     each row of the access register."""
@@ -237,9 +282,12 @@ class AccessOrder(StoredForm):
             ),
             fee_handler_usernames=register.fee_handler_usernames(register.usernames(data, "add")),
         )
-        if any(v.code == "R-NO-FEE-HANDLER" for v in found):
-            # An attempt to give a fee handler access is worth knowing about (§7.2): the event
-            # commits with the request, which stores nothing else (the order is refused).
+        for code in AUDITED_REFUSALS:
+            if not any(v.code == code for v in found):
+                continue
+            # An attempt to give a fee handler access (§7.2), or an order from Trygghetsjouren
+            # that belongs with Intraservice (§9.2), is worth knowing about: the event commits
+            # with the request, which stores nothing else (the order is refused).
             audit.record(
                 "access_order_refused",
                 user=user,
@@ -247,7 +295,7 @@ class AccessOrder(StoredForm):
                 unit_id=user.unit_id,
                 case_number=_valid_case(case, cfg["CASE_NUMBER_PATTERN"]),
                 outcome="refused",
-                detail="R-NO-FEE-HANDLER",
+                detail=code,
             )
         return found
 
@@ -256,7 +304,10 @@ class AccessOrder(StoredForm):
 
     def flagged(self, data: dict[str, Any], ctx: CheckContext) -> bool:
         """Over the unit type's person limit (with a justification, or check refuses it), counting
-        the register and the pending orders: LVS sees it flagged."""
+        the register and the pending orders, or local protection for a case that already had
+        one (§1.3: three months, not renewed in steps for ever): LVS sees it flagged."""
+        if data.get("local_protection") and earlier_local_protections(data["case_number"]):
+            return True
         user, day = ctx.user, ctx.today
         adds = register.usernames(data, "add")
         if not adds:
@@ -283,15 +334,21 @@ class AccessOrder(StoredForm):
         )
         limit = register.person_limit(unit.unit_type)
         return {
+            # §2.5: every active grant of the case in every unit, and the checks to tick.
+            "case_grants": register.case_grants(sub.case_number or "", None, day),
+            "checks": register.ORDER_CHECKS,
             "count": count,
             "limit": limit,
             "over": bool(register.usernames(data, "add")) and count > limit,
             "justified": register.order_justified(sub, data),
             "fee_rows": sorted(i + 1 for i in register.fee_handler_rows(data, unit.unit_type)),
             "waiting": len(register.pending_orders(sub.case_number or "", sub.unit_id, sub.id)),
+            "earlier_protections": earlier_periods(sub, data),
         }
 
     def on_done(self, sub: Submission, done: DoneInput) -> None:
         """LVS has carried the order out in Treserva: each row becomes a grant or a removal
         (portal/register.py, checked again there against the register as it is now)."""
         register.apply_order(sub, done.user, done.today)
+        if done.checks:  # the §2.5 checks LVS ticked, kept with the order (no client data)
+            sub.data = {**(sub.data or {}), "checks": sorted(done.checks)}

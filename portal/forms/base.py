@@ -61,6 +61,8 @@ class DoneInput:
     today: date
     reply: str = ""
     case_number: str = ""
+    #: The checks the processor ticked (an access order: register.ORDER_CHECKS, §2.5).
+    checks: frozenset[str] = frozenset()
 
 
 class FormKind:

@@ -1,11 +1,17 @@
-"""Reservrapport för rapportering av avvikelser (§4.2): staff without access to the protected case
-report a deviation under the fictional name (or "ej person"); a manager of their unit, who has the
-access, registers it in Treserva's deviation module. Then the paper form is destroyed (§4.2) and
-here the content is purged: only a tombstone (who, when, which unit) stays.
+"""Reservrapport för rapportering av avvikelser (§4.2, SPEC §3.4): staff without access to the
+protected case report a deviation. In Treserva's deviation module such staff use the category
+"ej person"; the deviation still concerns the protected person, so the report names the person by
+the fictional name, and the manager or planner it is handed to, who has the access, registers it
+in Treserva *on the person* (found from the fictional name). Only a deviation that concerns no
+individual at all is reported without a name: a separate choice (`no_individual`), never a way to
+leave the name out. Once registered the paper form is destroyed (§4.2) and here the content is
+purged: only a tombstone (who, when, which unit) stays.
 
 Event time: two fields, `event_date` (YYYY-MM-DD) and `event_time` (HH:MM), as the spec's form
-encoding asks; the stored data also carries `event_at` ("YYYY-MM-DD HH:MM") for the message.
-`reported_by` comes from the login, never from the form."""
+encoding asks (SPEC §6); the stored data also carries `event_at` ("YYYY-MM-DD HH:MM") for the
+message. `reported_by` comes from the login, never from the form. `handed_to` is one of the
+reporter's unit's managers and planners (their full name), checked against the database.
+Free text is screened by R-NOTE-PNR and R-NOTE-ADDRESS (no street address or phone number)."""
 
 from __future__ import annotations
 
@@ -29,7 +35,9 @@ from .base import CheckContext, DoneInput, StoredForm
 
 KEY = "deviation"
 
-FREE_TEXT_FIELDS = ("fictional_name", "description", "immediate_action", "handed_to")
+FREE_TEXT_FIELDS = ("fictional_name", "description", "immediate_action")
+#: Who a report is handed to and who registers it: the reporter's unit's managers and planners.
+RECIPIENT_ROLES = ("unit_manager", "planner")
 
 
 def _strip_filter(value: str | None) -> str | None:
@@ -51,7 +59,9 @@ class DeviationForm(FlaskForm):
     )
     unit = SelectField(_l("Enhet där det hände"), choices=[])
     fictional_name = StringField(_l("Fiktivt namn"), validators=[Length(max=120)])
-    no_person = BooleanField(_l("Ej person – avvikelsen gäller ingen enskild person"))
+    no_individual = BooleanField(
+        _l("Avvikelsen gäller ingen enskild person alls (till exempel ett fel i utrustning)")
+    )
     category = SelectField(_l("Typ av avvikelse"), choices=[])
     description = TextAreaField(
         _l("Vad hände?"),
@@ -59,11 +69,15 @@ class DeviationForm(FlaskForm):
         validators=[DataRequired(_l("Beskriv vad som hände.")), Length(max=4000)],
     )
     immediate_action = TextAreaField(_l("Vad gjordes direkt?"), validators=[Length(max=2000)])
-    handed_to = StringField(
+    # One of the unit's managers and planners (`offer_recipients`); the rule checks the choice
+    # against the database, in Swedish, at the field.
+    handed_to = SelectField(
         _l("Lämnad till"),
+        choices=[],
+        validate_choice=False,
         filters=[_strip_filter],
         validators=[
-            DataRequired(_l("Ange vem med behörighet som ska registrera avvikelsen.")),
+            DataRequired(_l("Välj vem på enheten som ska registrera avvikelsen.")),
             Length(max=120),
         ],
     )
@@ -76,6 +90,37 @@ class DeviationForm(FlaskForm):
             SelectChoice(code, label)
             for code, label in current_app.config["DEVIATION_CATEGORIES"].items()
         ]
+        # Until the user's unit is known (Deviation.prefill, edit_rows, to_data): the posted
+        # choice only, so that a page shown again keeps it.
+        chosen = self.handed_to.data or ""
+        self.handed_to.choices = [SelectChoice("", _l("Välj person"))] + (
+            [SelectChoice(chosen)] if chosen else []
+        )
+
+
+def recipients(user: User) -> list[tuple[str, str]]:
+    """(full name, role) of the active managers and planners of ``user``'s unit, by name: who a
+    report may be handed to and who registers it (SPEC §3.4). One entry per name."""
+    users = db.session.scalars(
+        select(User)
+        .where(User.unit_id == user.unit_id, User.active.is_(True))
+        .order_by(User.full_name, User.id)
+    )
+    out: dict[str, str] = {}
+    for u in users:
+        if u.has_role(*RECIPIENT_ROLES) and u.full_name not in out:
+            out[u.full_name] = "unit_manager" if u.has_role("unit_manager") else "planner"
+    return list(out.items())
+
+
+ROLE_WORDS = {"unit_manager": _l("enhetschef"), "planner": _l("planerare")}
+
+
+def offer_recipients(form: DeviationForm, user: User) -> None:
+    """The handed_to choices: the managers and planners of ``user``'s unit."""
+    form.handed_to.choices = [SelectChoice("", _l("Välj person"))] + [
+        SelectChoice(name, f"{name} ({ROLE_WORDS[role]})") for name, role in recipients(user)
+    ]
 
 
 def _strip(value: str | None) -> str:
@@ -83,9 +128,22 @@ def _strip(value: str | None) -> str:
 
 
 MSG_FICTIONAL_NAME = N_(
-    "Skriv det fiktiva namnet, eller kryssa i ”Ej person” (§4.2). Aldrig det riktiga namnet."
+    "Skriv det fiktiva namnet (§7.5), aldrig det riktiga: avvikelsen registreras på personen i "
+    "Treserva. Bara om avvikelsen inte gäller någon enskild person alls kryssar du i det i stället."
+)
+MSG_NAME_AND_NO_INDIVIDUAL = N_(
+    "Välj ett av två: det fiktiva namnet, eller att avvikelsen inte gäller någon enskild person "
+    "alls. Gäller den personen, ta bort krysset: den registreras på personen i Treserva (§4.2)."
 )
 MSG_CATEGORY = N_("Välj typ av avvikelse.")
+MSG_HANDED_TO = N_(
+    "Välj en enhetschef eller planerare på din enhet: den som har behörighet och registrerar "
+    "avvikelsen i Treserva (§4.2)."
+)
+MSG_NO_RECIPIENT = N_(
+    "Din enhet har ingen enhetschef eller planerare i portalen. Skriv ut en tom blankett och "
+    "lämna den till den som har behörighet i Treserva (§4.2)."
+)
 
 
 class Waiting(NamedTuple):
@@ -130,7 +188,8 @@ class Deviation(StoredForm):
     title = "Reservrapport för rapportering av avvikelser"
     form_class = DeviationForm
     submit_roles = frozenset({"staff", "unit_manager", "social_secretary"})
-    process_roles = frozenset({"unit_manager"})
+    # The unit's managers and planners register it (§4.2, §8.6; SPEC §2, §3.4).
+    process_roles = frozenset(RECIPIENT_ROLES)
     process_scope = "unit"
     storage = "encrypted"
     distribution_list = "unit_managers"
@@ -142,19 +201,21 @@ class Deviation(StoredForm):
     wants_reply = False
     done_label = N_("Registrerad i Treserva")
     done_hint = N_(
-        "Registrera avvikelsen på personen i Treservas avvikelsemodul. Markera sedan här: "
-        "innehållet raderas och bara uppgiften att rapporten fanns sparas (§4.2)."
+        "Registrera avvikelsen på personen i Treservas avvikelsemodul: sök fram personen från "
+        "det fiktiva namnet (rapportören saknar behörighet och kan bara välja ”ej person”). "
+        "Markera sedan här: innehållet raderas och bara uppgiften att rapporten fanns sparas "
+        "(§4.2)."
     )
     done_flash = N_(
         "Avvikelsen är markerad som registrerad i Treserva. Innehållet är raderat här; förstör "
         "pappersblanketten i sekretessåtervinningen (§4.2)."
     )
     sealed_text = N_(
-        "Rapporten är skickad till enhetschefen på din enhet. Innehållet är krypterat och "
-        "raderas när avvikelsen är registrerad i Treserva (§4.2)."
+        "Rapporten är skickad till enhetschefer och planerare på din enhet. Innehållet är "
+        "krypterat och raderas när avvikelsen är registrerad i Treserva (§4.2)."
     )
     status_labels = {
-        "submitted": N_("Väntar på registrering hos enhetschefen"),
+        "submitted": N_("Väntar på registrering hos enhetschef eller planerare"),
         "purged": N_("Registrerad i Treserva, innehållet raderat"),
         # DEVIATION_RETENTION_DAYS (portal/retention.py); the label names the default.
         "expired": N_("Raderad efter 30 dagar utan registrering"),
@@ -162,18 +223,25 @@ class Deviation(StoredForm):
 
     def prefill(self, form: DeviationForm, user: User, day: date) -> None:
         form.unit.data = user.unit.name
+        offer_recipients(form, user)
+
+    def edit_rows(self, form: DeviationForm, formdata: Any, user: User, day: date) -> bool:
+        """No rows to edit: this is where a post learns whose unit's managers to offer."""
+        offer_recipients(form, user)
+        return False
 
     def to_data(self, form: DeviationForm, user: User) -> dict[str, Any]:
+        offer_recipients(form, user)  # a page shown again offers the unit's own
         day, time = form.event_date.data, form.event_time.data
-        no_person = bool(form.no_person.data)
         return {
             "event_date": day.isoformat() if isinstance(day, date) else None,
             "event_time": time.strftime("%H:%M") if time else None,
             "event_at": f"{day.isoformat()} {time.strftime('%H:%M')}" if day and time else None,
             "unit": form.unit.data or "",
-            # "Ej person" wins: a name typed before ticking it is not kept.
-            "fictional_name": "" if no_person else _strip(form.fictional_name.data),
-            "no_person": no_person,
+            # Both are kept as given: a name and "no individual" at once is refused (check), so
+            # that a report about the person never loses its name.
+            "fictional_name": _strip(form.fictional_name.data),
+            "no_individual": bool(form.no_individual.data),
             "category": form.category.data or "",
             "category_label": current_app.config["DEVIATION_CATEGORIES"].get(
                 form.category.data, ""
@@ -190,13 +258,32 @@ class Deviation(StoredForm):
             out += rules.check_date_not_future(
                 date.fromisoformat(data["event_date"]), ctx.today, "event_date"
             )
-        if not data["no_person"] and not data["fictional_name"]:
+        if data["no_individual"] and data["fictional_name"]:
+            out.append(
+                rules.Violation("R-REQUIRED", "no_individual", MSG_NAME_AND_NO_INDIVIDUAL)
+            )
+        elif not data["no_individual"] and not data["fictional_name"]:
             out.append(rules.Violation("R-REQUIRED", "fictional_name", MSG_FICTIONAL_NAME))
         if data["category"] not in ctx.config["DEVIATION_CATEGORIES"]:
             out.append(rules.Violation("R-REQUIRED", "category", MSG_CATEGORY))
+        out += self._check_handed_to(data["handed_to"], ctx.user)
         for name in FREE_TEXT_FIELDS:  # R-NOTE-PNR: the fictional name only, never a personnummer
             out += rules.check_note_text(data[name], name)
+            # R-NOTE-ADDRESS: no street address or phone number (SPEC §4).
+            out += rules.check_note_address(data[name], name)
         return out
+
+    @staticmethod
+    def _check_handed_to(name: str, user: User) -> list[rules.Violation]:
+        """One of the reporter's unit's managers and planners, as the database has them now."""
+        if not name:
+            return []  # DataRequired says so at the field
+        allowed = recipients(user)
+        if not allowed:
+            return [rules.Violation("R-REQUIRED", "handed_to", MSG_NO_RECIPIENT)]
+        if name not in {n for n, _role in allowed}:
+            return [rules.Violation("R-REQUIRED", "handed_to", MSG_HANDED_TO)]
+        return []
 
     def subject(self, data: dict[str, Any]) -> str:
         """No name, fictional or real, in the subject line (§2.2, §5.9): only the unit."""

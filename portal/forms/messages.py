@@ -20,10 +20,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask import current_app
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from .. import rules
@@ -310,14 +309,11 @@ class TrygghetsjourenForm(FlaskForm):
         choices=[(c, label) for c, label, _s, _t in TRYGGHETSJOUREN_PURPOSES],
         default="assignment_sent",
     )
+    # The case number and nothing else: no city district either, which is indirect location
+    # data (§1.1, §8.5: "enbart ärendenumret").
     case_number = StringField(
         _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
     )
-    city_district = SelectField(_l("Stadsområde"), choices=[])
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.city_district.choices = [(d, d) for d in current_app.config["CITY_DISTRICTS"]]
 
 
 def trygghetsjouren_data(form: TrygghetsjourenForm) -> dict[str, Any]:
@@ -325,14 +321,14 @@ def trygghetsjouren_data(form: TrygghetsjourenForm) -> dict[str, Any]:
     return {
         "purpose": purpose,
         "case_number": _text(form, "case_number"),
-        "city_district": form.city_district.data or "",
         "text": _PURPOSE[purpose][1],
     }
 
 
 def trygghetsjouren_subject(data: dict[str, Any]) -> str:
+    """Fixed words and the case number only (§8.5, §9.2)."""
     opening = _PURPOSE.get(data.get("purpose") or "", ("Trygghetslarm", ""))[0]
-    return f"{opening}, ärende {data['case_number']}, {data['city_district']}"
+    return f"{opening}, ärende {data['case_number']}"
 
 
 def check_trygghetsjouren(data: dict[str, Any], pattern: str) -> list[rules.Violation]:
@@ -352,9 +348,6 @@ class Trygghetsjouren(RenderOnlyForm):
     submit_roles = frozenset({"social_secretary", "unit_manager"})
     distribution_list = "trygghetsjouren"
     position = 70
-
-    def prefill(self, form: TrygghetsjourenForm, user: User, day: date) -> None:
-        form.city_district.data = user.unit.city_district
 
     def to_data(self, form: TrygghetsjourenForm, user: User) -> dict[str, Any]:
         return trygghetsjouren_data(form)

@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from . import audit_log, auth, blank, day_notes, forms, lvs, main, register, submissions
+    from . import audit_log, auth, blank, cases, day_notes, forms, lvs, main, register, submissions
 
-    for module in (auth, main, forms, submissions, lvs, register, audit_log, blank, day_notes):
+    for module in (auth, main, forms, submissions, lvs, register, audit_log, blank, day_notes,
+                   cases):
         app.register_blueprint(module.bp)

@@ -1,12 +1,30 @@
 """Daganteckningar (§7.5, §8.6; spec §3.5), the pages: parse the form, call the service
 (portal/day_notes.py), redirect. A file outside the user's unit is 404, its attempt audited; the
-request commits what the service did (portal/transaction.py)."""
+request commits what the service did (portal/transaction.py).
+
+The routine has staff write day notes by hand (§7.1): unless DAY_NOTES_DIGITAL is on, the
+fictional files serve the paper sheets only (blank, or prefilled with the fictional name) and the
+case's closing; writing a note answers 404 and compiling is offered only for notes written while
+the setting was on (so that a switch-off never lets them be purged uncompiled unseen).
+
+Who does what: staff write; a unit manager opens and closes files; a unit manager or a planner
+(SPEC §2: "compile the unit's day notes") sees the case number and compiles."""
 
 from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -67,8 +85,24 @@ def _not_found() -> NoReturn:
     abort(404)
 
 
+COMPILERS = ("unit_manager", "planner")
+WRITERS = ("staff", "unit_manager")  # write notes, print the prefilled sheet
+
+
 def _is_manager() -> bool:
     return bool(current_user.has_role("unit_manager"))
+
+
+def _may_compile() -> bool:
+    return bool(current_user.has_role(*COMPILERS))
+
+
+def _may_write() -> bool:
+    return bool(current_user.has_role(*WRITERS))
+
+
+def _digital() -> bool:
+    return bool(current_app.config["DAY_NOTES_DIGITAL"])
 
 
 def _index_page(form: FileForm | None, status: int = 200) -> Any:
@@ -80,11 +114,14 @@ def _index_page(form: FileForm | None, status: int = 200) -> Any:
         form=form,
         errors=error_summary(form) if form else [],
         is_manager=_is_manager(),
+        may_compile=_may_compile(),
+        may_write=_may_write(),
+        digital=_digital(),
     ), status
 
 
 @bp.route("/", methods=["GET"])
-@roles_required("staff", "unit_manager")
+@roles_required("staff", *COMPILERS)
 def index() -> Any:
     return _index_page(FileForm() if _is_manager() else None)
 
@@ -115,18 +152,24 @@ def _show_page(file: FictionalFile, form: NoteForm, status: int = 200) -> Any:
         local=local,
         errors=error_summary(form),
         is_manager=_is_manager(),
+        may_compile=_may_compile(),
+        may_write=_may_write(),
+        digital=_digital(),
+        uncompiled=day_notes.uncompiled_count(file),
     ), status
 
 
 @bp.route("/<file_id>")
-@roles_required("staff", "unit_manager")
+@roles_required("staff", *COMPILERS)
 def show(file_id: str) -> Any:
     return _show_page(_file(file_id), NoteForm(formdata=None))
 
 
 @bp.route("/<file_id>/notes", methods=["POST"])
-@roles_required("staff", "unit_manager")
+@roles_required(*WRITERS)
 def add_note(file_id: str) -> Any:
+    if not _digital():  # §7.1: by hand, on the sheet; no page takes a note
+        abort(404)
     file = _file(file_id)
     form = NoteForm()
     if file.closed_at is not None:  # said before any check of the text: it cannot be written
@@ -135,7 +178,7 @@ def add_note(file_id: str) -> Any:
     if not validate_input(form):  # over a limit: no rule sees the input (issue 11 H1)
         return _show_page(file, form, 422)
     text = (form.text.data or "").strip()
-    attach_violations(form, day_notes.check_note(text))  # R-NOTE-PNR (§7.5)
+    attach_violations(form, day_notes.check_note(text))  # R-NOTE-PNR, R-NOTE-ADDRESS (§7.5)
     if error_summary(form):
         return _show_page(file, form, 422)
     day_notes.add_note(file, current_user, text)
@@ -143,19 +186,28 @@ def add_note(file_id: str) -> Any:
     return redirect(url_for("day_notes.show", file_id=file.public_id), 303)
 
 
-@bp.route("/<file_id>/compile", methods=["GET"])
-@roles_required("unit_manager")
-def compile_view(file_id: str) -> Any:
+def _compilable(file_id: str) -> FictionalFile:
+    """The file to compile; with digital notes off only while it holds notes written when they
+    were on (404 otherwise: there is nothing digital to compile)."""
     file = _file(file_id)
+    if not _digital() and not day_notes.uncompiled_count(file):
+        abort(404)
+    return file
+
+
+@bp.route("/<file_id>/compile", methods=["GET"])
+@roles_required(*COMPILERS)
+def compile_view(file_id: str) -> Any:
+    file = _compilable(file_id)
     notes, text = day_notes.to_compile(file, current_user)
     return render_template("day_notes/compile.html", file=file, notes=notes, text=text)
 
 
 @bp.route("/<file_id>/compile", methods=["POST"])
-@roles_required("unit_manager")
+@roles_required(*COMPILERS)
 def compile_done(file_id: str) -> Any:
     """Mark compiled exactly the notes the manager saw (a note written meanwhile stays open)."""
-    file = _file(file_id)
+    file = _compilable(file_id)
     count = day_notes.mark_compiled(file, current_user, request.form.getlist("note"))
     flash(
         ngettext(
@@ -178,7 +230,7 @@ def close(file_id: str) -> Any:
 
 
 @bp.route("/<file_id>/sheet.pdf")
-@roles_required("staff", "unit_manager")
+@roles_required(*WRITERS)
 def sheet(file_id: str) -> Any:
     """The paper sheet with the fictional name and unit filled in: never the case number."""
     file = _file(file_id)

@@ -50,6 +50,7 @@ def start() -> Any:
         ctx["grants_ending"], ctx["protections_ending"] = register.ending_soon(
             user.unit_id, day, current_app.config["REMINDER_DAYS"]
         )
+    if user.has_role("unit_manager", "planner"):  # SPEC §2: the planner's tasks, and only these
         # §4.2 deviation reports to register; §8.6 day notes to compile at least weekly.
         ctx["deviations"] = unregistered(user.unit_id)
         ctx["uncompiled"] = uncompiled_summary(user.unit_id)

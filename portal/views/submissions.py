@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import Field, HiddenField, StringField, TextAreaField
+from wtforms import Field, HiddenField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional, ValidationError
 
 from .. import rules
@@ -36,6 +36,7 @@ from ..forms.base import (
     validate_input,
 )
 from ..models import Submission
+from ..register import ORDER_CHECKS
 from ..render.messages import render_message
 from ..render.pdf import render_pdf
 from .auth import reauth_redirect, recently_authenticated
@@ -155,6 +156,8 @@ class DoneForm(FlaskForm):
     version = HiddenField(validators=[Length(max=10)])  # digits; int() of more would raise
     # Actualisation (§2.4, §2.5): the case number LVS created in Treserva; kept on the tombstone.
     case_number = StringField("Ärendenummer", validators=[Optional(), Length(max=32)])
+    # Access order (§2.5): the checks LVS ticked; only the known ones are kept.
+    checks = SelectMultipleField(choices=list(ORDER_CHECKS.items()), validate_choice=False)
 
     def validate_reply(self, field: Field) -> None:
         # A plain form's reply is kept in plain text (SPEC §1.2; an encrypted form's is not kept
@@ -202,6 +205,7 @@ def done(public_id: str) -> Any:
         today=today(),
         reply=form.reply.data or "",
         case_number=(form.case_number.data or "").strip() if kind.asks_case_number else "",
+        checks=frozenset(c for c in form.checks.data or [] if c in ORDER_CHECKS),
     )
     svc.mark_done(sub, given, form.expected_version())
     flash(gettext(kind.done_flash))

@@ -1,0 +1,245 @@
+"""Tickets to Intraservice (SPEC §3.6): render only, the case number only, nothing stored.
+
+Two tickets of the routine go to Intraservice's support (support.intraservice@…, config
+DISTRIBUTION_LISTS["intraservice"]) rather than to a Treserva list:
+
+- SAMSA removal (§3.6): a person already in SAMSA who gets protected personal data is to have the
+  address of record and personal contacts removed and consents blocked. The social secretary asks
+  LVS for SAMSA to send the ticket; "Viktigt att skriva i ämnesraden att det gäller SAMSA och
+  borttag av personuppgifter". The ticket carries the case number and a fixed text, never who the
+  person is: Intraservice is told to call the sender.
+- Trygghetsjouren's access (§9.2): LVS at Trygghetsjouren (the unit manager's delegate) orders
+  access to a case "genom att uppge ärendenummer och vilka personer på Trygghetsjouren som ska ha
+  tillgång till ärendet". Names and usernames of staff are not client data (SPEC §1.1); the case
+  has no other data here. More people than the unit type's limit (config PERSON_LIMITS, §9.2)
+  needs a written justification, printed in the ticket.
+
+R-NOTE-PNR runs at every text field (the machine); the subject holds fixed words and the case
+number (R-PNR-SUBJECT).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import Form, FormField, RadioField, StringField, TextAreaField
+from wtforms.validators import Length
+
+from .. import rules
+from ..i18n import N_, InputRequired, _l
+from ..models import User
+from .base import CheckContext, RenderOnlyForm, RowList, edit_rows
+from .messages import case_subject_rules
+
+MSG_NO_PURPOSE = N_("Välj vilket ärende till Intraservice det gäller.")
+MSG_PURPOSE_NOT_YOURS = N_(
+    "Det här ärendet till Intraservice skickas inte från din roll eller enhet enligt rutinen "
+    "(%(section)s)."
+)
+MSG_NO_PERSON = N_(
+    "Ange minst en person på Trygghetsjouren som ska ha tillgång till ärendet (§9.2)."
+)
+MSG_NAME = N_("Ange personens fullständiga namn.")
+MSG_USERNAME = N_("Ange personens användarnamn (staden-konto).")
+MSG_SAME_PERSON = N_("Samma användarnamn står på två rader.")
+MSG_JUSTIFY = N_(
+    "Fler än %(limit)s personer på Trygghetsjouren ska få tillgång: skriv en motivering på minst "
+    "%(min)s tecken (§2.1, §9.2)."
+)
+
+
+@dataclass(frozen=True)
+class Purpose:
+    """One ticket: who sends it (roles, in units of these types)."""
+
+    code: str
+    label: str
+    section: str
+    roles: frozenset[str]
+    unit_types: frozenset[str]
+    subject: str
+
+    def allows(self, user: User) -> bool:
+        return user.has_role(*self.roles) and user.unit.unit_type in self.unit_types
+
+
+SAMSA = Purpose(
+    code="samsa_removal",
+    label="SAMSA: borttag av personuppgifter (socialsekreterare eller LVS, §3.6)",
+    section="§3.6",
+    # §3.6: "socialsekreterare [ska] direkt be LVS för SAMSA skicka ett ärende": the social
+    # secretary of the case prepares it, LVS sends it; both at Myndighet.
+    roles=frozenset({"social_secretary", "lvs"}),
+    unit_types=frozenset({"myndighet"}),
+    subject="SAMSA – borttag av personuppgifter",
+)
+TJ_ACCESS = Purpose(
+    code="tj_access",
+    label="Behörighet för Trygghetsjourens personal (LVS på Trygghetsjouren, §9.2)",
+    section="§9.2",
+    # §9.2: the unit manager of Trygghetsjouren has delegated ordering access to LVS there.
+    roles=frozenset({"lvs", "unit_manager"}),
+    unit_types=frozenset({"trygghetsjouren"}),
+    subject="Behörighet Treserva för Trygghetsjouren",
+)
+PURPOSES: tuple[Purpose, ...] = (SAMSA, TJ_ACCESS)
+BY_CODE = {p.code: p for p in PURPOSES}
+
+
+def purposes_for(user: User) -> list[Purpose]:
+    """The tickets ``user`` sends, per the routine."""
+    return [p for p in PURPOSES if p.allows(user)]
+
+
+def _offer(form: IntraserviceForm, user: User) -> None:
+    """Only the user's own tickets are offered on the page."""
+    form.purpose.choices = [(p.code, p.label) for p in purposes_for(user)]
+
+
+class StaffRow(Form):
+    """One member of Trygghetsjouren's staff who is to have access (§9.2)."""
+
+    full_name = StringField(_l("Fullständigt namn"), validators=[Length(max=120)])
+    username = StringField(_l("Användarnamn (staden-konto)"), validators=[Length(max=64)])
+
+
+class IntraserviceForm(FlaskForm):
+    """Ärende till Intraservice (§3.6, §9.2)."""
+
+    purpose = RadioField(
+        _l("Ärendet gäller"),
+        choices=[(p.code, p.label) for p in PURPOSES],
+        validate_choice=False,  # refused by the rule, in Swedish, at the field
+    )
+    case_number = StringField(
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
+    )
+    persons = RowList(FormField(StaffRow), min_entries=1)  # at most MAX_PERSON_ROWS
+    justification = TextAreaField(_l("Motivering"), validators=[Length(max=1000)])
+
+
+def intraservice_data(form: IntraserviceForm) -> dict[str, Any]:
+    """What the ticket says: the case number, and for Trygghetsjouren's access the staff rows
+    that are filled in; nothing else that is posted."""
+    purpose = BY_CODE.get(form.purpose.data or "")
+    data: dict[str, Any] = {
+        "purpose": purpose.code if purpose else "",
+        "case_number": (form.case_number.data or "").strip(),
+        "section": purpose.section if purpose else "",
+        "heading": purpose.subject if purpose else "",
+        "persons": [],
+        "justification": "",
+    }
+    if purpose is TJ_ACCESS:
+        data["persons"] = [
+            {
+                "row": i,
+                "full_name": (e.form.full_name.data or "").strip(),
+                "username": (e.form.username.data or "").strip(),
+            }
+            for i, e in enumerate(form.persons.entries)
+            if (e.form.full_name.data or "").strip() or (e.form.username.data or "").strip()
+        ]
+        data["justification"] = (form.justification.data or "").strip()
+    return data
+
+
+def intraservice_subject(data: dict[str, Any]) -> str:
+    """§3.6: the subject says SAMSA and "borttag av personuppgifter"; the case number, nothing
+    else."""
+    purpose = BY_CODE.get(data.get("purpose") or "")
+    opening = purpose.subject if purpose else "Ärende"
+    return f"{opening}, ärende {data['case_number']}"
+
+
+def _staff_rules(data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+    """§9.2: who at Trygghetsjouren is to have access, each by name and username; more than the
+    unit type's limit needs a justification (§2.1, R-PERSON-LIMIT)."""
+    persons = data["persons"]
+    if not persons:
+        return [rules.Violation("R-REQUIRED", "persons-0-full_name", MSG_NO_PERSON)]
+    out: list[rules.Violation] = []
+    seen: set[str] = set()
+    for p in persons:
+        prefix = f"persons-{p['row']}-"
+        if not p["full_name"]:
+            out.append(rules.Violation("R-REQUIRED", prefix + "full_name", MSG_NAME))
+        if not p["username"]:
+            out.append(rules.Violation("R-REQUIRED", prefix + "username", MSG_USERNAME))
+            continue
+        found = rules.check_username(
+            p["username"], prefix + "username", ctx.config["USERNAME_PATTERN"]
+        )
+        out += found
+        if not found and p["username"].lower() in seen:
+            out.append(rules.Violation("R-DUPLICATE", prefix + "username", MSG_SAME_PERSON))
+        seen.add(p["username"].lower())
+    limit = int(ctx.config["PERSON_LIMITS"].get("trygghetsjouren", 0))
+    least = int(ctx.config["JUSTIFICATION_MIN_LENGTH"])
+    if len(persons) > limit and len(data["justification"]) < least:
+        out.append(
+            rules.Violation(
+                "R-PERSON-LIMIT", "justification", MSG_JUSTIFY, {"limit": limit, "min": least}
+            )
+        )
+    return out
+
+
+def check_intraservice(data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+    """A ticket of the routine that this user sends, a case number that is one, and for
+    Trygghetsjouren's access the people by name and username."""
+    out: list[rules.Violation] = []
+    purpose = BY_CODE.get(data.get("purpose") or "")
+    if purpose is None:
+        out.append(rules.Violation("R-REQUIRED", "purpose", MSG_NO_PURPOSE))
+    elif purpose not in purposes_for(ctx.user):
+        out.append(
+            rules.Violation(
+                "R-TICKET-SENDER", "purpose", MSG_PURPOSE_NOT_YOURS, {"section": purpose.section}
+            )
+        )
+    out += case_subject_rules(data, intraservice_subject(data), ctx.config["CASE_NUMBER_PATTERN"])
+    if purpose is TJ_ACCESS:
+        out += _staff_rules(data, ctx)
+    return out
+
+
+class Intraservice(RenderOnlyForm):
+    """Ärende till Intraservice: SAMSA (§3.6) och Trygghetsjourens behörighet (§9.2)."""
+
+    key = "intraservice"
+    title = "Ärende till Intraservice"
+    form_class = IntraserviceForm
+    # Every role that sends one ticket or another; ``may_submit`` asks the purposes.
+    submit_roles = frozenset(r for p in PURPOSES for r in p.roles)
+    distribution_list = "intraservice"
+    position = 90
+
+    def may_submit(self, user: User) -> bool:
+        return bool(purposes_for(user))
+
+    def prefill(self, form: IntraserviceForm, user: User, day: date) -> None:
+        _offer(form, user)
+        own = purposes_for(user)
+        if own:
+            form.purpose.data = own[0].code
+
+    def edit_rows(
+        self, form: IntraserviceForm, formdata: MultiDict[str, Any], user: User, day: date
+    ) -> bool:
+        _offer(form, user)
+        return edit_rows(form.persons, formdata, form.persons.limit)
+
+    def to_data(self, form: IntraserviceForm, user: User) -> dict[str, Any]:
+        _offer(form, user)  # a page shown again offers only the user's own tickets
+        return intraservice_data(form)
+
+    def check(self, data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+        return check_intraservice(data, ctx)
+
+    def subject(self, data: dict[str, Any]) -> str:
+        return intraservice_subject(data)
