@@ -160,6 +160,58 @@ class RenderOnlyForm(FormKind):
     pdf_disposition: ClassVar[Literal["attachment", "inline"]] = "attachment"
 
 
+@dataclass(frozen=True)
+class Purpose:
+    """One purpose of a form with a ``purpose`` field (a hand-over, a ticket): its code and label,
+    the routine's §, who sends it (these roles, in units of these types) and its fixed words."""
+
+    code: str
+    label: str
+    section: str
+    roles: frozenset[str]
+    unit_types: frozenset[str]
+    subject: str
+    text: str = ""
+
+    def allows(self, user: User) -> bool:
+        return user.has_role(*self.roles) and user.unit.unit_type in self.unit_types
+
+
+class ByPurpose(RenderOnlyForm):
+    """A render-only form whose field ``purpose`` chooses one of ``purposes``, each sent by its
+    own roles and unit types (the routine's): the page offers a user only theirs, a purpose the
+    user may not send is refused at its field (the form's check), and a user who may send none
+    gets 403 (``may_submit``). ``submit_roles`` is every role that sends one of them."""
+
+    #: The purposes, in the page's order.
+    purposes: ClassVar[tuple[Purpose, ...]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "purposes" in vars(cls):
+            cls.submit_roles = frozenset(r for p in cls.purposes for r in p.roles)
+
+    def purpose(self, code: str | None) -> Purpose | None:
+        return next((p for p in self.purposes if p.code == code), None)
+
+    def purposes_for(self, user: User) -> list[Purpose]:
+        """The purposes ``user`` sends, per the routine."""
+        return [p for p in self.purposes if p.allows(user)]
+
+    def offer(self, form: Any, user: User) -> None:
+        """Only the user's own purposes are offered on the page (also when it is shown again)."""
+        form.purpose.choices = [(p.code, p.label) for p in self.purposes_for(user)]
+
+    def may_submit(self, user: User) -> bool:
+        return bool(self.purposes_for(user))
+
+    def prefill(self, form: Any, user: User, day: date) -> None:
+        self.offer(form, user)
+        own = self.purposes_for(user)
+        if own:
+            form.purpose.data = own[0].code
+
+
 class StoredForm(FormKind):
     """A form that is stored (encrypted where it holds client data), queued for whoever
     processes it, marked done by them and purged when its step is done."""

@@ -16,8 +16,6 @@ may send none gets 403 (``may_submit``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -28,30 +26,13 @@ from wtforms.validators import Length
 from .. import rules
 from ..i18n import N_, InputRequired, _l
 from ..models import User
-from .base import CheckContext, RenderOnlyForm
+from .base import ByPurpose, CheckContext, Purpose
 from .messages import case_subject_rules
 
 MSG_NO_PURPOSE = N_("Välj vad överlämningen gäller.")
 MSG_PURPOSE_NOT_YOURS = N_(
     "Den här överlämningen skickas inte från din roll eller enhet enligt rutinen (%(section)s)."
 )
-
-
-@dataclass(frozen=True)
-class Purpose:
-    """One hand-over of the routine: who sends it (roles, in units of these types), the subject's
-    fixed words and the message's fixed text. The recipient is config HANDOVER_RECIPIENTS[code]."""
-
-    code: str
-    label: str
-    section: str
-    roles: frozenset[str]
-    unit_types: frozenset[str]
-    subject: str
-    text: str
-
-    def allows(self, user: User) -> bool:
-        return user.has_role(*self.roles) and user.unit.unit_type in self.unit_types
 
 
 PURPOSES: tuple[Purpose, ...] = (
@@ -122,16 +103,6 @@ PURPOSES: tuple[Purpose, ...] = (
 BY_CODE = {p.code: p for p in PURPOSES}
 
 
-def purposes_for(user: User) -> list[Purpose]:
-    """The hand-overs ``user`` sends, per the routine."""
-    return [p for p in PURPOSES if p.allows(user)]
-
-
-def _offer(form: HandoverForm, user: User) -> None:
-    """Only the user's own purposes are offered on the page."""
-    form.purpose.choices = [(p.code, p.label) for p in purposes_for(user)]
-
-
 class HandoverForm(FlaskForm):
     """Överlämning i Treserva: bara ärendenumret (§5.9, §5.10, §6.1, §6.2, §7.2)."""
 
@@ -182,30 +153,20 @@ def check_handover(data: dict[str, Any], user: User, pattern: str) -> list[rules
     return out + case_subject_rules(data, handover_subject(data), pattern)
 
 
-class Handover(RenderOnlyForm):
+class Handover(ByPurpose):
     """Överlämning mellan enheter: bara ärendenumret (§5.9, §5.10, §6.1, §6.2, §7.2)."""
 
     key = "handover"
     title = "Överlämning i Treserva"
     form_class = HandoverForm
-    # Every role that sends one purpose or another; ``may_submit`` asks the purposes.
-    submit_roles = frozenset(r for p in PURPOSES for r in p.roles)
+    purposes = PURPOSES
     # The recipient is the purpose's (data["recipient"], shown by the result template).
     distribution_list = "handover"
     result_template = "forms/handover_result.html"
     position = 80
 
-    def may_submit(self, user: User) -> bool:
-        return bool(purposes_for(user))
-
-    def prefill(self, form: HandoverForm, user: User, day: date) -> None:
-        _offer(form, user)
-        own = purposes_for(user)
-        if own:
-            form.purpose.data = own[0].code
-
     def to_data(self, form: HandoverForm, user: User) -> dict[str, Any]:
-        _offer(form, user)  # a page shown again offers only the user's own purposes
+        self.offer(form, user)  # a page shown again offers only the user's own purposes
         config = current_app.config
         return handover_data(
             form, config["HANDOVER_RECIPIENTS"], config["DISTRIBUTION_LISTS"]["lvs"]

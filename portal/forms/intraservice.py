@@ -20,7 +20,6 @@ number (R-PNR-SUBJECT).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -32,7 +31,7 @@ from wtforms.validators import Length
 from .. import rules
 from ..i18n import N_, InputRequired, _l
 from ..models import User
-from .base import CheckContext, RenderOnlyForm, RowList, edit_rows
+from .base import ByPurpose, CheckContext, Purpose, RowList, edit_rows
 from .messages import case_subject_rules
 
 MSG_NO_PURPOSE = N_("Välj vilket ärende till Intraservice det gäller.")
@@ -50,21 +49,6 @@ MSG_JUSTIFY = N_(
     "Fler än %(limit)s personer på Trygghetsjouren ska få tillgång: skriv en motivering på minst "
     "%(min)s tecken (§2.1, §9.2)."
 )
-
-
-@dataclass(frozen=True)
-class Purpose:
-    """One ticket: who sends it (roles, in units of these types)."""
-
-    code: str
-    label: str
-    section: str
-    roles: frozenset[str]
-    unit_types: frozenset[str]
-    subject: str
-
-    def allows(self, user: User) -> bool:
-        return user.has_role(*self.roles) and user.unit.unit_type in self.unit_types
 
 
 SAMSA = Purpose(
@@ -88,16 +72,6 @@ TJ_ACCESS = Purpose(
 )
 PURPOSES: tuple[Purpose, ...] = (SAMSA, TJ_ACCESS)
 BY_CODE = {p.code: p for p in PURPOSES}
-
-
-def purposes_for(user: User) -> list[Purpose]:
-    """The tickets ``user`` sends, per the routine."""
-    return [p for p in PURPOSES if p.allows(user)]
-
-
-def _offer(form: IntraserviceForm, user: User) -> None:
-    """Only the user's own tickets are offered on the page."""
-    form.purpose.choices = [(p.code, p.label) for p in purposes_for(user)]
 
 
 class StaffRow(Form):
@@ -196,7 +170,7 @@ def check_intraservice(data: dict[str, Any], ctx: CheckContext) -> list[rules.Vi
     purpose = BY_CODE.get(data.get("purpose") or "")
     if purpose is None:
         out.append(rules.Violation("R-REQUIRED", "purpose", MSG_NO_PURPOSE))
-    elif purpose not in purposes_for(ctx.user):
+    elif not purpose.allows(ctx.user):
         out.append(
             rules.Violation(
                 "R-TICKET-SENDER", "purpose", MSG_PURPOSE_NOT_YOURS, {"section": purpose.section}
@@ -208,34 +182,24 @@ def check_intraservice(data: dict[str, Any], ctx: CheckContext) -> list[rules.Vi
     return out
 
 
-class Intraservice(RenderOnlyForm):
+class Intraservice(ByPurpose):
     """Ärende till Intraservice: SAMSA (§3.6) och Trygghetsjourens behörighet (§9.2)."""
 
     key = "intraservice"
     title = "Ärende till Intraservice"
     form_class = IntraserviceForm
-    # Every role that sends one ticket or another; ``may_submit`` asks the purposes.
-    submit_roles = frozenset(r for p in PURPOSES for r in p.roles)
+    purposes = PURPOSES
     distribution_list = "intraservice"
     position = 90
-
-    def may_submit(self, user: User) -> bool:
-        return bool(purposes_for(user))
-
-    def prefill(self, form: IntraserviceForm, user: User, day: date) -> None:
-        _offer(form, user)
-        own = purposes_for(user)
-        if own:
-            form.purpose.data = own[0].code
 
     def edit_rows(
         self, form: IntraserviceForm, formdata: MultiDict[str, Any], user: User, day: date
     ) -> bool:
-        _offer(form, user)
+        self.offer(form, user)
         return edit_rows(form.persons, formdata, form.persons.limit)
 
     def to_data(self, form: IntraserviceForm, user: User) -> dict[str, Any]:
-        _offer(form, user)  # a page shown again offers only the user's own tickets
+        self.offer(form, user)  # a page shown again offers only the user's own tickets
         return intraservice_data(form)
 
     def check(self, data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
