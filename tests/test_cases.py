@@ -135,6 +135,8 @@ def test_lvs_closing_makes_one_removal_order_per_unit_marked_as_closing(app: Fla
     ]
     queue = html(lvs.get("/lvs/queue"))
     assert queue.count("<strong>Avslut</strong>") == 2
+    listed = lvs.get("/lvs/queue.json").get_json()
+    assert [(i["closing"], i["leaving"]) for i in listed] == [(True, False), (True, False)]
     # the local protection of the case ended (its last day yesterday): not in force today
     with app.app_context():
         lp = db.session.scalar(select(LocalProtection))

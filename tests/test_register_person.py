@@ -67,6 +67,8 @@ def test_removing_a_person_makes_one_order_per_unit_and_case(app: Flask, as_user
     ]
     assert "3 borttagsbeställningar är skickade till LVS." in html(lvs.get(resp.headers["Location"]))
     assert html(lvs.get("/lvs/queue")).count("<strong>Slutar</strong>") == 3
+    listed = lvs.get("/lvs/queue.json").get_json()
+    assert [(i["closing"], i["leaving"]) for i in listed] == [(False, True)] * 3
     # asked again before LVS has acted: nothing is ordered twice
     resp = lvs.post("/register/person/remove", data={"username": "anna01"})
     assert resp.status_code == 422 and 'id="username-error"' in html(resp)

@@ -51,6 +51,10 @@ def queue_json() -> Any:
                 "age_days": _age_days(s),
                 "flagged": s.flagged,
                 "unit": s.unit.name,
+                # A removal order of a closing or of someone who leaves (portal/cases.py): a
+                # marker, no client data (only plain forms have plain data to read it from).
+                "closing": bool((s.data or {}).get("closing")),
+                "leaving": bool((s.data or {}).get("leaving")),
             }
             for s in svc.queue("lvs", current_user)
         ]
