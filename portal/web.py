@@ -73,8 +73,9 @@ def install(app: Flask) -> None:
             h["Pragma"] = "no-cache"
         return resp
 
-    def page(template: str, status: int, **ctx: Any) -> tuple[str, int]:
-        return render_template(template, **ctx), status
+    def error_page(status: int, title: str, text: str) -> tuple[str, int]:
+        """The one error page: a heading and a sentence, in Swedish."""
+        return render_template("errors/error.html", title=title, text=text), status
 
     # Every error handler starts by rolling the request's work back (portal/transaction.py): the
     # request's one commit, after it, finds nothing to commit but the handler's own audit event.
@@ -87,8 +88,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(e: CSRFError) -> Any:
         transaction.rollback()
-        return page(
-            "errors/error.html",
+        return error_page(
             400,
             title=_("Formuläret har gått ut"),
             text=_(
@@ -103,8 +103,7 @@ def install(app: Flask) -> None:
             transaction.denial(e.action, **e.event)
         else:
             transaction.rollback()
-        return page(
-            "errors/error.html",
+        return error_page(
             403,
             title=_("Du saknar behörighet"),
             text=_("Din roll får inte använda den här sidan."),
@@ -122,8 +121,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(AlreadyProcessed)
     def already_processed(e: AlreadyProcessed) -> Any:
         transaction.rollback()
-        return page(
-            "errors/error.html",
+        return error_page(
             409,
             title=_("Redan hanterad"),
             text=_("Någon annan har redan hanterat den här blanketten. Inget ändrades."),
@@ -132,8 +130,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(404)
     def not_found(e: Any) -> Any:
         transaction.rollback()
-        return page(
-            "errors/error.html",
+        return error_page(
             404,
             title=_("Sidan finns inte"),
             text=_("Sidan finns inte, eller så har du inte tillgång till den."),
@@ -142,9 +139,7 @@ def install(app: Flask) -> None:
     @app.errorhandler(413)
     def too_large(e: Any) -> Any:
         transaction.rollback()
-        return page(
-            "errors/error.html", 413, title=_("För stort"), text=_("Det du skickade är för stort.")
-        )
+        return error_page(413, title=_("För stort"), text=_("Det du skickade är för stort."))
 
     @app.errorhandler(429)
     def too_many(e: Any) -> Any:
@@ -153,8 +148,7 @@ def install(app: Flask) -> None:
             from .views.auth import locked_page
 
             return locked_page()
-        return page(
-            "errors/error.html",
+        return error_page(
             429,
             title=_("För många försök"),
             text=_("För många misslyckade inloggningar. Vänta en stund och försök igen."),
@@ -175,8 +169,7 @@ def install(app: Flask) -> None:
             outcome="failed",
             detail=str(request.endpoint)[:255],
         )
-        return page(
-            "errors/error.html",
+        return error_page(
             500,
             title=_("Innehållet kan inte läsas"),
             text=_(
@@ -192,8 +185,7 @@ def install(app: Flask) -> None:
         # failed is usable again: the page's own queries (the header's user) must not fail too.
         # The session stays as it came (a login whose commit failed does not log in).
         transaction.failed()
-        return page(
-            "errors/error.html",
+        return error_page(
             500,
             title=_("Något gick fel"),
             text=_(

@@ -204,6 +204,27 @@ def html(resp: Any) -> str:
     return str(resp.get_data(as_text=True))
 
 
+def message_lines(resp: Any) -> list[str]:
+    """A render-only form's message as its copy box shows it: Till, Ämne, a blank line, the
+    body (SPEC §6)."""
+    import html as html_lib
+    import re
+
+    match = re.search(r'<pre id="message-text"[^>]*>(.*?)</pre>', html(resp), re.S)
+    assert match, html(resp)
+    return html_lib.unescape(match.group(1)).split("\n")
+
+
+def field_error(text: str, field_id: str) -> str:
+    """The error message shown at a field of a page (templates/_macros.html), as text."""
+    import html as html_lib
+    import re
+
+    match = re.search(rf'id="{field_id}-error">(.*?)</p>', text, re.S)
+    assert match, f"no error at {field_id}"
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1)))
+
+
 def store(key: str, data: dict[str, Any], user: User) -> Any:
     """A form's checked data stored for `user` as the submit view stores it, and committed (the
     request would commit it); inside an app context. Returns the submission."""

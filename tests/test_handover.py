@@ -3,14 +3,13 @@ case number only, each to the recipient of its purpose; nothing stored, only the
 
 from __future__ import annotations
 
-import html as html_lib
 import io
 import re
 from datetime import date
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, count, login
+from conftest import PASSWORD, count, field_error, login, message_lines
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -31,19 +30,6 @@ PNR = "19121212-1212"
 
 def page(resp: Any) -> str:
     return str(resp.get_data(as_text=True))
-
-
-def message_lines(resp: Any) -> list[str]:
-    """The message as the copy box shows it: Till, Ämne, a blank line, the body (SPEC §6)."""
-    match = re.search(r'<pre id="message-text"[^>]*>(.*?)</pre>', page(resp), re.S)
-    assert match, page(resp)
-    return html_lib.unescape(match.group(1)).split("\n")
-
-
-def field_error(text: str, field_id: str) -> str:
-    match = re.search(rf'id="{field_id}-error">(.*?)</p>', text, re.S)
-    assert match, f"no error at {field_id}"
-    return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1)))
 
 
 def offered(text: str) -> set[str]:

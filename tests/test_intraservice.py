@@ -3,13 +3,12 @@ for named staff (§9.2). Render only, the case number only; nothing stored, only
 
 from __future__ import annotations
 
-import html as html_lib
 import io
 import re
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, count, login
+from conftest import PASSWORD, count, field_error, login, message_lines
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -29,18 +28,6 @@ INTRASERVICE = "Intraservice support (support.intraservice@intraservice.goteborg
 
 def page(resp: Any) -> str:
     return str(resp.get_data(as_text=True))
-
-
-def message_lines(resp: Any) -> list[str]:
-    match = re.search(r'<pre id="message-text"[^>]*>(.*?)</pre>', page(resp), re.S)
-    assert match, page(resp)
-    return html_lib.unescape(match.group(1)).split("\n")
-
-
-def field_error(text: str, field_id: str) -> str:
-    match = re.search(rf'id="{field_id}-error">(.*?)</p>', text, re.S)
-    assert match, f"no error at {field_id}"
-    return html_lib.unescape(re.sub(r"<[^>]+>", "", match.group(1)))
 
 
 def offered(text: str) -> set[str]:
