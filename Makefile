@@ -29,8 +29,11 @@ instance/demo-credentials.txt: | db
 
 demo: instance/demo-credentials.txt
 
+# `make run PORT=5001` when 5000 is taken. Ctrl+C stops the server.
+PORT ?= 5000
+
 run: db demo
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(BIN)/pytest -q $(PYTEST_ARGS)

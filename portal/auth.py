@@ -72,9 +72,14 @@ def _throttle_row(account_key: str, source: str) -> LoginThrottle | None:
 
 def throttled(username: str, source: str, now: datetime) -> bool:
     """Whether `source` must still wait before it may try `username` again."""
+    return waits_until(username, source, now) is not None
+
+
+def waits_until(username: str, source: str, now: datetime) -> datetime | None:
+    """Until when `source` must wait before it may try `username` again; None: it need not."""
     row = _throttle_row(throttle_key(username), source[:64])
     until = aware(row.locked_until) if row else None
-    return until is not None and until > now
+    return until if until is not None and until > now else None
 
 
 def note_failure(username: str, source: str, now: datetime) -> datetime | None:

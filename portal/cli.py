@@ -37,6 +37,7 @@ DEMO_UNITS = [
     ("Myndighet Centrum", "myndighet", "Centrum"),
     ("Hemtjänst Hisingen", "hemtjanst", "Hisingen"),
     ("BoSam Centrum", "bosam", "Centrum"),
+    ("Vigårda vård- och omsorgsboende", "boende", "Hisingen"),
     ("Trygghetsjouren", "trygghetsjouren", "Centrum"),
     ("LVS Myndighet", "myndighet", "Centrum"),
     ("Systemförvaltning", "myndighet", "Centrum"),
@@ -50,6 +51,8 @@ DEMO_USERS = [
     ("planerare", "Petra Planerare", "Hemtjänst Hisingen", ["planner"]),
     # A boendesekreterare on BoSam (§6.1): the hand-over to a residence, the contract message.
     ("boendesekreterare", "Britt Boendesekreterare", "BoSam Centrum", ["social_secretary"]),
+    # A municipal residence's unit manager: "uppdrag mottaget", the contract message (§7.2, §10).
+    ("boendechef", "Bodil Boendechef", "Vigårda vård- och omsorgsboende", ["unit_manager"]),
     # Trygghetsjouren's unit manager: its staff's access goes by an Intraservice ticket (§9.2).
     ("tjchef", "Tea Trygghetsjouren", "Trygghetsjouren", ["unit_manager"]),
     ("lvs", "Lena LVS", "LVS Myndighet", ["lvs"]),
@@ -93,6 +96,29 @@ DEMO_DEVIATION = {
     "description": "En okänd person frågade efter Gunnel vid porten. Inget lämnades ut.",
     "immediate_action": "Gick in med Gunnel och ringde enhetschefen direkt.",
     "handed_to": "Hugo Hemtjänstchef",
+}
+
+# Issue 14: something waiting in LVS's queue from the first login, so that LVS's own flow (read
+# the request, asked for the password again; create the case in Treserva; mark it done) and the
+# social secretary's list of what she sent can be tried at once. A request to actualise a person
+# who has had no case (§2.4), as the form posts it; the person is Skatteverket's well-known test
+# person (19121212-1212), not a real one.
+DEMO_ACTUALISATION = {
+    "receiving_unit": "Myndighet Centrum",
+    "recipient": "Sara Socialsekreterare",
+    "recipient_position": "socialsekreterare",
+    "activity": "ÄO",
+    "personnummer": "19121212-1212",
+    "full_name": "Tolvan Tolvansson",
+    "concerns": "Ansökan om hemtjänst",
+    "preliminary_case_type": "Hemtjänst",
+    "kind": "ansökan",
+    "arrival_method": "telefon",
+    "arrived_from": "den enskilde",
+    "proposed_persons-0-full_name": "Sara Socialsekreterare",
+    "proposed_persons-0-username": "socialsekreterare",
+    "proposed_persons-0-position": "socialsekreterare",
+    "text": "Behöver hjälp med inköp och städning. Post via förmedlingsadress.",
 }
 
 
@@ -450,7 +476,8 @@ def _demo_case(users: dict[str, User]) -> None:
     """The shared case: an access order per unit, carried out by LVS (grants in Myndighet
     Centrum and Hemtjänst Hisingen, local protection in Myndighet Centrum); the hemtjänst unit's
     fictional file of the case with notes, two of them older than six weeks; a deviation report
-    waiting for registration. Through the portal's own services, so encrypted as theirs are."""
+    waiting for registration; and an actualisation request waiting in LVS's queue. Through the
+    portal's own services, so encrypted as theirs are."""
     day = today()
     for orderer, district, persons, reason in DEMO_ORDERS:
         fields = {
@@ -493,6 +520,11 @@ def _demo_case(users: dict[str, User]) -> None:
         "deviation",
         {**DEMO_DEVIATION, "event_date": event, "event_time": "10:15", "event_at": f"{event}T10:15"},
         users["medarbetare"],
+    )
+    _demo_form(
+        "actualisation",
+        {**DEMO_ACTUALISATION, "received_date": day.isoformat()},
+        users["socialsekreterare"],
     )
     db.session.flush()
 
@@ -558,7 +590,7 @@ def demo() -> None:
     click.echo(
         f"Demoärende {DEMO_CASE}: behörigheter i Myndighet Centrum och Hemtjänst Hisingen, lokalt "
         f"skydd i Myndighet Centrum, fiktiv akt {DEMO_FICTIONAL_NAME} med daganteckningar och en "
-        "reservrapport som väntar på registrering."
+        "reservrapport som väntar på registrering; i LVS-kön väntar en begäran om aktualisering."
     )
     click.echo(_demo_settings(path.parent))
 

@@ -38,6 +38,12 @@ def local(value: datetime) -> str:
     return aware(value).astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M")
 
 
+def iso(value: datetime) -> str:
+    """An instant for machines (queue.json, a submission's JSON): ISO 8601 in Stockholm time with
+    its offset, to the second ("2026-12-01T17:05:09+01:00"), the same on SQLite and PostgreSQL."""
+    return aware(value).astimezone(STOCKHOLM).isoformat(timespec="seconds")
+
+
 def local_date(value: datetime) -> date:
     """The Swedish calendar date of an instant."""
     return aware(value).astimezone(STOCKHOLM).date()

@@ -195,6 +195,23 @@ class Defaults:
     # form's content (the personnummer) when it last authenticated longer ago than this.
     REAUTH_MINUTES = 5
 
+    # Issue 14, part D (context where a decision is made). Whom a user is told to contact: on the
+    # login page (the wait after failed logins) and on the deviation report of a unit without a
+    # manager or planner in the portal. Plain Swedish text, shown as it is.
+    SUPPORT_CONTACT = "IT-support eller systemförvaltaren"
+    # LVS's list of what it handled (GET /lvs/handled): how many days back, and rows per page.
+    LVS_HANDLED_DAYS = 30
+    LVS_HANDLED_PAGE = 50
+
+    # Issue 14, part U (the audit log page, GET /audit; portal/audit_trail.py). An admin's page
+    # checks the newest AUDIT_PAGE_VERIFY_NEWEST events of the chain on every request (0: the
+    # whole chain; linear in what it checks: 0.25 ms an event on the 2-core build machine under
+    # load 15, 4.9 s for 20,000; far less when idle): the whole chain is
+    # `flask audit-verify`'s daily run (SECURITY.md). GET /audit.csv holds at most
+    # AUDIT_EXPORT_MAX_ROWS rows; a larger extract is refused with the advice to narrow it.
+    AUDIT_PAGE_VERIFY_NEWEST = 20_000
+    AUDIT_EXPORT_MAX_ROWS = 100_000
+
 
 def _secret_key(instance: Path) -> str:
     """The key from the environment, else one made once and kept in instance/ (mode 0600)."""

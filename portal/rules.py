@@ -1036,20 +1036,21 @@ def check_date_not_future(value: date | None, today: date, field: str) -> list[V
 
 
 def check_reporter(kind: str, arrived_from: str, reporter_name: str) -> list[Violation]:
-    """R-REPORTER: an anmälan, or one not from the individual, names the reporter (§2.4 p. 11)."""
-    needed = _norm(kind) == "anmälan" or _norm(arrived_from) != "den enskilde"
-    if needed and not _text(reporter_name).strip():
-        return [
-            Violation(
-                "R-REPORTER",
-                "reporter_name",
-                N_(
-                    "Ange namnet på den som gjorde anmälan eller ansökan, eftersom den inte "
-                    "kom från den enskilde (§2.4 punkt 11)."
-                ),
-            )
-        ]
-    return []
+    """R-REPORTER: an anmälan, or one not from the individual, names the reporter (§2.4 p. 11).
+    Where it came from left unanswered asks for no name: that field says it must be answered, and
+    "it did not come from the individual" would not be true (issue 14)."""
+    if _text(reporter_name).strip():
+        return []
+    if _norm(kind) == "anmälan":
+        msgid = N_("Ange namnet på den som gjorde anmälan: det krävs vid en anmälan (§2.4 punkt 11).")
+    elif _norm(arrived_from) not in ("", "den enskilde"):
+        msgid = N_(
+            "Ange namnet på den som gjorde anmälan eller ansökan, eftersom den inte "
+            "kom från den enskilde (§2.4 punkt 11)."
+        )
+    else:
+        return []
+    return [Violation("R-REPORTER", "reporter_name", msgid)]
 
 
 # --- the access order (§2.2) --------------------------------------------------------------------

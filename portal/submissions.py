@@ -5,6 +5,7 @@ handlers (portal/web.py) answer with 404 and 409."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -193,6 +194,37 @@ def queue(
             .order_by(Submission.created_at, Submission.id)
             # The queue shows each row's unit: one query, not one per unit (bench/README.md).
             .options(joinedload(Submission.unit))
+            .offset(offset)
+            .limit(limit)
+        )
+    )
+
+
+def handled(
+    process_role: str, since: datetime, *, offset: int = 0, limit: int | None = None
+) -> list[Submission]:
+    """What holders of ``process_role`` marked done since ``since`` (LVS's list of what it handled,
+    issue 14), newest first: the forms processed everywhere by that role (not per unit). Purged
+    ones are tombstones: only their facts (who, when, unit, case number) remain."""
+    kinds = [
+        k.key
+        for k in BY_KEY.values()
+        if isinstance(k, StoredForm) and process_role in k.process_roles
+        and k.process_scope == "all"
+    ]
+    return list(
+        db.session.scalars(
+            select(Submission)
+            .where(
+                Submission.form.in_(kinds),
+                Submission.processed_at.is_not(None),
+                Submission.processed_at >= since,
+            )
+            .order_by(Submission.processed_at.desc(), Submission.id.desc())
+            .options(
+                joinedload(Submission.unit),
+                joinedload(Submission.processed_by).lazyload(User.role_rows),
+            )
             .offset(offset)
             .limit(limit)
         )

@@ -23,6 +23,11 @@ CSP = (
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
 
+# 14-M: the favicon (static/favicon.svg, same origin: img-src 'self' above admits it) is kept by
+# the browser for a year; a new icon takes a new file name. Other static files are revalidated.
+LONG_CACHED_STATIC = frozenset({"favicon.svg"})
+LONG_CACHE_SECONDS = 365 * 24 * 3600
+
 
 def _logged_out(message: str) -> Response:
     logout_user()
@@ -71,6 +76,10 @@ def install(app: Flask) -> None:
             # Pages and files may show protected content: never kept by a browser or proxy.
             h["Cache-Control"] = "no-store"
             h["Pragma"] = "no-cache"
+        elif (request.view_args or {}).get("filename") in LONG_CACHED_STATIC:
+            resp.cache_control.no_cache = None
+            resp.cache_control.public = True
+            resp.cache_control.max_age = LONG_CACHE_SECONDS
         return resp
 
     def error_page(status: int, title: str, text: str) -> tuple[str, int]:

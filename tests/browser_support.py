@@ -38,14 +38,27 @@ if MISSING and os.environ.get("CI") == "true":
 needs_browser = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
+# Every browser test module imports the fixtures below, which makes each module's `browser` its own
+# session fixture; Playwright's sync API allows one instance per thread, so they share one.
+_SHARED: dict[str, Any] = {}
+
+
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+    """One Chromium for the session, shared by every module that imports this fixture."""
+    if not _SHARED:
+        from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+        playwright = sync_playwright().start()
+        _SHARED.update(playwright=playwright, users=0,
+                       browser=playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS))
+    _SHARED["users"] += 1
+    yield _SHARED["browser"]
+    _SHARED["users"] -= 1
+    if not _SHARED["users"]:
+        _SHARED["browser"].close()
+        _SHARED["playwright"].stop()
+        _SHARED.clear()
 
 
 @pytest.fixture

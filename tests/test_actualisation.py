@@ -145,7 +145,10 @@ def test_request_goes_to_lvs_who_reads_it_audited_and_marks_it_done(app: Flask, 
 
     page = html(lvs.get(f"/submissions/{public_id}"))
     assert PNR in page and NAME in page and "Anna Andersson" in page
-    assert "Nytt ärendenummer i Treserva" in page
+    # Marking it done deletes it for good: a confirmation page asks for the new case number
+    # (issue 14 item 3), and reads no content.
+    assert f'href="/submissions/{public_id}/done"' in page
+    assert "Nytt ärendenummer i Treserva" in html(lvs.get(f"/submissions/{public_id}/done"))
     assert reads(app, public_id) == ["lvs"]
 
     message = html(lvs.get(f"/submissions/{public_id}/message"))
@@ -364,7 +367,8 @@ def test_person_rows_are_added_without_javascript_up_to_the_limit(as_user) -> No
 def test_blank_form_is_a4_with_the_eleven_points_and_the_instructions(as_user) -> None:
     resp = as_user("secretary").get("/blank/actualisation.pdf")
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
-    assert resp.headers["Content-Disposition"] == 'inline; filename="blankett-actualisation.pdf"'
+    assert (resp.headers["Content-Disposition"]
+            == 'inline; filename="blankett-begaran-om-aktualisering.pdf"')
     reader = PdfReader(io.BytesIO(resp.data))
     width, height = float(reader.pages[0].mediabox.width), float(reader.pages[0].mediabox.height)
     assert (round(width), round(height)) == (595, 842)  # A4 in points

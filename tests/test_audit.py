@@ -243,7 +243,8 @@ def test_admin_sees_all_events_and_a_manager_only_their_units(app: Flask) -> Non
     assert admin_page.status_code == 200
     page = admin_page.get_data(as_text=True)
     assert "0655588" in page and "0655599" in page
-    assert "other_manager" in page and "submission_created" in page and "login" in page
+    # Swedish labels, not the codes (issue 14 item 5; tests/test_audit_page.py)
+    assert "other_manager" in page and "Blankett skickad" in page and "Inloggning" in page
 
     own = manager.get("/audit")
     assert own.status_code == 200

@@ -4,6 +4,7 @@ from its own print template, found through the registry, and the day-note sheet 
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from flask import Flask
@@ -11,7 +12,7 @@ from pypdf import PdfReader
 
 from portal.forms import FORMS
 from portal.render import pdf
-from portal.views.blank import blanks
+from portal.views.blank import blank_filename, blanks
 
 
 def _text(data: bytes) -> str:
@@ -35,7 +36,10 @@ def test_every_blank_is_served_from_its_print_template_with_no_data(
         resp = staff.get(f"/blank/{name}.pdf")
         assert resp.status_code == 200, name
         assert resp.mimetype == "application/pdf"
-        assert resp.headers["Content-Disposition"] == f'inline; filename="blankett-{name}.pdf"'
+        # Swedish, ASCII, no date (issue 14 item 10): blankett-behorighetsbestallning.pdf …
+        filename = blank_filename(name)
+        assert resp.headers["Content-Disposition"] == f'inline; filename="{filename}"'
+        assert re.fullmatch(r"blankett-[a-z]+(-[a-z]+)*\.pdf", filename), filename
         with app.app_context():
             assert resp.data == pdf.blank_pdf(template), name
         assert "Sida 1 av" in _text(resp.data)
@@ -48,7 +52,8 @@ def test_the_fillable_variant_is_named_as_such_and_a_form_without_a_blank_is_404
     resp = staff.get("/blank/deviation.pdf?fillable=1")
     assert resp.status_code == 200 and resp.data.startswith(b"%PDF")
     assert (
-        resp.headers["Content-Disposition"] == 'inline; filename="blankett-deviation-ifyllbar.pdf"'
+        resp.headers["Content-Disposition"]
+        == 'inline; filename="blankett-reservrapport-avvikelse-ifyllbar.pdf"'
     )
     without = [kind.slug for kind in FORMS.values() if not kind.has_blank]
     assert without  # the render-only messages have no paper form

@@ -16,6 +16,7 @@ from portal.cli import DEMO_CASE, DEMO_FICTIONAL_NAME, DEMO_NOTES
 from portal.clock import aware, today, utcnow
 from portal.extensions import db
 from portal.models import (
+    ROLES,
     AuditEvent,
     DayNote,
     FictionalFile,
@@ -459,4 +460,43 @@ def test_the_demo_as_served_lets_each_flow_of_issue_13_be_tried(tmp_path: Path) 
     assert staff.post(f"/day-notes/{file_id}/notes",
                       data={"text": "Allt väl vid lunch."}).status_code == 303  # digital: on
     with served.app_context():
+        db.engine.dispose()
+
+
+def test_the_demo_gives_every_role_something_to_try_at_once(tmp_path: Path) -> None:
+    """Issue 14 item 13: one `flask demo` gives a user for every role of SPEC §2; staff with
+    their unit manager and planner in one unit; a fictional file with notes there; one case that
+    two units share; and something waiting in LVS's queue (an actualisation request, encrypted),
+    which the social secretary sees among what she sent."""
+    app, passwords = demo_app(tmp_path)
+    with app.app_context():
+        users = list(db.session.scalars(select(User)))
+        assert set(ROLES) <= {role for u in users for role in u.roles}
+
+        def units_of(role: str) -> set[int]:
+            return {u.unit_id for u in users if role in u.roles}
+
+        shared = units_of("staff") & units_of("unit_manager") & units_of("planner")
+        assert shared, "no unit with staff, its unit manager and a planner"
+        file = db.session.scalar(select(FictionalFile).where(FictionalFile.unit_id.in_(shared)))
+        assert file is not None and file.fictional_name == DEMO_FICTIONAL_NAME
+        assert db.session.scalar(select(func.count()).select_from(DayNote).where(
+            DayNote.file_id == file.id)) == len(DEMO_NOTES)
+        units = set(db.session.scalars(select(Grant.unit_name).where(
+            Grant.case_number == DEMO_CASE, Grant.revoked_at.is_(None))))
+        assert len(units) >= 2
+        waiting = db.session.scalar(select(Submission).where(Submission.form == "actualisation"))
+        assert waiting is not None and waiting.status == "submitted"
+        assert waiting.data is None and waiting.data_enc is not None
+        assert b"Tolvan" not in waiting.data_enc and b"19121212" not in waiting.data_enc
+        assert waiting.submitted_by.username == "socialsekreterare"
+        public_id = waiting.public_id
+        db.engine.dispose()
+    lvs = app.test_client()
+    assert login(lvs, "lvs", passwords["lvs"]).status_code == 303
+    assert [item["id"] for item in lvs.get("/lvs/queue.json").get_json()] == [public_id]
+    secretary = app.test_client()
+    assert login(secretary, "socialsekreterare", passwords["socialsekreterare"]).status_code == 303
+    assert f"/submissions/{public_id}" in secretary.get("/").get_data(as_text=True)
+    with app.app_context():
         db.engine.dispose()

@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS, RenderOnlyForm
 from portal.forms.base import CheckContext
@@ -235,7 +236,8 @@ def test_the_pdf_names_the_recipient_and_the_case_number_only(
                                 data={"purpose": purpose, "case_number": CASE, "as_pdf": "1"})
     assert resp.status_code == 200
     assert resp.mimetype == "application/pdf" and resp.data.startswith(b"%PDF")
-    assert resp.headers["Content-Disposition"] == 'attachment; filename="handover.pdf"'
+    assert (resp.headers["Content-Disposition"]
+            == f'attachment; filename="overlamning-i-treserva-{today().isoformat()}.pdf"')
     printed = pdf_text(resp.data)
     assert recipient in printed and CASE in printed and subject in printed
     assert str(PdfReader(io.BytesIO(resp.data)).metadata.title) == f"Överlämning ärende {CASE}"

@@ -85,7 +85,8 @@ def test_access_order_errors_are_swedish(as_user) -> None:  # type: ignore[no-un
     html = resp.get_data(as_text=True)
     assert _english(html) == []
     assert "Ange ärendenumret." in html
-    assert "Inte ett giltigt datum" in html  # a malformed date: wtforms' own message, in Swedish
+    # A malformed date: the portal's own message, naming the date and its format (issue 14).
+    assert "Ange startdatum för behörigheten som ÅÅÅÅ-MM-DD." in html
 
 
 def test_wtforms_builtin_messages_are_swedish(as_user) -> None:  # type: ignore[no-untyped-def]

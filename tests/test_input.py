@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from test_checklist import checklist_form
-from test_messages import contract_form, fee_form
+from test_messages import contract_form, fee_form, municipal_form
 from test_routes_by_role import actualisation_form, created_id, deviation_form
 from wtforms import (
     BooleanField,
@@ -67,6 +67,7 @@ VALID: dict[str, tuple[str, Callable[..., dict[str, str]]]] = {
     "deviation": ("staff", deviation_form),
     "fee-handler": ("secretary", fee_form),
     "fee-handler-contract": ("bosam", contract_form),
+    "fee-handler-contract-municipal": ("boende_chef", municipal_form),
     "trygghetsjouren": ("secretary", trygghetsjouren_form),
     "handover": ("secretary", handover_form),
     "intraservice": ("tj_lvs", intraservice_form),
@@ -86,6 +87,20 @@ def add_bosam_user(app: Flask, password_hash: str) -> None:
         db.session.commit()
 
 
+def add_residence_manager(app: Flask, password_hash: str) -> None:
+    """The unit manager of a municipal residence (§7.2): sends the municipal contract message."""
+    with app.app_context():
+        unit = Unit(name="Vigårda vård- och omsorgsboende", unit_type="boende",
+                    city_district="Hisingen")
+        db.session.add(unit)
+        db.session.flush()
+        db.session.add(User(username="boende_chef", full_name="Bodil Boendechef",
+                            email="boende_chef@goteborg.se", unit_id=unit.id,
+                            password_hash=password_hash,
+                            role_rows=[UserRole(role="unit_manager")]))
+        db.session.commit()
+
+
 def add_trygghetsjouren_lvs(app: Flask, password_hash: str) -> None:
     """LVS at Trygghetsjouren (§9.2): orders access for its staff through Intraservice."""
     with app.app_context():
@@ -102,6 +117,7 @@ def add_trygghetsjouren_lvs(app: Flask, password_hash: str) -> None:
 def poster(app: Flask, password_hash: str) -> Callable[[str], FlaskClient]:
     """poster(slug) -> a client logged in as someone who may send that form."""
     add_bosam_user(app, password_hash)
+    add_residence_manager(app, password_hash)
     add_trygghetsjouren_lvs(app, password_hash)
     clients: dict[str, FlaskClient] = {}
 
@@ -256,7 +272,7 @@ def test_every_form_has_the_fields_its_valid_post_names(app: Flask) -> None:
         names = {f.name for f in fields_of(app, FORMS[slug].form_class)}
         extra = set(build()) - names
         assert not extra, (slug, extra)
-        if slug == "fee-handler-contract":  # free text and a date only (§6.1)
+        if slug.startswith("fee-handler-contract"):  # free text and a date only (§6.1, §7.2)
             assert not any(is_choice(f) for f in fields_of(app, FORMS[slug].form_class))
     assert set(VALID) == set(FORMS)
 
@@ -264,7 +280,7 @@ def test_every_form_has_the_fields_its_valid_post_names(app: Flask) -> None:
 # --- choices and dates are checked on the server -------------------------------------------------
 
 
-@pytest.mark.parametrize("slug", [s for s in VALID if s != "fee-handler-contract"])
+@pytest.mark.parametrize("slug", [s for s in VALID if not s.startswith("fee-handler-contract")])
 def test_an_invented_choice_is_422_at_that_field(
         app: Flask, poster: Callable[[str], FlaskClient], slug: str) -> None:
     client, valid = poster(slug), VALID[slug][1]()

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
+from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS, RenderOnlyForm
 from portal.models import AuditEvent, Submission, Unit, User, UserRole
@@ -123,7 +124,8 @@ def test_samsa_pdf(app: Flask, as_user) -> None:
     resp = as_user("secretary").post("/forms/intraservice", data={
         "purpose": "samsa_removal", "case_number": CASE, "as_pdf": "1"})
     assert resp.status_code == 200 and resp.mimetype == "application/pdf"
-    assert resp.headers["Content-Disposition"] == 'attachment; filename="intraservice.pdf"'
+    assert (resp.headers["Content-Disposition"]
+            == f'attachment; filename="arende-till-intraservice-{today().isoformat()}.pdf"')
     printed = pdf_text(resp.data)
     assert CASE in printed and "SAMSA – borttag av personuppgifter" in printed
     assert "support.intraservice@intraservice.goteborg.se" in printed
@@ -138,7 +140,7 @@ def test_samsa_pdf(app: Flask, as_user) -> None:
 def test_trygghetsjouren_orders_access_for_named_staff(app: Flask, tj, role: str) -> None:
     client = tj(role)
     get = client.get("/forms/intraservice")
-    assert get.status_code == 200 and offered(page(get)) == {"tj_access"}
+    assert get.status_code == 200 and offered(page(get)) == {"tj_access", "tj_access_removal"}
     resp = client.post("/forms/intraservice", data=access_form(*STAFF))
     assert resp.status_code == 200, page(resp)
     lines = message_lines(resp)
@@ -270,3 +272,43 @@ def test_it_is_a_render_only_form_without_blank(app: Flask) -> None:
     with app.app_context():
         lvs = db.session.scalar(select(User).where(User.username == "lvs"))
         assert kind.may_submit(lvs)
+
+
+# --- Trygghetsjouren's access removed the way it came (§9.2) ------------------------------------
+
+
+def test_trygghetsjouren_removes_its_staffs_access_by_a_ticket(app: Flask, tj) -> None:
+    """A closing or someone who leaves never sends Trygghetsjouren's grants to the LVS list
+    (cases.by_intraservice): LVS at Trygghetsjouren removes them by an Intraservice ticket. No
+    person limit applies to a removal, and nothing is stored."""
+    client = tj("lvs")
+    before, since = count(app, Submission), last_audit_id(app)
+    people = STAFF + [("Mia Mottagare", "miamo03"), ("Nils Natt", "nilna04")]
+    resp = client.post("/forms/intraservice",
+                       data=access_form(*people, purpose="tj_access_removal"))
+    assert resp.status_code == 200, page(resp)
+    lines = message_lines(resp)
+    assert lines[0] == f"Till: {INTRASERVICE}"
+    assert lines[1] == f"Ämne: Borttag av behörighet Treserva för Trygghetsjouren, ärende {CASE}"
+    body = "\n".join(lines[3:])
+    assert "ska inte längre ha tillgång" in body and "Ta bort behörigheten" in body
+    assert "Tilldela" not in body
+    for name, username in people:
+        assert f"- {name} (användarnamn {username})" in body
+    assert count(app, Submission) == before
+    assert [e.action for e in audit_rows(app, since)] == ["message_rendered"]
+    pdf = client.post("/forms/intraservice",
+                      data=access_form(*STAFF, purpose="tj_access_removal", as_pdf="1"))
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert "Borttag av behörighet" in pdf_text(pdf.data)
+
+
+def test_a_removal_ticket_needs_its_people_and_is_trygghetsjourens_own(
+        app: Flask, tj, as_user) -> None:
+    resp = tj("lvs").post("/forms/intraservice", data=access_form(purpose="tj_access_removal"))
+    assert resp.status_code == 422
+    assert "Trygghetsjouren" in field_error(page(resp), "persons-0-full_name")
+    resp = as_user("lvs").post("/forms/intraservice",
+                               data=access_form(*STAFF, purpose="tj_access_removal"))
+    assert resp.status_code == 422
+    assert "§9.2" in field_error(page(resp), "purpose")

@@ -531,3 +531,97 @@ def test_removal_order_from_the_register_revokes_the_grants_when_lvs_is_done(
         active = db.session.scalars(select(Grant.username).where(
             Grant.case_number == CASE, Grant.revoked_at.is_(None))).all()
     assert sorted(active) == ["expired04", "other05"]  # expired stays expired; other unit stays
+
+
+# --- from a municipal residence to the fee handler: contract and income (§7.2, §10) ------------
+
+
+def municipal_form(**overrides: str | None) -> dict[str, str]:
+    data: dict[str, str | None] = {
+        "case_number": CASE,
+        "full_name": CLIENT,
+        "postal_address": ADDRESS,
+        "move_in_date": "2026-06-01",
+        "income": "Pension 14 200 kr/mån, bostadstillägg 3 100 kr/mån",
+    }
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+@pytest.fixture
+def residence(app: Flask, password_hash: str) -> FlaskClient:
+    """The unit manager of a municipal vård- och omsorgsboende (unit type boende, §7.2)."""
+    with app.app_context():
+        unit = Unit(name="Vigårda vård- och omsorgsboende", unit_type="boende",
+                    city_district="Hisingen")
+        db.session.add(unit)
+        db.session.flush()
+        db.session.add(User(username="boende_chef", full_name="Bodil Boendechef",
+                            email="boende_chef@goteborg.se", unit_id=unit.id,
+                            password_hash=password_hash,
+                            role_rows=[UserRole(role="unit_manager")]))
+        db.session.commit()
+    client = app.test_client()
+    assert login(client, "boende_chef", PASSWORD).status_code == 303
+    return client
+
+
+def test_residence_tells_the_fee_handler_about_a_contract_with_income(
+        app: Flask, residence: FlaskClient) -> None:
+    before_subs, before_audit = count(app, Submission), count(app, AuditEvent)
+    assert residence.get("/forms/fee-handler-contract-municipal").status_code == 200
+    resp = residence.post("/forms/fee-handler-contract-municipal", data=municipal_form())
+    assert resp.status_code == 200, page(resp)
+    lines = message_lines(resp)
+    assert lines[0] == "Till: Avgiftshandläggare"
+    assert lines[1] == f"Ämne: Hyreskontrakt vård- och omsorgsboende upprättat, ärende {CASE}"
+    body = "\n".join(lines[3:])
+    for expected in (f"Hyreskontrakt på vård- och omsorgsboende är upprättat, ärende {CASE}.",
+                     f"Vem ärendet gäller: {CLIENT}",
+                     "Adress dit den enskildes post ska skickas:\n" + ADDRESS,
+                     "Inflyttningsdatum: 2026-06-01",
+                     "Hyresgästens inkomstuppgifter:\nPension 14 200 kr/mån",
+                     "Avsändare: Bodil Boendechef, Vigårda vård- och omsorgsboende"):
+        assert expected in body
+    assert CLIENT not in lines[1] and "Pension" not in lines[1]
+    assert count(app, Submission) == before_subs  # render only: nothing stored
+    assert count(app, AuditEvent) == before_audit + 1
+
+
+def test_municipal_contract_pdf(app: Flask, residence: FlaskClient) -> None:
+    resp = residence.post("/forms/fee-handler-contract-municipal",
+                          data={**municipal_form(), "as_pdf": "1"})
+    assert resp.status_code == 200
+    assert resp.mimetype == "application/pdf"
+    assert CLIENT not in resp.headers["Content-Disposition"]
+    text = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(resp.data)).pages)
+    assert "inkomstuppgifter" in text and "SKYDDADE PERSONUPPGIFTER" in text
+
+
+@pytest.mark.parametrize("field,value,needle", [
+    ("income", "", "inkomstuppgifter"),
+    ("move_in_date", "", "inflyttningsdatum"),
+    ("income", "Pension, pnr 19121212-1212", "personnummer"),
+    ("case_number", "191212121212", "personnummer"),
+])
+def test_municipal_contract_rules_at_their_field(app: Flask, residence: FlaskClient,
+                                                 field: str, value: str, needle: str) -> None:
+    resp = residence.post("/forms/fee-handler-contract-municipal",
+                          data=municipal_form(**{field: value}))
+    assert resp.status_code == 422
+    assert needle in field_error(page(resp), field).lower()
+    assert "Pension" in page(resp) or field == "income"  # input kept
+
+
+def test_municipal_contract_only_from_a_residence_unit_manager(
+        app: Flask, as_user, residence: FlaskClient, bosam: FlaskClient) -> None:
+    """§7.2: the residence's unit manager; BoSam's contract is the private one (§6.1)."""
+    assert "/forms/fee-handler-contract-municipal" in page(residence.get("/"))
+    assert "/forms/fee-handler-contract" not in page(residence.get("/")).replace(
+        "/forms/fee-handler-contract-municipal", "")
+    for client in (bosam, as_user("manager"), as_user("hemtjanst_manager"),
+                   as_user("secretary"), as_user("staff"), as_user("lvs")):
+        assert client.get("/forms/fee-handler-contract-municipal").status_code == 403
+        resp = client.post("/forms/fee-handler-contract-municipal", data=municipal_form())
+        assert resp.status_code == 403
+        assert "message-text" not in page(resp)

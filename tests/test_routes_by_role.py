@@ -66,7 +66,8 @@ def actualisation_form(**overrides: Any) -> dict[str, str]:
 def deviation_form(**overrides: Any) -> dict[str, str]:
     """A valid deviation reserve report (§4.2) from `staff` (Hemtjänst Hisingen)."""
     data = {
-        "event_date": today().isoformat(), "event_time": "07:45", "unit": "Hemtjänst Hisingen",
+        # No "unit": the report's unit is the reporter's own, from the login (issue 14 item 6).
+        "event_date": today().isoformat(), "event_time": "07:45",
         "fictional_name": "Gunnel Gran", "category": "fall",
         "description": "Gunnel föll i badrummet vid morgonbesöket.",
         "immediate_action": "Hjälpte upp henne.", "handed_to": "Hugo Hemtjänstchef",
@@ -115,6 +116,11 @@ TABLE: list[Row] = [
     # BoSam units only (§6.1); no fixture user is in one (test_messages has a BoSam user).
     ("GET", "/forms/fee-handler-contract",        (L,   403, 403, 403, 403, 403, 403, 403, 403)),
     ("POST", "/forms/fee-handler-contract",       (L,   403, 403, 403, 403, 403, 403, 403, 403), {}),
+    # municipal residences (boende) only (§7.2); no fixture user is in one (test_messages has one).
+    ("GET", "/forms/fee-handler-contract-municipal",
+                                                  (L,   403, 403, 403, 403, 403, 403, 403, 403)),
+    ("POST", "/forms/fee-handler-contract-municipal",
+                                                  (L,   403, 403, 403, 403, 403, 403, 403, 403), {}),
     ("GET", "/forms/trygghetsjouren",             (L,   403, 200, 200, 200, 403, 200, 403, 403)),
     ("POST", "/forms/trygghetsjouren",            (L,   403, 422, 422, 422, 403, 422, 403, 403), {}),
     # hand-overs (§3.6), by purpose: the social secretary (Myndighet), a home-care unit manager
@@ -132,6 +138,9 @@ TABLE: list[Row] = [
     ("GET", "/submissions/{order}/message",       (L,   404, 404, 200, 404, 404, 404, 200, 404)),
     ("GET", "/submissions/{order}.json",          (L,   404, 404, 200, 404, 404, 404, 200, 404)),
     ("POST", "/submissions/{new_order}/done",     (L,   404, 404, 404, 404, 404, 404, 303, 404), {}),
+    # the confirmation step before marking done (issue 14 item 3): only where marking done
+    # deletes the content for good; an access order's button is on its page (404 for LVS too)
+    ("GET", "/submissions/{new_order}/done",      (L,   404, 404, 404, 404, 404, 404, 404, 404)),
     ("POST", "/lvs/submissions/{new_order}/done", (L,   403, 403, 403, 403, 403, 403, 303, 403), {}),
     # an actualisation request (encrypted): the secretary and her managers see that it exists
     # (sealed: the content itself is 403), only LVS reads it
@@ -142,6 +151,8 @@ TABLE: list[Row] = [
     ("GET", "/submissions/{actualisation}.json",  (L,   404, 200, 200, 404, 404, 404, 200, 404)),
     ("POST", "/submissions/{new_actualisation}/done",
                                                   (L,   404, 404, 404, 404, 404, 404, 303, 404), {}),
+    ("GET", "/submissions/{new_actualisation}/done",
+                                                  (L,   404, 404, 404, 404, 404, 404, 200, 404)),
     ("POST", "/lvs/submissions/{new_actualisation}/done",
                                                   (L,   403, 403, 403, 403, 403, 403, 303, 403), {}),
     # a deviation report of Hemtjänst Hisingen (encrypted): the reporter until it is registered,
@@ -151,6 +162,7 @@ TABLE: list[Row] = [
     ("GET", "/submissions/{deviation}/message",   (L,   200, 404, 404, 200, 200, 404, 404, 404)),
     ("GET", "/submissions/{deviation}.json",      (L,   200, 404, 404, 200, 200, 404, 404, 404)),
     ("POST", "/submissions/{new_deviation}/done", (L,   404, 404, 404, 303, 303, 404, 404, 404), {}),
+    ("GET", "/submissions/{new_deviation}/done",  (L,   404, 404, 404, 200, 200, 404, 404, 404)),
     ("POST", "/lvs/submissions/{new_deviation}/done",
                                                   (L,   403, 403, 403, 403, 403, 403, 404, 403), {}),
     ("GET", "/submissions/no-such-id-000000000000",
@@ -158,9 +170,12 @@ TABLE: list[Row] = [
     # LVS
     ("GET", "/lvs/queue",                         (L,   403, 403, 403, 403, 403, 403, 200, 403)),
     ("GET", "/lvs/queue.json",                    (L,   403, 403, 403, 403, 403, 403, 200, 403)),
+    # what LVS handled in the last 30 days (issue 14 item 11)
+    ("GET", "/lvs/handled",                       (L,   403, 403, 403, 403, 403, 403, 200, 403)),
     ("GET", "/register",                          (L,   403, 403, 200, 200, 403, 200, 200, 403)),
     ("GET", "/audit",                             (L,   403, 403, 200, 200, 403, 200, 403, 200)),
     ("GET", "/audit?page=2",                      (L,   403, 403, 200, 200, 403, 200, 403, 200)),
+    ("GET", "/audit.csv",                         (L,   403, 403, 200, 200, 403, 200, 403, 200)),
     # blank paper forms: every logged-in user
     ("GET", "/blank/access-order.pdf",            (L,   200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/blank/actualisation.pdf",           (L,   200, 200, 200, 200, 200, 200, 200, 200)),
@@ -180,6 +195,7 @@ TABLE: list[Row] = [
     ("GET", "/day-notes/{file}/compile",          (L,   403, 403, 404, 200, 200, 404, 403, 403)),
     ("POST", "/day-notes/{file}/compile",         (L,   403, 403, 404, 303, 303, 404, 403, 403), {}),
     ("POST", "/day-notes/{new_file}/close",       (L,   403, 403, 404, 303, 403, 404, 403, 403), {}),
+    ("GET", "/day-notes/{new_file}/close",        (L,   403, 403, 404, 200, 403, 404, 403, 403)),
     ("GET", "/day-notes/{file}/sheet.pdf",        (L,   200, 403, 404, 200, 403, 404, 403, 403)),
     ("GET", "/day-notes/no-such-file-0000000000", (L,   404, 403, 404, 404, 404, 404, 403, 403)),
     # closing a case (§3.7): a unit manager (own unit) or LVS (every unit); empty posts 422
@@ -506,7 +522,7 @@ EVERY_USER = {("GET", "/"), ("GET", "/healthz"), ("GET", "/login"), ("POST", "/l
 PLANNER_TASKS = {
     ("GET", "/submissions/{deviation}"), ("GET", "/submissions/{deviation}/pdf"),
     ("GET", "/submissions/{deviation}/message"), ("GET", "/submissions/{deviation}.json"),
-    ("POST", "/submissions/{new_deviation}/done"),
+    ("POST", "/submissions/{new_deviation}/done"), ("GET", "/submissions/{new_deviation}/done"),
     ("GET", "/day-notes/"), ("GET", "/day-notes/{file}"),
     ("GET", "/day-notes/{file}/compile"), ("POST", "/day-notes/{file}/compile"),
 }

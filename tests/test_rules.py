@@ -539,8 +539,11 @@ def test_received_date_cannot_be_in_the_future(value, ok):
     ("ansökan", "dotter", "", False),
     ("ansökan", "dotter", "   ", False),
     ("ansökan", "dotter", "Kim Karlsson", True),
-    ("ansökan", "", "", False),
-    (None, None, None, False),
+    # Where it came from unanswered: that field's own error says so, no R-REPORTER (issue 14).
+    ("ansökan", "", "", True),
+    (None, None, None, True),
+    ("anmälan", "", "", False),
+    ("anmälan", None, None, False),
 ])
 def test_reporter_is_named_for_anmalan_or_when_not_from_the_individual(
         kind, arrived_from, reporter_name, ok):

@@ -17,7 +17,7 @@ def test_lvs_start_page_counts_the_queue_and_names_the_oldest_age(app, as_user):
             valid_to=(day + timedelta(days=90)).isoformat())).status_code == 303
     assert as_user("manager").post("/forms/access-order", data=order_form()).status_code == 303
     page = as_user("lvs").get("/").get_data(as_text=True)
-    assert "2 ärenden väntar i kön." in page
+    assert "2 beställningar väntar i kön." in page  # a queue item is not an ärende (issue 14)
     assert "Den äldsta har väntat i 4 dagar." in page
 
 

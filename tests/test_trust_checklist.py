@@ -79,7 +79,8 @@ def test_h2_the_checklist_pdf_has_no_embedded_files_and_is_shown_inline(as_user:
     resp = as_user("secretary").post("/forms/checklist", data={**checklist_form(), "as_pdf": "1"})
     assert resp.status_code == 200
     assert resp.mimetype == "application/pdf"
-    assert resp.headers["Content-Disposition"] == 'inline; filename="checklist.pdf"'
+    assert re.fullmatch(r'inline; filename="checklista-v1-[0-9-]+\.pdf"',
+                        resp.headers["Content-Disposition"])
     assert resp.headers["Cache-Control"] == "no-store"
     reader = PdfReader(io.BytesIO(resp.data))
     root = reader.trailer["/Root"]

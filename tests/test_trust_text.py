@@ -13,21 +13,20 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import html, login, order_form
+from conftest import html, order_form
 from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from personnummer import personnummer as pnr_lib
 from sqlalchemy import select
-from test_input import (
+from test_input import (  # noqa: F401 (poster is a fixture)
     VALID,
-    add_bosam_user,
-    add_trygghetsjouren_lvs,
     fields_of,
     is_choice,
     is_text,
     max_length,
+    poster,
 )
 from test_routes_by_role import created_id
 from wtforms import DateField, FieldList
@@ -46,23 +45,6 @@ def error_text(resp: Any, field_id: str) -> str:
     m = re.search(rf'id="{re.escape(field_id)}-error">(.*?)</p>', html(resp), re.S)
     assert m, f"no error at {field_id} ({resp.status_code})"
     return m.group(1)
-
-
-@pytest.fixture
-def poster(app: Flask, password_hash: str) -> Callable[[str], FlaskClient]:
-    """poster(slug) -> a client logged in as someone who may send that form."""
-    add_bosam_user(app, password_hash)
-    add_trygghetsjouren_lvs(app, password_hash)
-    clients: dict[str, FlaskClient] = {}
-
-    def make(slug: str) -> FlaskClient:
-        username = VALID[slug][0]
-        if username not in clients:
-            clients[username] = app.test_client()
-            assert login(clients[username], username).status_code == 303
-        return clients[username]
-
-    return make
 
 
 @pytest.fixture

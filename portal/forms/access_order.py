@@ -10,20 +10,20 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import MultiDict
 from wtforms import (
     BooleanField,
-    DateField,
     Form,
     FormField,
     SelectField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length
 
 from .. import audit, register, rules
 from ..clock import local_date
@@ -32,12 +32,12 @@ from ..i18n import N_, InputRequired, _l
 from ..models import LocalProtection, Submission, User
 from ..render import pdf
 from .base import CheckContext, DoneInput, RowList, StoredForm, edit_rows
+from .fields import IsoDateField
 
 # The blank paper order offers no unit type whose access goes by Intraservice (§9.2): the print
 # template leaves these keys of config UNIT_TYPES out (pdf_templates/access_order.html).
 pdf.add_template_global("intraservice_unit_types", rules.INTRASERVICE_ACCESS_UNIT_TYPES)
 
-DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 ACTIONS = [("add", "Lägg till"), ("remove", "Ta bort")]
 NO_POSITION = N_("Välj befattning")
 
@@ -48,7 +48,7 @@ class PersonForm(Form):
     action = SelectField(_l("Åtgärd"), choices=ACTIONS, default="add")
     full_name = StringField(_l("Fullständigt namn"), validators=[Length(max=120)])
     username = StringField(_l("Användarnamn (staden-konto)"), validators=[Length(max=64)])
-    email = StringField("E-postadress", validators=[Length(max=254)])
+    email = StringField(_l("E-postadress"), validators=[Length(max=254)])
     # One of config POSITIONS (SPEC §3.1); rules.check_position says so in Swedish at the field,
     # so WTForms' own choice check is off.
     position = SelectField(_l("Befattning"), choices=[], validate_choice=False)
@@ -68,11 +68,16 @@ class AccessOrderForm(FlaskForm):
     )
     city_district = SelectField(_l("Stadsområde"), choices=[])
     persons = RowList(FormField(PersonForm), min_entries=1)  # at most MAX_PERSON_ROWS
-    valid_from = DateField(_l("Giltig från"), validators=[Optional()], format="%Y-%m-%d")
-    valid_to = DateField(_l("Giltig till och med"), validators=[Optional()], format="%Y-%m-%d")
+    valid_from = IsoDateField(
+        _l("Giltig från"), N_("Ange startdatum för behörigheten som ÅÅÅÅ-MM-DD.")
+    )
+    valid_to = IsoDateField(
+        _l("Giltig till och med"), N_("Ange slutdatum för behörigheten som ÅÅÅÅ-MM-DD.")
+    )
     local_protection = BooleanField(_l("Lokalt skydd"))
-    local_protection_until = DateField(
-        _l("Lokalt skydd till och med"), validators=[Optional()], format="%Y-%m-%d"
+    local_protection_until = IsoDateField(
+        _l("Lokalt skydd till och med"),
+        N_("Ange slutdatum för det lokala skyddet som ÅÅÅÅ-MM-DD."),
     )
     local_protection_reason = TextAreaField(
         _l("Orsak till lokalt skydd"), validators=[Length(max=1000)]
@@ -83,11 +88,11 @@ class AccessOrderForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        #: What a post that only edited the form did, said at the top of the page (role=status):
+        #: rows replaced by the case's grants (load_grants; issue 14 item 2).
+        self.notices: list[str] = []
         cfg = current_app.config
         self.city_district.choices = [(d, d) for d in cfg["CITY_DISTRICTS"]]
-        for f in (self.valid_from, self.valid_to, self.local_protection_until):
-            f.validators[0].message = _(DATE_MSG)  # type: ignore[attr-defined]
-            f.render_kw = {"type": "date"}
 
 
 def _iso(value: date | None) -> str | None:
@@ -139,6 +144,7 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
         return
     limit = form.persons.limit
     positions = set(current_app.config["POSITIONS"])
+    typed = _typed_rows(form)
     while form.persons.entries:
         form.persons.pop_entry()
     for g in grants[:limit]:
@@ -165,6 +171,47 @@ def load_grants(form: AccessOrderForm, user: User, day: date) -> None:
     if not form.city_district.data:
         form.city_district.data = user.unit.city_district
     form.case_number.data = case
+    _say_replaced(form, typed, grants[:limit])
+
+
+def _typed_rows(form: AccessOrderForm) -> list[dict[str, str]]:
+    """The person rows the user had filled in (a blank row is nothing to lose)."""
+    rows = []
+    for entry in form.persons.entries:
+        row = {k: (entry.form[k].data or "").strip() for k in ("full_name", "username", "email")}
+        if any(row.values()):
+            rows.append({"action": entry.form.action.data or "add", **row})
+    return rows
+
+
+def _row_words(row: dict[str, str]) -> str:
+    """A typed row in words: "lägg till Anna Andersson (anna01)"."""
+    action = _(dict(ACTIONS).get(row["action"], "Lägg till")).lower()
+    ident = row["username"] or row["email"]
+    return " ".join(p for p in (action, row["full_name"], f"({ident})" if ident else "") if p)
+
+
+def _say_replaced(form: AccessOrderForm, typed: list[dict[str, str]], loaded: list[Any]) -> None:
+    """Loading replaces the rows: say so at the top of the page, and name each row the user had
+    filled in that is not among the loaded ones, so that nothing typed goes unseen (issue 14)."""
+    form.notices.append(
+        ngettext(
+            "Raderna ersattes med %(num)s aktiv behörighet för ärendet i din enhet, som en rad att "
+            "ta bort. Granska raden innan du skickar.",
+            "Raderna ersattes med %(num)s aktiva behörigheter för ärendet i din enhet, som rader "
+            "att ta bort. Granska raderna innan du skickar.",
+            len(loaded),
+        )
+    )
+    kept = {("remove", g.username.lower()) for g in loaded}
+    lost = [_row_words(r) for r in typed if (r["action"], r["username"].lower()) not in kept]
+    if lost:
+        form.notices.append(
+            _(
+                "Det du hade fyllt i finns inte kvar: %(rows)s. Skriv in det igen om det ska med.",
+                rows="; ".join(lost),
+            )
+        )
 
 
 def earlier_local_protections(case: str, order_id: int | None = None) -> list[LocalProtection]:
@@ -220,6 +267,12 @@ class AccessOrder(StoredForm):
     has_blank = True
     position = 10
     done_flash = N_("Markerad som klar. Behörighetsregistret är uppdaterat.")
+    # §2.2: the manager orders access "i ett meddelande i Treserva" to the LVS list.
+    treserva_step = N_(
+        "Rutinen kräver att beställningen också skickas i Treserva: kopiera meddelandet och "
+        "skicka det med Treservas meddelandefunktion till sändlistan %(to)s (§2.2)."
+    )
+    sent_flash = N_("Beställningen är skickad till LVS.")
 
     def prefill(self, form: AccessOrderForm, user: User, day: date) -> None:
         form.city_district.data = user.unit.city_district

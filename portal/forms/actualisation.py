@@ -17,7 +17,7 @@ from flask import current_app
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
-from wtforms import DateField, Form, FormField, RadioField, StringField, TextAreaField
+from wtforms import Form, FormField, RadioField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 predates WTForms 3.3's SelectChoice
 from wtforms.validators import Length, Optional
 
@@ -26,8 +26,9 @@ from ..extensions import db
 from ..i18n import N_, InputRequired, _l
 from ..models import Submission, Unit, User
 from .base import CheckContext, DoneInput, RowList, StoredForm, edit_rows
+from .fields import IsoDateField
 
-DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
+RECEIVED_DATE_MSG = N_("Ange mottaget datum som ÅÅÅÅ-MM-DD.")
 KINDS = [("anmälan", "Anmälan"), ("ansökan", "Ansökan")]
 ARRIVAL_METHODS = [
     ("telefon", "Telefon"),
@@ -65,7 +66,7 @@ class ProposedPersonForm(Form):
     full_name = StringField(_l("Fullständigt namn"), validators=[Length(max=120)])
     username = StringField(_l("Användarnamn (staden-konto)"), validators=[Length(max=64)])
     position = StringField(
-        "Befattning", validators=[Length(max=64)], render_kw={"list": "positions"}
+        _l("Befattning"), validators=[Length(max=64)], render_kw={"list": "positions"}
     )
 
 
@@ -104,9 +105,7 @@ class ActualisationForm(FlaskForm):
         # types-WTForms 3.2 predates WTForms 3.3's invalid_choice_message.
         invalid_choice_message=N_("Välj anmälan eller ansökan."),  # type: ignore[call-arg]
     )
-    received_date = DateField(
-        _l("9. Mottaget datum"), format="%Y-%m-%d", validators=[InputRequired(_l(DATE_MSG))]
-    )
+    received_date = IsoDateField(_l("9. Mottaget datum"), RECEIVED_DATE_MSG, required=True)
     arrival_method = RadioField(
         _l("10. Ankomstsätt"),
         choices=[SelectChoice(v, label) for v, label in ARRIVAL_METHODS],
@@ -118,7 +117,9 @@ class ActualisationForm(FlaskForm):
     reporter_name = StringField(
         _l("Anmälarens eller den sökandes namn"), validators=[Length(max=120)]
     )
-    reporter_contact = StringField(_l("Kontaktuppgifter (valfritt)"), validators=[Length(max=200)])
+    reporter_contact = StringField(
+        _l("Kontaktuppgifter (frivilligt)"), validators=[Length(max=200)]
+    )
     proposed_persons = RowList(FormField(ProposedPersonForm), min_entries=1)  # MAX_PERSON_ROWS
     text = TextAreaField(
         _l("Text till Treservas textruta"), validators=[Optional(), Length(max=4000)]
@@ -126,7 +127,6 @@ class ActualisationForm(FlaskForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.received_date.render_kw = {"type": "date"}
         self.personnummer.render_kw = {
             "autocomplete": "off",
             "inputmode": "numeric",
@@ -196,6 +196,7 @@ class Actualisation(StoredForm):
 
     key = "actualisation"
     title = "Begäran om aktualisering av skyddad person"
+    pdf_words = "Begäran om aktualisering"
     form_class = ActualisationForm
     submit_roles = frozenset({"social_secretary"})
     process_roles = frozenset({"lvs"})
@@ -213,6 +214,17 @@ class Actualisation(StoredForm):
         "när, och ärendenumret."
     )
     done_flash = N_("Markerad som klar. Innehållet är raderat; ärendenumret finns kvar.")
+    done_confirm = N_(
+        "Innehållet i begäran – personnummer, namn och all annan text – raderas ur portalen och "
+        "kan inte återskapas, inte heller av LVS. Kvar finns bara att begäran fanns, vem som "
+        "skickade och hanterade den, när, och ärendenumret du skriver här."
+    )
+    # §2.4: "Skicka en begäran i ett meddelande i Treserva till sändlistan ..."
+    treserva_step = N_(
+        "Rutinen kräver att begäran också skickas i Treserva: kopiera meddelandet och skicka det "
+        "med Treservas meddelandefunktion till sändlistan %(to)s (§2.4)."
+    )
+    sent_flash = N_("Begäran om aktualisering är skickad till LVS.")
     sealed_text = N_(
         "Innehållet är krypterat och kan bara läsas av LVS. Det raderas när LVS har skapat "
         "aktualiseringen i Treserva, eller efter %(days)s dagar om ingen har hanterat begäran."

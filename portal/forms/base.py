@@ -35,6 +35,7 @@ from wtforms.validators import Length
 from .. import crypto, rules
 from ..clock import utcnow
 from ..i18n import N_
+from ..render import file_names
 from ..rules import Violation
 
 if TYPE_CHECKING:
@@ -82,6 +83,11 @@ class FormKind:
     unit_types: ClassVar[frozenset[str] | None] = None
     #: Key of config DISTRIBUTION_LISTS: where its message goes in Treserva.
     distribution_list: ClassVar[str]
+    #: One plain sentence (a msgid, N_) for the one who sends it: whether the routine wants the
+    #: message in Treserva too, and where (``%(to)s``: the message's list or recipient). Shown
+    #: beside the copy button on the preview, sent and result pages (issue 14 item 4). No
+    #: default: every form must say it (tests/test_sent_pages.py).
+    treserva_step: ClassVar[str]
     #: "none": checked and shown, never stored; "plain" or "encrypted": stored (SPEC §1.1).
     storage: ClassVar[Literal["none", "plain", "encrypted"]]
     #: Fields meant to hold a personnummer (checked by R-PNR-VALID instead): exempt from
@@ -91,6 +97,9 @@ class FormKind:
     has_blank: ClassVar[bool] = False
     #: Its place in the start page's list of forms.
     position: ClassVar[int] = 100
+    #: The Swedish words its PDFs are named by (render/file_names.py, issue 14 item 10); None:
+    #: the title's.
+    pdf_words: ClassVar[str | None] = None
 
     @property
     def slug(self) -> str:
@@ -108,6 +117,15 @@ class FormKind:
     @property
     def pdf_template(self) -> str:
         return f"{self.key}.html"
+
+    def pdf_filename(self, data: Mapping[str, Any], day: date) -> str:
+        """Its filled PDF's file name: what it is and ``day`` (the day it was sent or made), never
+        a case number or personal data (issue 14 item 10)."""
+        return file_names.dated(self.pdf_words or self.title, day)
+
+    def blank_filename(self, fillable: bool = False) -> str:
+        """Its blank paper form's file name (``/blank/<slug>.pdf``)."""
+        return file_names.blank(self.pdf_words or self.title, fillable)
 
     def may_submit(self, user: User) -> bool:
         """Whether ``user`` may fill it in: one of ``submit_roles``, in one of ``unit_types``."""
@@ -240,6 +258,13 @@ class StoredForm(FormKind):
         "förs in i behörighetsregistret."
     )
     done_flash: ClassVar[str] = N_("Markerad som klar.")
+    #: What marking it done deletes for good, in words (a msgid, N_): set, the submission page
+    #: links to a confirmation page that says it and holds the real button (issue 14 item 3);
+    #: None, the button is on the submission page. The done POST is the same either way (SPEC §6).
+    done_confirm: ClassVar[str | None] = None
+    #: The message after a successful send, on the submission page (issue 14 item 4): who has
+    #: it now, in the form's own words.
+    sent_flash: ClassVar[str] = N_("Blanketten är skickad.")
     #: What others than the reader see of encrypted content that is still there; ``%(days)s`` is
     #: RETENTION_ACTUALISATION_DAYS. None: the general sentence. The texts are msgids (N_),
     #: translated where they are shown.

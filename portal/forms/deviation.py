@@ -9,8 +9,11 @@ purged: only a tombstone (who, when, which unit) stays.
 
 Event time: two fields, `event_date` (YYYY-MM-DD) and `event_time` (HH:MM), as the spec's form
 encoding asks (SPEC §6); the stored data also carries `event_at` ("YYYY-MM-DD HH:MM") for the
-message. `reported_by` comes from the login, never from the form. `handed_to` is one of the
-reporter's unit's managers and planners (their full name), checked against the database.
+message. `reported_by` and the unit (`unit`, the reporter's own unit's name, kept in the data for
+the message and the print) come from the login, never from the form: a posted `unit` is ignored
+(issue 14: any unit could be picked, LVS and Systemförvaltning too, while the report always goes
+to the reporter's own unit). `handed_to` is one of the reporter's unit's managers and planners
+(their full name), checked against the database; a unit without any is told so on the page.
 Free text is screened by R-NOTE-PNR and R-NOTE-ADDRESS (no street address or phone number)."""
 
 from __future__ import annotations
@@ -22,16 +25,18 @@ from typing import Any, NamedTuple
 from flask import current_app
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from wtforms import BooleanField, DateField, SelectField, StringField, TextAreaField, TimeField
+from sqlalchemy.orm import joinedload
+from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # types-WTForms 3.2 predates WTForms 3.3's SelectChoice
 from wtforms.validators import Length
 
-from .. import rules
+from .. import audit, crypto, rules
 from ..clock import aware, local_date, utcnow
 from ..extensions import db
-from ..i18n import N_, DataRequired, InputRequired, _l
-from ..models import Submission, Unit, User
+from ..i18n import N_, DataRequired, _l
+from ..models import Submission, User
 from .base import CheckContext, DoneInput, StoredForm
+from .fields import IsoDateField, IsoTimeField
 
 KEY = "deviation"
 
@@ -45,19 +50,15 @@ def _strip_filter(value: str | None) -> str | None:
 
 
 class DeviationForm(FlaskForm):
-    event_date = DateField(
+    # Each message names its field and format (issue 14 item 9, portal/forms/fields.py).
+    event_date = IsoDateField(
         _l("Datum för händelsen"),
-        validators=[InputRequired(_l("Ange datumet (ÅÅÅÅ-MM-DD)."))],
-        format="%Y-%m-%d",
-        render_kw={"type": "date"},
+        N_("Ange datum för händelsen som ÅÅÅÅ-MM-DD."),
+        required=True,
     )
-    event_time = TimeField(
-        "Klockslag",
-        validators=[InputRequired(_l("Ange klockslaget (TT:MM)."))],
-        format="%H:%M",
-        render_kw={"type": "time"},
+    event_time = IsoTimeField(
+        _l("Klockslag"), N_("Ange klockslag för händelsen som TT:MM."), required=True
     )
-    unit = SelectField(_l("Enhet där det hände"), choices=[])
     fictional_name = StringField(_l("Fiktivt namn"), validators=[Length(max=120)])
     no_individual = BooleanField(
         _l("Avvikelsen gäller ingen enskild person alls (till exempel ett fel i utrustning)")
@@ -65,27 +66,24 @@ class DeviationForm(FlaskForm):
     category = SelectField(_l("Typ av avvikelse"), choices=[])
     description = TextAreaField(
         _l("Vad hände?"),
+        render_kw={"rows": 8, "class": "note-text"},  # room to write (issue 14 item 9)
         filters=[_strip_filter],
         validators=[DataRequired(_l("Beskriv vad som hände.")), Length(max=4000)],
     )
     immediate_action = TextAreaField(_l("Vad gjordes direkt?"), validators=[Length(max=2000)])
     # One of the unit's managers and planners (`offer_recipients`); the rule checks the choice
-    # against the database, in Swedish, at the field.
+    # against the database, in Swedish, at the field (also that one is chosen: a unit without
+    # anyone to choose is told that, not "choose someone", Deviation._check_handed_to).
     handed_to = SelectField(
         _l("Lämnad till"),
         choices=[],
         validate_choice=False,
         filters=[_strip_filter],
-        validators=[
-            DataRequired(_l("Välj vem på enheten som ska registrera avvikelsen.")),
-            Length(max=120),
-        ],
+        validators=[Length(max=120)],
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        units = db.session.scalars(select(Unit.name).order_by(Unit.name)).all()
-        self.unit.choices = [SelectChoice(name) for name in units]
         self.category.choices = [SelectChoice("", "Välj typ")] + [
             SelectChoice(code, label)
             for code, label in current_app.config["DEVIATION_CATEGORIES"].items()
@@ -96,6 +94,8 @@ class DeviationForm(FlaskForm):
         self.handed_to.choices = [SelectChoice("", _l("Välj person"))] + (
             [SelectChoice(chosen)] if chosen else []
         )
+        #: Set by offer_recipients: the reporter's unit has no manager or planner to hand it to.
+        self.no_recipients = False
 
 
 def recipients(user: User) -> list[tuple[str, str]]:
@@ -117,10 +117,13 @@ ROLE_WORDS = {"unit_manager": _l("enhetschef"), "planner": _l("planerare")}
 
 
 def offer_recipients(form: DeviationForm, user: User) -> None:
-    """The handed_to choices: the managers and planners of ``user``'s unit."""
+    """The handed_to choices: the managers and planners of ``user``'s unit; the page says at
+    once when there are none (``no_recipients``), not only after a post."""
+    people = recipients(user)
     form.handed_to.choices = [SelectChoice("", _l("Välj person"))] + [
-        SelectChoice(name, f"{name} ({ROLE_WORDS[role]})") for name, role in recipients(user)
+        SelectChoice(name, f"{name} ({ROLE_WORDS[role]})") for name, role in people
     ]
+    form.no_recipients = not people
 
 
 def _strip(value: str | None) -> str:
@@ -140,10 +143,21 @@ MSG_HANDED_TO = N_(
     "Välj en enhetschef eller planerare på din enhet: den som har behörighet och registrerar "
     "avvikelsen i Treserva (§4.2)."
 )
+MSG_CHOOSE_RECIPIENT = N_("Välj vem på enheten som ska registrera avvikelsen.")
 MSG_NO_RECIPIENT = N_(
     "Din enhet har ingen enhetschef eller planerare i portalen. Skriv ut en tom blankett och "
-    "lämna den till den som har behörighet i Treserva (§4.2)."
+    "lämna den till den som har behörighet i Treserva (§4.2). Be %(contact)s att lägga in "
+    "enhetens chef i portalen."
 )
+
+
+class Summary(NamedTuple):
+    """The category and whom a report concerns: the fictional name (SPEC §1.1 lets the portal
+    keep fictional names), or that it concerns no individual."""
+
+    category_label: str
+    fictional_name: str
+    no_individual: bool
 
 
 class Waiting(NamedTuple):
@@ -154,11 +168,44 @@ class Waiting(NamedTuple):
     flagged: bool  # older than DEVIATION_FLAG_DAYS: the managers are told it will be purged
     purge_on: date  # the Swedish date its content is purged unless registered before
     days_left: int  # whole days (rounded up) until then
+    #: What the list shows of the sealed content to its recipients (issue 14: not by date
+    #: alone): the category's label and whom it concerns. None when not read (no reader given)
+    #: or unreadable (``unreadable``).
+    summary: Summary | None = None
+    unreadable: bool = False
 
 
-def unregistered(unit_id: int, now: datetime | None = None) -> list[Waiting]:
+#: The audit detail of a start page's read of a report's category and fictional name: the
+#: self-check (§4.1) tells it from a read of the whole report.
+READ_ON_START_PAGE = "startsidan: typ och fiktivt namn"
+
+
+def _summary(sub: Submission, reader: User) -> Summary:
+    """Decrypt ``sub`` for its recipient ``reader`` and keep only what the list shows. The read is
+    audited as every decrypting read is (SPEC §1.4, submissions.load_data), in the request's
+    transaction; CryptoError goes to the caller."""
+    data = crypto.unseal_json(sub, "data_enc")
+    audit.submission_event(sub, "protected_content_read", reader, detail=READ_ON_START_PAGE)
+    categories = current_app.config["DEVIATION_CATEGORIES"]
+    category = str(data.get("category") or "")
+    return Summary(
+        category_label=str(data.get("category_label") or categories.get(category, category)),
+        fictional_name=str(data.get("fictional_name") or ""),
+        # no_person: reports stored before issue 13 (templates/submissions/_deviation.html)
+        no_individual=bool(data.get("no_individual") or data.get("no_person")),
+    )
+
+
+def unregistered(
+    unit_id: int, now: datetime | None = None, reader: User | None = None
+) -> list[Waiting]:
     """The unit's reports not yet registered in Treserva, oldest first; flagged when older than
-    DEVIATION_FLAG_DAYS, purged at DEVIATION_RETENTION_DAYS (SPEC §3.4, portal/retention.py)."""
+    DEVIATION_FLAG_DAYS, purged at DEVIATION_RETENTION_DAYS (SPEC §3.4, portal/retention.py).
+
+    With ``reader``, one of the unit's managers and planners (the reports' recipients, who may
+    read them), each report's category and fictional name are read too, each read audited;
+    anyone else gets none (deny by default). Content that does not open is marked, audited and
+    skipped, never a failed page."""
     now = aware(now or utcnow())
     limit = timedelta(days=current_app.config["DEVIATION_FLAG_DAYS"])
     kept = timedelta(days=current_app.config["DEVIATION_RETENTION_DAYS"])
@@ -170,13 +217,33 @@ def unregistered(unit_id: int, now: datetime | None = None) -> list[Waiting]:
             Submission.status == "submitted",
         )
         .order_by(Submission.created_at, Submission.id)
+        .options(
+            joinedload(Submission.submitted_by).lazyload(User.role_rows),
+            joinedload(Submission.data_key),
+        )
     )
+    reads = reader is not None and reader.unit_id == unit_id and reader.has_role(*RECIPIENT_ROLES)
     out = []
     for sub in subs:
         age = now - aware(sub.created_at)
         purge_at = aware(sub.created_at) + kept
         left = max(0, math.ceil((purge_at - now).total_seconds() / 86400))
-        out.append(Waiting(sub, age.days, age > limit, local_date(purge_at), left))
+        summary, unreadable = None, False
+        if reads and reader is not None and sub.data_enc is not None:
+            try:
+                summary = _summary(sub, reader)
+            except crypto.CryptoError:
+                unreadable = True
+                audit.submission_event(
+                    sub,
+                    "protected_content_unreadable",
+                    reader,
+                    outcome="failed",
+                    detail=READ_ON_START_PAGE,
+                )
+        out.append(
+            Waiting(sub, age.days, age > limit, local_date(purge_at), left, summary, unreadable)
+        )
     return out
 
 
@@ -186,6 +253,7 @@ class Deviation(StoredForm):
 
     key = KEY
     title = "Reservrapport för rapportering av avvikelser"
+    pdf_words = "Reservrapport avvikelse"
     form_class = DeviationForm
     submit_roles = frozenset({"staff", "unit_manager", "social_secretary"})
     # The unit's managers and planners register it (§4.2, §8.6; SPEC §2, §3.4).
@@ -210,6 +278,19 @@ class Deviation(StoredForm):
         "Avvikelsen är markerad som registrerad i Treserva. Innehållet är raderat här; förstör "
         "pappersblanketten i sekretessåtervinningen (§4.2)."
     )
+    done_confirm = N_(
+        "Innehållet i reservrapporten raderas och kan inte återskapas. Kvar finns bara att "
+        "rapporten fanns, vem som skrev och registrerade den, och när. Registrera avvikelsen i "
+        "Treserva innan du bekräftar."
+    )
+    # §4.2: the reporter has no access to the case; the one with access registers the deviation
+    # on the person in Treserva's deviation module. The reporter pastes nothing into Treserva.
+    treserva_step = N_(
+        "Du skickar inget i Treserva: rapporten går till enhetschefer och planerare på din enhet, "
+        "och den som har behörighet registrerar avvikelsen på personen i Treservas "
+        "avvikelsemodul (§4.2)."
+    )
+    sent_flash = N_("Avvikelserapporten är skickad till enhetschefer och planerare på din enhet.")
     sealed_text = N_(
         "Rapporten är skickad till enhetschefer och planerare på din enhet. Innehållet är "
         "krypterat och raderas när avvikelsen är registrerad i Treserva (§4.2)."
@@ -222,7 +303,6 @@ class Deviation(StoredForm):
     }
 
     def prefill(self, form: DeviationForm, user: User, day: date) -> None:
-        form.unit.data = user.unit.name
         offer_recipients(form, user)
 
     def edit_rows(self, form: DeviationForm, formdata: Any, user: User, day: date) -> bool:
@@ -237,7 +317,8 @@ class Deviation(StoredForm):
             "event_date": day.isoformat() if isinstance(day, date) else None,
             "event_time": time.strftime("%H:%M") if time else None,
             "event_at": f"{day.isoformat()} {time.strftime('%H:%M')}" if day and time else None,
-            "unit": form.unit.data or "",
+            # The reporter's own unit, from the login (SPEC §3.4), never a posted value.
+            "unit": user.unit.name,
             # Both are kept as given: a name and "no individual" at once is refused (check), so
             # that a report about the person never loses its name.
             "fictional_name": _strip(form.fictional_name.data),
@@ -266,7 +347,7 @@ class Deviation(StoredForm):
             out.append(rules.Violation("R-REQUIRED", "fictional_name", MSG_FICTIONAL_NAME))
         if data["category"] not in ctx.config["DEVIATION_CATEGORIES"]:
             out.append(rules.Violation("R-REQUIRED", "category", MSG_CATEGORY))
-        out += self._check_handed_to(data["handed_to"], ctx.user)
+        out += self._check_handed_to(data["handed_to"], ctx.user, ctx.config["SUPPORT_CONTACT"])
         for name in FREE_TEXT_FIELDS:  # R-NOTE-PNR: the fictional name only, never a personnummer
             out += rules.check_note_text(data[name], name)
             # R-NOTE-ADDRESS: no street address or phone number (SPEC §4).
@@ -274,13 +355,15 @@ class Deviation(StoredForm):
         return out
 
     @staticmethod
-    def _check_handed_to(name: str, user: User) -> list[rules.Violation]:
+    def _check_handed_to(name: str, user: User, contact: str) -> list[rules.Violation]:
         """One of the reporter's unit's managers and planners, as the database has them now."""
-        if not name:
-            return []  # DataRequired says so at the field
         allowed = recipients(user)
         if not allowed:
-            return [rules.Violation("R-REQUIRED", "handed_to", MSG_NO_RECIPIENT)]
+            return [
+                rules.Violation("R-REQUIRED", "handed_to", MSG_NO_RECIPIENT, {"contact": contact})
+            ]
+        if not name:
+            return [rules.Violation("R-REQUIRED", "handed_to", MSG_CHOOSE_RECIPIENT)]
         if name not in {n for n, _role in allowed}:
             return [rules.Violation("R-REQUIRED", "handed_to", MSG_HANDED_TO)]
         return []

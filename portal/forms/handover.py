@@ -163,6 +163,12 @@ class Handover(ByPurpose):
     # The recipient is the purpose's (data["recipient"], shown by the result template).
     distribution_list = "handover"
     result_template = "forms/handover_result.html"
+    # §5.9, §5.10, §7.2: the hand-over is a message in Treserva ("i ett meddelande i Treserva",
+    # "genom meddelandefunktion i Treserva"); the recipient is the purpose's.
+    treserva_step = N_(
+        "Rutinen kräver att överlämningen skickas i Treserva: kopiera meddelandet och skicka det "
+        "med Treservas meddelandefunktion till %(to)s (§5.9, §5.10, §6.1, §7.2)."
+    )
     position = 80
 
     def to_data(self, form: HandoverForm, user: User) -> dict[str, Any]:

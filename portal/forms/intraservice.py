@@ -13,6 +13,8 @@ DISTRIBUTION_LISTS["intraservice"]) rather than to a Treserva list:
   tillgång till ärendet". Names and usernames of staff are not client data (SPEC §1.1); the case
   has no other data here. More people than the unit type's limit (config PERSON_LIMITS, §9.2)
   needs a written justification, printed in the ticket.
+- Its removal, at a closing or when someone leaves: the same way back, since Trygghetsjouren's
+  grants never go to the LVS list (portal/cases.py, by_intraservice). No limit applies.
 
 R-NOTE-PNR runs at every text field (the machine); the subject holds fixed words and the case
 number (R-PNR-SUBJECT).
@@ -70,7 +72,19 @@ TJ_ACCESS = Purpose(
     unit_types=frozenset({"trygghetsjouren"}),
     subject="Behörighet Treserva för Trygghetsjouren",
 )
-PURPOSES: tuple[Purpose, ...] = (SAMSA, TJ_ACCESS)
+TJ_REMOVAL = Purpose(
+    code="tj_access_removal",
+    label="Borttag av behörighet för Trygghetsjourens personal (LVS på Trygghetsjouren, §9.2)",
+    section="§9.2",
+    # Access that was ordered by a ticket is removed by one: a closing or a person who leaves
+    # never sends Trygghetsjouren's grants to the LVS list (portal/cases.py, by_intraservice).
+    roles=frozenset({"lvs", "unit_manager"}),
+    unit_types=frozenset({"trygghetsjouren"}),
+    subject="Borttag av behörighet Treserva för Trygghetsjouren",
+)
+PURPOSES: tuple[Purpose, ...] = (SAMSA, TJ_ACCESS, TJ_REMOVAL)
+#: The tickets that name Trygghetsjouren's staff, row by row.
+STAFF_PURPOSES = (TJ_ACCESS, TJ_REMOVAL)
 BY_CODE = {p.code: p for p in PURPOSES}
 
 
@@ -108,7 +122,7 @@ def intraservice_data(form: IntraserviceForm) -> dict[str, Any]:
         "persons": [],
         "justification": "",
     }
-    if purpose is TJ_ACCESS:
+    if purpose in STAFF_PURPOSES:
         data["persons"] = [
             {
                 "row": i,
@@ -118,6 +132,7 @@ def intraservice_data(form: IntraserviceForm) -> dict[str, Any]:
             for i, e in enumerate(form.persons.entries)
             if (e.form.full_name.data or "").strip() or (e.form.username.data or "").strip()
         ]
+    if purpose is TJ_ACCESS:
         data["justification"] = (form.justification.data or "").strip()
     return data
 
@@ -130,9 +145,12 @@ def intraservice_subject(data: dict[str, Any]) -> str:
     return f"{opening}, ärende {data['case_number']}"
 
 
-def _staff_rules(data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
-    """§9.2: who at Trygghetsjouren is to have access, each by name and username; more than the
-    unit type's limit needs a justification (§2.1, R-PERSON-LIMIT)."""
+def _staff_rules(
+    data: dict[str, Any], ctx: CheckContext, limited: bool
+) -> list[rules.Violation]:
+    """§9.2: who at Trygghetsjouren is to have access (or lose it), each by name and username;
+    more than the unit type's limit to be given access needs a justification (§2.1,
+    R-PERSON-LIMIT; `limited`)."""
     persons = data["persons"]
     if not persons:
         return [rules.Violation("R-REQUIRED", "persons-0-full_name", MSG_NO_PERSON)]
@@ -152,6 +170,8 @@ def _staff_rules(data: dict[str, Any], ctx: CheckContext) -> list[rules.Violatio
         if not found and p["username"].lower() in seen:
             out.append(rules.Violation("R-DUPLICATE", prefix + "username", MSG_SAME_PERSON))
         seen.add(p["username"].lower())
+    if not limited:
+        return out
     limit = int(ctx.config["PERSON_LIMITS"].get("trygghetsjouren", 0))
     least = int(ctx.config["JUSTIFICATION_MIN_LENGTH"])
     if len(persons) > limit and len(data["justification"]) < least:
@@ -177,19 +197,27 @@ def check_intraservice(data: dict[str, Any], ctx: CheckContext) -> list[rules.Vi
             )
         )
     out += case_subject_rules(data, intraservice_subject(data), ctx.config["CASE_NUMBER_PATTERN"])
-    if purpose is TJ_ACCESS:
-        out += _staff_rules(data, ctx)
+    if purpose in STAFF_PURPOSES:
+        out += _staff_rules(data, ctx, limited=purpose is TJ_ACCESS)
     return out
 
 
 class Intraservice(ByPurpose):
-    """Ärende till Intraservice: SAMSA (§3.6) och Trygghetsjourens behörighet (§9.2)."""
+    """Ärende till Intraservice: SAMSA (§3.6) och Trygghetsjourens behörighet och borttag av den
+    (§9.2)."""
 
     key = "intraservice"
     title = "Ärende till Intraservice"
     form_class = IntraserviceForm
     purposes = PURPOSES
     distribution_list = "intraservice"
+    # §3.6, §9.2: a ticket to Intraservice's support address, not a Treserva message; for SAMSA
+    # the social secretary asks LVS for SAMSA to send it.
+    treserva_step = N_(
+        "Det här skickas inte i Treserva: rutinen kräver ett ärende till %(to)s – kopiera texten "
+        "och skicka den dit (SAMSA: genom LVS för SAMSA, §3.6; Trygghetsjourens behörighet: "
+        "§9.2)."
+    )
     position = 90
 
     def edit_rows(

@@ -9,6 +9,8 @@ made which kind of message for which case (forms view `_render_only`).
   (the fee handler needs them), never in the subject.
 - Fee handler, private-residence contract (§6.1): the BoSam case officer (boendesekreterare) who
   drew up the contract for a private residence tells the fee handler.
+- Fee handler, municipal-residence contract (§7.2, §10): the residence's unit manager tells the
+  fee handler that the contract is made, with the tenant's income details.
 - Trygghetsjouren (§8.5, §8.10, §9.2, §9.5): the case number and a fixed text only, no personal
   data.
 
@@ -20,17 +22,22 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
+from wtforms.validators import Length
 
 from .. import rules
 from ..i18n import N_, InputRequired, _l
 from ..models import User
 from .base import CheckContext, RenderOnlyForm
+from .fields import IsoDateField
 
-DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
+# Each date's message names it and its format (issue 14): for a date that cannot be read, and for
+# a missing one where the message needs it.
+START_DATE_MSG = N_("Ange startdatum för hemtjänstinsatsen som ÅÅÅÅ-MM-DD.")
+CHANGE_DATE_MSG = N_("Ange från vilket datum tiden ändras, som ÅÅÅÅ-MM-DD.")
+END_DATE_MSG = N_("Ange datum då insatsen avslutas, som ÅÅÅÅ-MM-DD.")
+MOVE_IN_DATE_MSG = N_("Ange inflyttningsdatum som ÅÅÅÅ-MM-DD.")
 MSG_PNR_IN_MESSAGE = N_(
     "Skriv inte personnummer eller samordningsnummer i meddelandet. "
     "Avgiftshandläggaren behöver bara namn och postadress (§5.9)."
@@ -43,13 +50,6 @@ def _text(form: Any, name: str) -> str:
 
 def _iso(value: date | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _date_fields(form: FlaskForm, *names: str) -> None:
-    for name in names:
-        f = form[name]
-        f.validators[0].message = _(DATE_MSG)
-        f.render_kw = {"type": "date"}
 
 
 def required(data: dict[str, Any], field: str, message: str) -> list[rules.Violation]:
@@ -104,23 +104,13 @@ class FeeHandlerForm(FlaskForm):
             Length(max=400),
         ],
     )
-    start_date = DateField(
-        _l("Startdatum för hemtjänstinsatsen"), validators=[Optional()], format="%Y-%m-%d"
-    )
-    safety_alarm = BooleanField("Trygghetslarm")
-    food_delivery = BooleanField("Matleverans")
+    start_date = IsoDateField(_l("Startdatum för hemtjänstinsatsen"), START_DATE_MSG)
+    safety_alarm = BooleanField(_l("Trygghetslarm"))
+    food_delivery = BooleanField(_l("Matleverans"))
     granted_time = StringField(_l("Beviljad tid"), validators=[Length(max=120)])
-    change_date = DateField(
-        _l("Ändrad tid från och med"), validators=[Optional()], format="%Y-%m-%d"
-    )
+    change_date = IsoDateField(_l("Ändrad tid från och med"), CHANGE_DATE_MSG)
     changed_time = StringField(_l("Förändrad tid"), validators=[Length(max=120)])
-    end_date = DateField(
-        _l("Insatsen avslutas från och med"), validators=[Optional()], format="%Y-%m-%d"
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _date_fields(self, "start_date", "change_date", "end_date")
+    end_date = IsoDateField(_l("Insatsen avslutas från och med"), END_DATE_MSG)
 
 
 def fee_handler_data(form: FeeHandlerForm) -> dict[str, Any]:
@@ -151,19 +141,19 @@ def check_fee_handler(data: dict[str, Any], pattern: str) -> list[rules.Violatio
     out = case_subject_rules(data, fee_handler_subject(data), pattern, (data["full_name"],))
     kind = data["kind"]
     if kind == "start":
-        out += required(data, "start_date", N_("Ange startdatum för hemtjänstinsatsen (ÅÅÅÅ-MM-DD)."))
+        out += required(data, "start_date", START_DATE_MSG)
         out += required(
             data,
             "granted_time",
             N_("Ange beviljad tid, så att avgiften debiteras utifrån rätt nivå (§5.9)."),
         )
     elif kind == "change":
-        out += required(data, "change_date", N_("Ange från vilket datum tiden ändras (ÅÅÅÅ-MM-DD)."))
+        out += required(data, "change_date", CHANGE_DATE_MSG)
         out += required(
             data, "changed_time", N_("Ange den förändrade tiden, så att avgiften kan justeras (§5.9).")
         )
     elif kind == "end":
-        out += required(data, "end_date", N_("Ange datumet då insatsen avslutas (ÅÅÅÅ-MM-DD)."))
+        out += required(data, "end_date", END_DATE_MSG)
     out += no_personnummer(data, ("full_name", "postal_address", "granted_time", "changed_time"))
     return out
 
@@ -176,6 +166,11 @@ class FeeHandler(RenderOnlyForm):
     form_class = FeeHandlerForm
     submit_roles = frozenset({"social_secretary"})  # §5.9, §5.13: socialsekreteraren meddelar
     distribution_list = "fee_handler"
+    # §5.9: "Socialsekreteraren meddelar avgiftshandläggare i Treserva"; §5.13 likewise.
+    treserva_step = N_(
+        "Rutinen kräver att avgiftshandläggaren får det här i Treserva: kopiera meddelandet och "
+        "skicka det med Treservas meddelandefunktion till %(to)s (§5.9, §5.13)."
+    )
     position = 50
 
     def to_data(self, form: FeeHandlerForm, user: User) -> dict[str, Any]:
@@ -212,12 +207,7 @@ class ContractForm(FlaskForm):
         _l("Vilket privat boende det gäller"),
         validators=[InputRequired(_l("Ange vilket privat boende det gäller.")), Length(max=160)],
     )
-    move_in_date = DateField("Inflyttningsdatum", validators=[Optional()], format="%Y-%m-%d")
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _date_fields(self, "move_in_date")
-
+    move_in_date = IsoDateField(_l("Inflyttningsdatum"), MOVE_IN_DATE_MSG)
 
 def contract_data(form: ContractForm) -> dict[str, Any]:
     return {
@@ -238,7 +228,7 @@ def check_contract(data: dict[str, Any], pattern: str) -> list[rules.Violation]:
     move-in date."""
     out: list[rules.Violation] = []
     out += case_subject_rules(data, contract_subject(data), pattern, (data["full_name"],))
-    out += required(data, "move_in_date", N_("Ange inflyttningsdatum (ÅÅÅÅ-MM-DD)."))
+    out += required(data, "move_in_date", MOVE_IN_DATE_MSG)
     out += no_personnummer(data, ("full_name", "postal_address", "residence"))
     return out
 
@@ -258,6 +248,11 @@ class Contract(RenderOnlyForm):
     # §7.2): other unit types get 403 and do not see it on the start page.
     unit_types = frozenset({"bosam"})
     distribution_list = "fee_handler"
+    # §6.1: the boendesekreterare "informerar avgiftshandläggare i Treserva".
+    treserva_step = N_(
+        "Rutinen kräver att avgiftshandläggaren får det här i Treserva: kopiera meddelandet och "
+        "skicka det med Treservas meddelandefunktion till %(to)s (§6.1)."
+    )
     position = 60
 
     def to_data(self, form: ContractForm, user: User) -> dict[str, Any]:
@@ -268,6 +263,96 @@ class Contract(RenderOnlyForm):
 
     def subject(self, data: dict[str, Any]) -> str:
         return contract_subject(data)
+
+
+# --- from a municipal residence to the fee handler: contract and income (§7.2, §10) -------------
+
+
+class MunicipalContractForm(FlaskForm):
+    """Meddelande till avgiftshandläggare om hyreskontrakt på kommunalt vård- och omsorgsboende
+    (§7.2, §10)."""
+
+    case_number = StringField(
+        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
+    )
+    full_name = StringField(
+        _l("Vem ärendet gäller (för- och efternamn)"),
+        validators=[InputRequired(_l("Ange den enskildes för- och efternamn.")), Length(max=120)],
+    )
+    postal_address = TextAreaField(
+        _l("Adress dit den enskildes post ska skickas"),
+        validators=[
+            InputRequired(_l("Ange adressen dit den enskildes post ska skickas.")),
+            Length(max=400),
+        ],
+    )
+    move_in_date = IsoDateField(_l("Inflyttningsdatum"), MOVE_IN_DATE_MSG)
+    income = TextAreaField(
+        _l("Hyresgästens inkomstuppgifter"),
+        validators=[
+            InputRequired(
+                _l("Ange hyresgästens inkomstuppgifter, som avgiftshandläggaren behöver (§7.2).")
+            ),
+            Length(max=1000),
+        ],
+    )
+
+def municipal_contract_data(form: MunicipalContractForm) -> dict[str, Any]:
+    return {
+        "case_number": _text(form, "case_number"),
+        "full_name": _text(form, "full_name"),
+        "postal_address": _text(form, "postal_address"),
+        "move_in_date": _iso(form.move_in_date.data),
+        "income": _text(form, "income"),
+    }
+
+
+def municipal_contract_subject(data: dict[str, Any]) -> str:
+    return f"Hyreskontrakt vård- och omsorgsboende upprättat, ärende {data['case_number']}"
+
+
+def check_municipal_contract(data: dict[str, Any], pattern: str) -> list[rules.Violation]:
+    """§7.2: that the contract is made, and the tenant's income details; who and where the post
+    goes, as in §6.1, so that the fee handler can invoice by hand (§10)."""
+    out: list[rules.Violation] = []
+    out += case_subject_rules(
+        data, municipal_contract_subject(data), pattern, (data["full_name"],)
+    )
+    out += required(data, "move_in_date", MOVE_IN_DATE_MSG)
+    out += no_personnummer(data, ("full_name", "postal_address", "income"))
+    return out
+
+
+class MunicipalContract(RenderOnlyForm):
+    """Meddelande till avgiftshandläggare om hyreskontrakt på kommunalt boende (§7.2, §10)."""
+
+    key = "fee_handler_contract_municipal"
+    title = "Meddelande till avgiftshandläggare – hyreskontrakt vård- och omsorgsboende"
+    form_class = MunicipalContractForm
+    # §7.2: "enhetschef/uppdragsmottagare på vård- och omsorgsboendet" draws up the contract and
+    # tells the fee handler, with the tenant's income details; §10: "Hyreskontrakt på skyddade
+    # personer läggs upp av ansvariga på boendet". Only a residence (unit type boende) sends it;
+    # a private residence's contract is BoSam's (Contract above).
+    submit_roles = frozenset({"unit_manager"})
+    unit_types = frozenset({"boende"})
+    distribution_list = "fee_handler"
+    # §7.2: the residence tells the fee handler of the contract and the income; as the other
+    # fee-handler messages of the routine (§5.9, §6.1), in Treserva.
+    treserva_step = N_(
+        "Rutinen kräver att avgiftshandläggaren får veta att kontraktet är upprättat, med "
+        "inkomstuppgifterna: kopiera meddelandet och skicka det med Treservas "
+        "meddelandefunktion till %(to)s (§7.2)."
+    )
+    position = 61
+
+    def to_data(self, form: MunicipalContractForm, user: User) -> dict[str, Any]:
+        return municipal_contract_data(form)
+
+    def check(self, data: dict[str, Any], ctx: CheckContext) -> list[rules.Violation]:
+        return check_municipal_contract(data, ctx.config["CASE_NUMBER_PATTERN"])
+
+    def subject(self, data: dict[str, Any]) -> str:
+        return municipal_contract_subject(data)
 
 
 # --- to Trygghetsjouren: the case number only (§8.5, §8.10, §9.2, §9.5) --------------------------
@@ -347,6 +432,12 @@ class Trygghetsjouren(RenderOnlyForm):
     # roles is a unit_manager (§8.1: enhetschef and planerare are those with access in home care).
     submit_roles = frozenset({"social_secretary", "unit_manager"})
     distribution_list = "trygghetsjouren"
+    # §8.5, §9.2: a message in Treserva to Trygghetsjouren's list, the case number only.
+    treserva_step = N_(
+        "Rutinen kräver meddelandet i Treserva: kopiera det och skicka det med Treservas "
+        "meddelandefunktion till sändlistan %(to)s – bara ärendenumret, inga personuppgifter "
+        "(§8.5, §9.2)."
+    )
     position = 70
 
     def to_data(self, form: TrygghetsjourenForm, user: User) -> dict[str, Any]:

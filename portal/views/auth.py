@@ -7,7 +7,9 @@ its password if it last authenticated more than REAUTH_MINUTES ago (ASVS V3.7.1)
 
 from __future__ import annotations
 
+import math
 import time
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,8 +24,10 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
+from limits import parse as parse_limit
 from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import Length
@@ -35,6 +39,7 @@ from ..auth import (
     login_only,
     note_failure,
     throttled,
+    waits_until,
 )
 from ..clock import utcnow
 from ..extensions import db, limiter
@@ -45,27 +50,56 @@ from ..passwords import PASSWORD_MAX_LENGTH
 bp = Blueprint("auth", __name__)
 
 # One answer for a wrong name, a wrong password and a name this address must wait for: the
-# second sentence tells the real user what to do without saying which case it is.
+# second sentence tells the real user what to do without saying which case it is. It states the
+# rule (issue 14: for how long, whom to contact), from the settings, never this name's state.
 GENERIC_FAILURE = N_(
-    "Fel användarnamn eller lösenord. Efter flera misslyckade försök får du vänta en stund "
-    "innan du kan logga in."
+    "Fel användarnamn eller lösenord. Efter %(tries)s misslyckade försök från samma dator får du "
+    "vänta %(wait)s innan du kan försöka igen, och dubbelt så länge efter varje nytt misslyckat "
+    "försök (som längst %(longest)s). Kommer du inte in, kontakta %(contact)s."
 )
 REAUTH_FAILURE = N_("Fel lösenord.")
+# Re-authentication: the user is logged in and knows the account exists, so it is told its wait.
 LOCKED = N_(
-    "Kontot är tillfälligt låst efter för många misslyckade försök. Försök igen om en stund."
+    "Kontot är tillfälligt låst efter för många misslyckade försök. Försök igen om %(wait)s. "
+    "Kommer du inte in, kontakta %(contact)s."
 )
 # The per-address limit (every name alike, so it tells nothing about any account).
-TOO_MANY = N_("För många misslyckade inloggningar från din adress. Vänta en stund och försök igen.")
+TOO_MANY = N_(
+    "För många misslyckade inloggningar från din adress. Vänta upp till %(wait)s och försök "
+    "igen. Kommer du inte in, kontakta %(contact)s."
+)
+
+
+def _minutes(delay: timedelta) -> str:
+    """A wait in whole minutes (rounded up, at least one), in words."""
+    count = max(1, math.ceil(delay.total_seconds() / 60))
+    return str(ngettext("%(num)s minut", "%(num)s minuter", count))
+
+
+def failure_message() -> str:
+    """GENERIC_FAILURE with the throttle's settings (portal/config.py)."""
+    cfg = current_app.config
+    message = _(
+        GENERIC_FAILURE,
+        tries=cfg["LOGIN_MAX_FAILURES"],
+        wait=_minutes(cfg["LOGIN_LOCKOUT"]),
+        longest=_minutes(cfg["LOGIN_LOCKOUT_MAX"]),
+        contact=cfg["SUPPORT_CONTACT"],
+    )
+    return str(message)
 
 
 class LoginForm(FlaskForm):
+    # 14-M: the browser's password manager fills in the right fields (WCAG 1.3.5).
     username = StringField(
         _l("Användarnamn"),
         validators=[InputRequired(_l("Ange ditt användarnamn.")), Length(max=64)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"},
     )
     password = PasswordField(
         _l("Lösenord"),
         validators=[InputRequired(_l("Ange ditt lösenord.")), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
@@ -109,7 +143,7 @@ def login() -> Any:
         )
         # Not an exception: the page answers 422 and the request commits the throttle row and
         # the event (portal/transaction.py), before the limiter counts the failure too.
-        form.password.errors = [_(GENERIC_FAILURE)]
+        form.password.errors = [failure_message()]
         return render_template("auth/login.html", form=form), 422
     clear_failures(name, source)
     session.clear()  # a fresh session at login (no fixation)
@@ -123,7 +157,14 @@ def login() -> Any:
 def locked_page(form: LoginForm | None = None) -> Any:
     """Too many failed logins from this address, at any names (the limiter's 429)."""
     form = form or LoginForm()
-    form.password.errors = [_(TOO_MANY)]
+    window = parse_limit(current_app.config["LOGIN_RATE_PER_ADDRESS"]).get_expiry()
+    form.password.errors = [
+        _(
+            TOO_MANY,
+            wait=_minutes(timedelta(seconds=window)),
+            contact=current_app.config["SUPPORT_CONTACT"],
+        )
+    ]
     return render_template("auth/login.html", form=form), 429
 
 
@@ -146,6 +187,7 @@ class ReauthForm(FlaskForm):
     password = PasswordField(
         _l("Lösenord"),
         validators=[InputRequired(_l("Ange ditt lösenord.")), Length(max=PASSWORD_MAX_LENGTH)],
+        render_kw={"autocomplete": "current-password"},
     )
 
 
@@ -190,9 +232,12 @@ def reauth() -> Any:
     user = current_user
     source, now = _source(), utcnow()
     # The user is logged in and knows the account exists: it is told that it must wait.
-    if throttled(user.username, source, now):
+    until = waits_until(user.username, source, now)
+    if until is not None:
         audit.record("login_failed", user=user, outcome="locked", detail="omautentisering")
-        form.password.errors = [_(LOCKED)]
+        form.password.errors = [
+            _(LOCKED, wait=_minutes(until - now), contact=current_app.config["SUPPORT_CONTACT"])
+        ]
         return _reauth_page(form, target, 429)
     if not check_password(user, form.password.data or ""):
         note_failure(user.username, source, now)

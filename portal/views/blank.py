@@ -13,6 +13,7 @@ from flask import Blueprint, Response, abort, request
 
 from ..auth import login_only
 from ..forms import FORMS
+from ..render import file_names
 from ..render.pdf import blank_pdf
 
 bp = Blueprint("blank", __name__, url_prefix="/blank")
@@ -20,6 +21,17 @@ bp = Blueprint("blank", __name__, url_prefix="/blank")
 #: Paper forms that are not a form kind: the day-note sheet (§7.5, §8.6; blank here, prefilled
 #: with a fictional file's name in portal/day_notes.py print_sheet).
 EXTRA_BLANKS: dict[str, str] = {"day-notes": "day_notes.html"}
+#: Their file names' words (render/file_names.py).
+EXTRA_WORDS: dict[str, str] = {"day-notes": file_names.DAY_NOTE_SHEET}
+
+
+def blank_filename(name: str, fillable: bool = False) -> str:
+    """The file name of the blank ``name`` (a key of :func:`blanks`): ``blankett-<words>.pdf``,
+    Swedish, ASCII, no date (the same bytes for everyone)."""
+    kind = FORMS.get(name)
+    if kind is not None and kind.has_blank:
+        return kind.blank_filename(fillable)
+    return file_names.blank(EXTRA_WORDS[name], fillable)
 
 
 def blanks() -> dict[str, str]:
@@ -37,9 +49,10 @@ def pdf(name: str) -> Any:
     if template is None:
         abort(404)
     fillable = request.args.get("fillable") == "1"
-    suffix = "-ifyllbar" if fillable else ""
     return Response(
         blank_pdf(template, forms=fillable),
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="blankett-{name}{suffix}.pdf"'},
+        headers={
+            "Content-Disposition": file_names.disposition("inline", blank_filename(name, fillable))
+        },
     )

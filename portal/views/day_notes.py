@@ -34,10 +34,11 @@ from wtforms.validators import Length
 
 from .. import day_notes, transaction
 from ..auth import roles_required
-from ..clock import local
+from ..clock import local, today
 from ..forms.base import attach_violations, error_summary, validate_input
 from ..i18n import DataRequired, _l
 from ..models import FictionalFile
+from ..render import file_names
 
 bp = Blueprint("day_notes", __name__, url_prefix="/day-notes")
 
@@ -57,13 +58,14 @@ class FileForm(FlaskForm):
         validators=[DataRequired(_l("Ange det fiktiva namnet.")), Length(max=120)],
     )
     case_number = StringField(
-        _l("Ärendenummer i Treserva (valfritt)"), filters=[strip], validators=[Length(max=32)]
+        _l("Ärendenummer i Treserva (frivilligt)"), filters=[strip], validators=[Length(max=32)]
     )
 
 
 class NoteForm(FlaskForm):
     text = TextAreaField(
         _l("Anteckning"),
+        render_kw={"rows": 8, "class": "note-text"},  # room to write (issue 14 item 9)
         filters=[strip],
         validators=[
             DataRequired(_l("Skriv anteckningen.")),
@@ -211,12 +213,30 @@ def compile_done(file_id: str) -> Any:
     count = day_notes.mark_compiled(file, current_user, request.form.getlist("note"))
     flash(
         ngettext(
-            "%(num)d anteckning är markerad som sammanställd i journalen.",
-            "%(num)d anteckningar är markerade som sammanställd i journalen.",
+            "Markerad som sammanställd i journalen: %(num)d anteckning.",
+            "Markerade som sammanställda i journalen: %(num)d anteckningar.",
             count,
         )
     )
     return redirect(url_for("day_notes.show", file_id=file.public_id), 303)
+
+
+@bp.route("/<file_id>/close", methods=["GET"])
+@roles_required("unit_manager")
+def close_confirm(file_id: str) -> Any:
+    """The step before closing (issue 14 item 3): closing cannot be undone and starts the
+    file's deletion, so a page says what happens and holds the real button. Checked as closing
+    is: a unit manager, of the file's unit (404 otherwise, audited)."""
+    file = _file(file_id)
+    if file.closed_at is not None:  # nothing to confirm: the file's page says it is closed
+        return redirect(url_for("day_notes.show", file_id=file.public_id), 303)
+    return render_template(
+        "day_notes/close_confirm.html",
+        file=file,
+        uncompiled=day_notes.uncompiled_count(file),
+        may_compile=_may_compile(),
+        digital=_digital(),
+    )
 
 
 @bp.route("/<file_id>/close", methods=["POST"])
@@ -235,10 +255,10 @@ def sheet(file_id: str) -> Any:
     """The paper sheet with the fictional name and unit filled in: never the case number."""
     file = _file(file_id)
     body = day_notes.print_sheet(file, current_user)
-    # The file name says what it is and our reference, never the (fictional) name.
-    name = f"daganteckningar-{file.public_id[:8]}.pdf"
+    # The file name says what it is and the day, never the (fictional) name.
+    name = file_names.dated(file_names.DAY_NOTE_SHEET, today())
     return Response(
         body,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{name}"'},
+        headers={"Content-Disposition": file_names.disposition("inline", name)},
     )

@@ -9,6 +9,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
@@ -30,6 +31,7 @@ from ..forms.base import (
     free_text_violations,
     validate_input,
 )
+from ..render import file_names
 from ..render.messages import render_message
 from ..render.pdf import render_pdf
 from ..transaction import Denied
@@ -92,7 +94,10 @@ def fill(slug: str) -> Any:
         return _render_only(kind, form, data)
     if "preview" in request.form:
         return _confirm(kind, form, data)
-    sub = submissions.create(stored(kind.key), data, ctx)
+    sent = stored(kind.key)
+    sub = submissions.create(sent, data, ctx)
+    # Said on the submission page, in the form's own words (issue 14 item 4).
+    flash(gettext(sent.sent_flash))
     return redirect(url_for("submissions.show", public_id=sub.public_id), 303)
 
 
@@ -128,7 +133,9 @@ def _render_only(kind: RenderOnlyForm, form: Any, data: dict[str, Any]) -> Any:
             render_pdf(kind.pdf_template, data=data, meta=meta),
             mimetype="application/pdf",
             headers={
-                "Content-Disposition": f'{kind.pdf_disposition}; filename="{kind.slug}.pdf"'
+                "Content-Disposition": file_names.disposition(
+                    kind.pdf_disposition, kind.pdf_filename(data, today())
+                )
             },
         )
     message = render_message(kind, data, meta)

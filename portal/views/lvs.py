@@ -3,14 +3,15 @@ portal/views/submissions.py's `done`, also at this blueprint's address (SPEC §6
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
 from flask_login import current_user
 
 from .. import submissions as svc
 from ..auth import roles_required
-from ..clock import local_date, today
+from ..clock import iso, local, local_date, today, utcnow
 from ..forms import BY_KEY
 from . import submissions as submissions_views
 
@@ -47,7 +48,7 @@ def queue_json() -> Any:
                 "id": s.public_id,
                 "form": s.form,
                 "case_number": s.case_number,
-                "created_at": s.created_at.isoformat(),
+                "created_at": iso(s.created_at),  # with its offset (issue 14)
                 "age_days": _age_days(s),
                 "flagged": s.flagged,
                 "unit": s.unit.name,
@@ -58,6 +59,30 @@ def queue_json() -> Any:
             }
             for s in svc.queue("lvs", current_user)
         ]
+    )
+
+
+@bp.route("/handled")
+@roles_required("lvs")
+def handled() -> Any:
+    """What LVS handled in the last LVS_HANDLED_DAYS days, newest first (issue 14): the facts
+    that remain of each (a purged one is a tombstone), one page at a time. Shows no protected
+    content, so reads nothing sealed and audits nothing."""
+    cfg = current_app.config
+    days, size = int(cfg["LVS_HANDLED_DAYS"]), int(cfg["LVS_HANDLED_PAGE"])
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
+    rows = svc.handled(
+        "lvs", utcnow() - timedelta(days=days), offset=(page - 1) * size, limit=size + 1
+    )
+    return render_template(
+        "lvs/handled.html",
+        items=rows[:size],
+        more=len(rows) > size,
+        page=page,
+        days=days,
+        titles={key: kind.title for key, kind in BY_KEY.items()},
+        status_label=svc.status_label,
+        local=local,
     )
 
 

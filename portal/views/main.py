@@ -18,9 +18,12 @@ from ..day_notes import uncompiled_summary
 from ..extensions import db
 from ..forms import FORMS
 from ..forms.deviation import unregistered
+from ..menu import main_menu
 from ..models import Submission
 
 bp = Blueprint("main", __name__)
+# 14-M: the menu and the start page's tasks and blanks, one list per user (portal/menu.py).
+bp.add_app_template_global(main_menu, "main_menu")
 
 
 @bp.route("/")
@@ -28,7 +31,6 @@ bp = Blueprint("main", __name__)
 def start() -> Any:
     user, day = current_user, today()
     ctx: dict[str, Any] = {
-        "forms": [kind for kind in FORMS.values() if kind.may_submit(user)],
         "own": list(
             db.session.scalars(
                 select(Submission)
@@ -52,7 +54,9 @@ def start() -> Any:
         )
     if user.has_role("unit_manager", "planner"):  # SPEC §2: the planner's tasks, and only these
         # §4.2 deviation reports to register; §8.6 day notes to compile at least weekly.
-        ctx["deviations"] = unregistered(user.unit_id)
+        # Issue 14: with each report's category and fictional name, read (and audited) for
+        # the recipients, not by date alone.
+        ctx["deviations"] = unregistered(user.unit_id, reader=user)
         ctx["uncompiled"] = uncompiled_summary(user.unit_id)
     return render_template("main/start.html", **ctx)
 

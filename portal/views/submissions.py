@@ -15,6 +15,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_babel import gettext
@@ -26,7 +27,7 @@ from wtforms.validators import Length, Optional, ValidationError
 from .. import rules
 from .. import submissions as svc
 from ..auth import login_only
-from ..clock import today
+from ..clock import iso, local_date, today
 from ..forms import StoredForm
 from ..forms.base import (
     DoneInput,
@@ -35,8 +36,10 @@ from ..forms.base import (
     free_text_violations,
     validate_input,
 )
+from ..i18n import _l
 from ..models import Submission
 from ..register import ORDER_CHECKS
+from ..render import file_names
 from ..render.messages import render_message
 from ..render.pdf import render_pdf
 from .auth import reauth_redirect, recently_authenticated
@@ -113,12 +116,12 @@ def pdf(public_id: str) -> Any:
     if not data:
         return _no_content(sub)
     body = render_pdf(kind.pdf_template, data=data, meta=svc.meta(sub))
-    # The file name says the form and our reference, never personal data.
-    name = f"{kind.slug}-{sub.public_id[:8]}.pdf"
+    # The file name says what the form is and the day it was sent, never personal data.
+    name = kind.pdf_filename(data, local_date(sub.created_at))
     return Response(
         body,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'inline; filename="{name}"'},
+        headers={"Content-Disposition": file_names.disposition("inline", name)},
     )
 
 
@@ -134,8 +137,8 @@ def as_json(public_id: str) -> Any:
                 "id": sub.public_id,
                 "form": kind.key,
                 "status": sub.status,
-                "created_at": sub.created_at.isoformat(),
-                "processed_at": sub.processed_at.isoformat() if sub.processed_at else None,
+                "created_at": iso(sub.created_at),
+                "processed_at": iso(sub.processed_at) if sub.processed_at else None,
                 "case_number": sub.case_number,
                 "flagged": sub.flagged,
             },
@@ -147,15 +150,15 @@ class DoneForm(FlaskForm):
     """What the processor posts with "Markera som klar"."""
 
     reply = TextAreaField(
-        "Svar till beställaren (valfritt)",
+        _l("Svar till beställaren (frivilligt)"),
         validators=[
             Optional(),
-            Length(max=2000, message="Svaret är för långt (högst 2000 tecken)."),
+            Length(max=2000, message=_l("Svaret är för långt (högst 2000 tecken).")),
         ],
     )
     version = HiddenField(validators=[Length(max=10)])  # digits; int() of more would raise
     # Actualisation (§2.4, §2.5): the case number LVS created in Treserva; kept on the tombstone.
-    case_number = StringField("Ärendenummer", validators=[Optional(), Length(max=32)])
+    case_number = StringField(_l("Ärendenummer"), validators=[Optional(), Length(max=32)])
     # Access order (§2.5): the checks LVS ticked; only the known ones are kept.
     checks = SelectMultipleField(choices=list(ORDER_CHECKS.items()), validate_choice=False)
 
@@ -199,7 +202,9 @@ def done(public_id: str) -> Any:
     errors = error_summary(form)
     if errors:
         flash(" ".join(message for _field, message in errors))
-        return redirect(url_for("submissions.show", public_id=public_id), 303)
+        # Posted from the confirmation page (issue 14 item 3): back there, where the field is.
+        back = "confirm_done" if kind.done_confirm and request.form.get("from_confirm") else "show"
+        return redirect(url_for(f"submissions.{back}", public_id=public_id), 303)
     given = DoneInput(
         user=current_user,
         today=today(),
@@ -212,3 +217,23 @@ def done(public_id: str) -> Any:
     if current_user.has_role("lvs") and "lvs" in kind.process_roles:
         return redirect(url_for("lvs.queue"), 303)
     return redirect(url_for("main.start"), 303)
+
+
+@bp.route("/<public_id>/done", methods=["GET"])
+@login_only
+def confirm_done(public_id: str) -> Any:
+    """The step before marking done where that deletes the content for good (the form's
+    ``done_confirm``; issue 14 item 3): what goes, in words, and the real form, which posts the
+    same fields to ``done`` as the submission page does for other forms (SPEC §6 unchanged).
+    Checked as ``done`` is: someone who does not process it gets 404, audited. It shows what the
+    submission page shows of it besides the content, so it reads no content (no re-auth)."""
+    sub = svc.get_visible(public_id, current_user)
+    kind = svc.kind_of(sub)
+    if not kind.may_process(current_user, sub):
+        raise svc.NotVisible
+    if not kind.done_confirm:
+        abort(404)  # marking it done deletes nothing for good: its button is on its page
+    if sub.status != "submitted":
+        return redirect(url_for("submissions.show", public_id=public_id), 303)
+    svc.log_view(sub, current_user, "submission_viewed")
+    return render_template("submissions/confirm_done.html", sub=sub, kind=kind, meta=svc.meta(sub))

@@ -4,7 +4,8 @@ document.addEventListener("DOMContentLoaded", function () {
     button.addEventListener("click", function () {
       var source = document.getElementById(button.getAttribute("data-copy-target"));
       var status = button.parentElement.querySelector(".copy-status");
-      var done = function (ok) { if (status) { status.textContent = ok ? "Kopierat." : "Kunde inte kopiera – markera texten och kopiera själv."; } };
+      // The words come from the page (templates/base.html, through gettext), never from here.
+      var done = function (ok) { if (status) { status.textContent = document.body.getAttribute(ok ? "data-copied" : "data-copy-failed") || ""; } };
       if (navigator.clipboard && window.isSecureContext) {
         navigator.clipboard.writeText(source.textContent).then(function () { done(true); }, function () { done(false); });
       } else {

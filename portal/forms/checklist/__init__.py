@@ -36,11 +36,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from flask_wtf import FlaskForm
 
-from ...render import pdf
+from ...i18n import N_
+from ...render import file_names, pdf
 from ...rules import Violation
 from ..base import CheckContext, RenderOnlyForm
 from .checks import SECTION_RULES, check_checklist
 from .form import ChecklistForm, form_values, to_data
+from .form import day as day_of
 from .schema import (
     CHOICES,
     FIELDS,
@@ -160,6 +162,11 @@ class Checklist(RenderOnlyForm):
     form_class = ChecklistForm
     submit_roles = frozenset({"social_secretary"})
     distribution_list = "assignment_document"
+    # §5.9, §5.12: the checklist goes into the assignment document in Treserva, not in a message.
+    treserva_step = N_(
+        "Rutinen kräver att checklistan läggs in i uppdragsdokumentet i Treserva: kopiera texten "
+        "och klistra in den där – den skickas inte som meddelande (§5.9, §5.12)."
+    )
     has_blank = True
     position = 30
     result_template = "forms/checklist_result.html"
@@ -168,6 +175,7 @@ class Checklist(RenderOnlyForm):
     pdf_disposition: ClassVar[Literal["attachment", "inline"]] = "inline"
     #: The schema's sections, for the page (templates/forms/checklist.html).
     sections: ClassVar[tuple[Section, ...]] = SECTIONS
+    pdf_words = "checklista"
 
     def prefill(self, form: Any, user: User, day: date) -> None:
         """Version 1, dated today, filled in by the user."""
@@ -181,3 +189,13 @@ class Checklist(RenderOnlyForm):
 
     def subject(self, data: dict[str, Any]) -> str:
         return subject(data)
+
+    def pdf_filename(self, data: Mapping[str, Any], day: date) -> str:
+        """``checklista-v2-2026-12-01.pdf``: the version and the version's date (``day`` when it
+        has none), never the case number (issue 14 item 10)."""
+        version = data.get("version")
+        return file_names.dated(
+            self.pdf_words or self.title,
+            day_of(data.get("version_date")) or day,
+            version if isinstance(version, int) and not isinstance(version, bool) else None,
+        )

@@ -11,7 +11,7 @@ from typing import Any
 from ... import rules
 from ...rules import N_, Violation
 from .form import day
-from .schema import CHOICES, INFO_ITEMS
+from .schema import CHOICES, FIELDS, INFO_ITEMS
 
 Rule = Callable[[Mapping[str, Any], date], list[Violation]]
 
@@ -84,8 +84,8 @@ def information(data: Mapping[str, Any], today: date) -> list[Violation]:
     out: list[Violation] = []
     for item in INFO_ITEMS:
         ticked, given = bool(data.get(item)), day(data.get(f"{item}_date"))
-        if ticked and given is None:
-            out.append(_required(f"{item}_date", N_("Ange datum då informationen gavs.")))
+        if ticked and given is None:  # the date's own message: which date, and its format
+            out.append(_required(f"{item}_date", FIELDS[f"{item}_date"].message or ""))
         elif given is not None and not ticked:
             msgid = N_("Kryssa i rutan om informationen har getts, eller ta bort datumet.")
             out.append(_required(item, msgid))

@@ -9,14 +9,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, RadioField, StringField, TextAreaField
+from wtforms import BooleanField, RadioField, StringField, TextAreaField
 from wtforms import Field as FormField
-from wtforms.validators import Length, Optional, ValidationError
+from wtforms.validators import Length, ValidationError
 
 from ...i18n import N_, _l
+from ..fields import IsoDateField
 from .schema import SCHEMA, SECTIONS, Field, clean_text, line_cap
 
-DATE_MSG = N_("Ange datumet som ÅÅÅÅ-MM-DD.")
 LINE_CAP_MESSAGE = N_("Högst %(n)s rader. Skriv kortare, eller slå ihop rader.")
 
 
@@ -33,16 +33,6 @@ class MaxLines:
             )
 
 
-class IsoDateField(DateField):
-    """A date as YYYY-MM-DD, with the portal's own Swedish message when it is not one."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        try:
-            super().process_formdata(valuelist)
-        except ValueError as error:
-            raise ValueError(_(DATE_MSG)) from error
-
-
 def _length(n: int) -> Length:
     return Length(max=n, message=_l("Högst %(n)s tecken.", n=n))
 
@@ -50,7 +40,8 @@ def _length(n: int) -> Length:
 def make_field(f: Field) -> FormField:
     """The WTForms field of one schema field: a one-line text at most ``max_length`` characters
     on one line, a text area at most ``max_length`` characters and line_cap lines, a tick, an ISO
-    date, radios (whose missing answer the rules name, R-REQUIRED), or a number as text."""
+    date (its message naming it), radios (whose missing answer the rules name, R-REQUIRED), or a
+    number as text."""
     if f.widget in ("line", "int", "area") and f.max_length is None:
         raise ValueError(f"checklist field {f.name}: a text needs its max_length")
     n = f.max_length or 0
@@ -62,9 +53,7 @@ def make_field(f: Field) -> FormField:
     if f.widget == "bool":
         return BooleanField(f.label)
     if f.widget == "date":
-        return IsoDateField(
-            f.label, validators=[Optional()], format="%Y-%m-%d", render_kw={"type": "date"}
-        )
+        return IsoDateField(f.label, f.message or "")
     # validate_choice off: the rules say what is missing, in Swedish (R-REQUIRED).
     return RadioField(f.label, choices=list(f.choices), validate_choice=False)
 

@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-from ...i18n import LazyText, _l
+from ...i18n import N_, LazyText, _l
 
 #: How a field is asked: a one-line text, a text area, a tick, a date, one of ``choices``, or a
 #: whole number (the version).
@@ -54,6 +54,8 @@ class Field:
     choices: tuple[tuple[str, str], ...] = ()
     #: A hint under the label on the page (translated).
     hint: LazyText | None = None
+    #: A date's message when it cannot be read: which date, and the format (a msgid, issue 14).
+    message: str | None = None
 
     @property
     def kind(self) -> Kind:
@@ -145,8 +147,11 @@ def _f(
     *,
     choices: tuple[tuple[str, str], ...] = (),
     hint: LazyText | None = None,
+    message: str | None = None,
 ) -> Field:
-    return Field(name, widget, label, text, max_length, choices, hint)
+    if widget == "date" and not message:
+        raise ValueError(f"checklist field {name}: a date needs its message")
+    return Field(name, widget, label, text, max_length, choices, hint, message)
 
 
 #: Each piece of information given to the client: a tick and its date ``<name>_date`` (§5.3).
@@ -159,9 +164,15 @@ INFO_ITEMS = (
 )
 
 
-def _informed(name: str, label: LazyText, text: str) -> tuple[Field, Field]:
-    """A piece of information given: the tick and its date."""
-    return _f(name, "bool", label, text), _f(f"{name}_date", "date", _l("Datum"), f"{text}, datum")
+def _informed(
+    name: str, label: LazyText, text: str, date_label: LazyText, date_message: str
+) -> tuple[Field, Field]:
+    """A piece of information given: the tick and its date. Each date has a label of its own (not
+    five fields all called "Datum", issue 14); the text label stays as read back."""
+    return (
+        _f(name, "bool", label, text),
+        _f(f"{name}_date", "date", date_label, f"{text}, datum", message=date_message),
+    )
 
 
 SECTIONS: tuple[Section, ...] = (
@@ -210,6 +221,7 @@ SECTIONS: tuple[Section, ...] = (
                     "Bara vid lokalt skydd: gäller högst tre månader och följs upp av enhetschef "
                     "(§1.3)."
                 ),
+                message=N_("Ange slutdatum för det lokala skyddet som ÅÅÅÅ-MM-DD."),
             ),
             _f(
                 "skatteverket_decision_date",
@@ -217,6 +229,7 @@ SECTIONS: tuple[Section, ...] = (
                 _l("Datum för Skatteverkets beslut (om känt)"),
                 "Datum för Skatteverkets beslut",
                 hint=_l("Om det är känt."),
+                message=N_("Ange datum för Skatteverkets beslut som ÅÅÅÅ-MM-DD."),
             ),
         ),
     ),
@@ -290,6 +303,8 @@ SECTIONS: tuple[Section, ...] = (
                 "info_handling",
                 _l("Hur ärenden för personer med skyddade personuppgifter hanteras"),
                 "Hur ärenden med skyddade personuppgifter hanteras",
+                _l("Datum för informationen om hur ärenden hanteras"),
+                N_("Ange datum för informationen om hur ärenden hanteras som ÅÅÅÅ-MM-DD."),
             ),
             *_informed(
                 "info_own_responsibility",
@@ -298,21 +313,29 @@ SECTIONS: tuple[Section, ...] = (
                     "och företag"
                 ),
                 "Eget ansvar att berätta om skyddet för myndigheter och företag",
+                _l("Datum för informationen om eget ansvar"),
+                N_("Ange datum för informationen om eget ansvar som ÅÅÅÅ-MM-DD."),
             ),
             *_informed(
                 "info_no_anonymity",
                 _l("Ingen rätt till anonymitet i det egna ärendet"),
                 "Ingen rätt till anonymitet i det egna ärendet",
+                _l("Datum för informationen om anonymitet"),
+                N_("Ange datum för informationen om anonymitet som ÅÅÅÅ-MM-DD."),
             ),
             *_informed(
                 "info_care_meaning",
                 _l("Vad skyddet innebär i hemtjänst eller på vård- och omsorgsboende"),
                 "Vad skyddet innebär i hemtjänst eller på boende",
+                _l("Datum för informationen om vad skyddet innebär"),
+                N_("Ange datum för informationen om vad skyddet innebär som ÅÅÅÅ-MM-DD."),
             ),
             *_informed(
                 "info_documented",
                 _l("Att informationen getts är dokumenterat i journalen"),
                 "Dokumenterat i journalen",
+                _l("Datum för dokumentationen i journalen"),
+                N_("Ange datum för dokumentationen i journalen som ÅÅÅÅ-MM-DD."),
             ),
         ),
         hint=_l(
@@ -697,6 +720,7 @@ SECTIONS: tuple[Section, ...] = (
                     "Skyddsbehovet kan förändras över tid. Följ upp checklistan vid varje "
                     "uppföljning (§5.12)."
                 ),
+                message=N_("Ange datum för nästa uppföljning som ÅÅÅÅ-MM-DD."),
             ),
             _f(
                 "copy_offered",
@@ -716,7 +740,13 @@ SECTIONS: tuple[Section, ...] = (
                     "upp."
                 ),
             ),
-            _f("version_date", "date", _l("Versionens datum"), "Versionens datum"),
+            _f(
+                "version_date",
+                "date",
+                _l("Versionens datum"),
+                "Versionens datum",
+                message=N_("Ange versionens datum som ÅÅÅÅ-MM-DD."),
+            ),
             _f("filled_in_by", "line", _l("Ifylld av"), "Ifylld av", 120),
         ),
     ),

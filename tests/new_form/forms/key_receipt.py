@@ -16,7 +16,7 @@ from wtforms.validators import Length, Optional
 
 from portal import rules
 from portal.forms.base import CheckContext, DoneInput, StoredForm
-from portal.i18n import InputRequired
+from portal.i18n import N_, InputRequired
 from portal.models import Submission, User
 
 
@@ -38,6 +38,11 @@ class KeyReceipt(StoredForm):
     storage = "encrypted"
     distribution_list = "lvs"
     has_blank = True
+    treserva_step = N_(
+        "Rutinen kräver att kvittensen också skickas i Treserva: kopiera meddelandet och skicka "
+        "det till sändlistan %(to)s."
+    )
+    sent_flash = N_("Kvittensen är skickad till LVS.")
 
     def prefill(self, form: KeyReceiptForm, user: User, day: date) -> None:
         form.handed_over.data = day
