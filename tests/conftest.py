@@ -184,6 +184,28 @@ def _seed(password_hash: str) -> None:
     db.session.commit()
 
 
+def add_user(app: Flask, password_hash: str, username: str, full_name: str, role: str,
+             unit: tuple[str, str, str]) -> None:
+    """A user beyond the seeded ones, in the unit (name, type, district), made if it is new."""
+    name, unit_type, district = unit
+    with app.app_context():
+        row = db.session.scalar(select(Unit).where(Unit.name == name))
+        if row is None:
+            row = Unit(name=name, unit_type=unit_type, city_district=district)
+            db.session.add(row)
+            db.session.flush()
+        db.session.add(User(username=username, full_name=full_name,
+                            email=f"{username}@goteborg.se", unit_id=row.id,
+                            password_hash=password_hash, role_rows=[UserRole(role=role)]))
+        db.session.commit()
+
+
+#: Units the seed lacks, for the forms only they send.
+BOSAM = ("BoSam", "bosam", "Centrum")
+RESIDENCE = ("Vigårda vård- och omsorgsboende", "boende", "Hisingen")
+TRYGGHETSJOUREN = ("Trygghetsjouren", "trygghetsjouren", "Centrum")
+
+
 def login(client: FlaskClient, username: str, password: str = PASSWORD, *,
           csrf: bool = True) -> Any:
     """Log in through the login form; `csrf=False` (a CsrfClient only) posts without a token."""

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import login, order_form
+from conftest import BOSAM, RESIDENCE, TRYGGHETSJOUREN, add_user, login, order_form
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_wtf import FlaskForm
@@ -33,7 +33,7 @@ from wtforms.validators import Length
 from portal.extensions import db
 from portal.forms import FORMS
 from portal.forms.base import iter_fields
-from portal.models import AuditEvent, Submission, Unit, User, UserRole
+from portal.models import AuditEvent, Submission
 from portal.views.auth import LoginForm, ReauthForm
 from portal.views.day_notes import FileForm, NoteForm
 from portal.views.submissions import DoneForm
@@ -76,41 +76,17 @@ VALID: dict[str, tuple[str, Callable[..., dict[str, str]]]] = {
 
 def add_bosam_user(app: Flask, password_hash: str) -> None:
     """A boendesekreterare on BoSam (§6.1): the only one who sends the contract message."""
-    with app.app_context():
-        unit = Unit(name="BoSam", unit_type="bosam", city_district="Centrum")
-        db.session.add(unit)
-        db.session.flush()
-        db.session.add(User(username="bosam", full_name="Britt Boendesekreterare",
-                            email="bosam@goteborg.se", unit_id=unit.id,
-                            password_hash=password_hash,
-                            role_rows=[UserRole(role="social_secretary")]))
-        db.session.commit()
+    add_user(app, password_hash, "bosam", "Britt Boendesekreterare", "social_secretary", BOSAM)
 
 
 def add_residence_manager(app: Flask, password_hash: str) -> None:
     """The unit manager of a municipal residence (§7.2): sends the municipal contract message."""
-    with app.app_context():
-        unit = Unit(name="Vigårda vård- och omsorgsboende", unit_type="boende",
-                    city_district="Hisingen")
-        db.session.add(unit)
-        db.session.flush()
-        db.session.add(User(username="boende_chef", full_name="Bodil Boendechef",
-                            email="boende_chef@goteborg.se", unit_id=unit.id,
-                            password_hash=password_hash,
-                            role_rows=[UserRole(role="unit_manager")]))
-        db.session.commit()
+    add_user(app, password_hash, "boende_chef", "Bodil Boendechef", "unit_manager", RESIDENCE)
 
 
 def add_trygghetsjouren_lvs(app: Flask, password_hash: str) -> None:
     """LVS at Trygghetsjouren (§9.2): orders access for its staff through Intraservice."""
-    with app.app_context():
-        unit = Unit(name="Trygghetsjouren", unit_type="trygghetsjouren", city_district="Centrum")
-        db.session.add(unit)
-        db.session.flush()
-        db.session.add(User(username="tj_lvs", full_name="Tina Trygg", email="tj_lvs@goteborg.se",
-                            unit_id=unit.id, password_hash=password_hash,
-                            role_rows=[UserRole(role="lvs")]))
-        db.session.commit()
+    add_user(app, password_hash, "tj_lvs", "Tina Trygg", "lvs", TRYGGHETSJOUREN)
 
 
 @pytest.fixture

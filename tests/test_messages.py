@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from conftest import PASSWORD, count, login, order_form
+from conftest import BOSAM, PASSWORD, RESIDENCE, add_user, count, login, order_form
 from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
@@ -22,7 +22,7 @@ from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS, RenderOnlyForm
 from portal.forms.messages import check_fee_handler, check_trygghetsjouren
-from portal.models import AuditEvent, Grant, Submission, Unit, User, UserRole
+from portal.models import AuditEvent, Grant, Submission, Unit, User
 
 CASE = "0655588"
 PNR = "19121212-1212"
@@ -98,15 +98,7 @@ def contract_form(**overrides: str | None) -> dict[str, str]:
 @pytest.fixture
 def bosam(app: Flask, password_hash: str) -> FlaskClient:
     """A boendesekreterare on BoSam (role social_secretary in a bosam unit, §6.1), logged in."""
-    with app.app_context():
-        unit = Unit(name="BoSam", unit_type="bosam", city_district="Centrum")
-        db.session.add(unit)
-        db.session.flush()
-        db.session.add(User(username="bosam", full_name="Britt Boendesekreterare",
-                            email="bosam@goteborg.se", unit_id=unit.id,
-                            password_hash=password_hash,
-                            role_rows=[UserRole(role="social_secretary")]))
-        db.session.commit()
+    add_user(app, password_hash, "bosam", "Britt Boendesekreterare", "social_secretary", BOSAM)
     client = app.test_client()
     assert login(client, "bosam", PASSWORD).status_code == 303
     return client
@@ -551,16 +543,7 @@ def municipal_form(**overrides: str | None) -> dict[str, str]:
 @pytest.fixture
 def residence(app: Flask, password_hash: str) -> FlaskClient:
     """The unit manager of a municipal vård- och omsorgsboende (unit type boende, §7.2)."""
-    with app.app_context():
-        unit = Unit(name="Vigårda vård- och omsorgsboende", unit_type="boende",
-                    city_district="Hisingen")
-        db.session.add(unit)
-        db.session.flush()
-        db.session.add(User(username="boende_chef", full_name="Bodil Boendechef",
-                            email="boende_chef@goteborg.se", unit_id=unit.id,
-                            password_hash=password_hash,
-                            role_rows=[UserRole(role="unit_manager")]))
-        db.session.commit()
+    add_user(app, password_hash, "boende_chef", "Bodil Boendechef", "unit_manager", RESIDENCE)
     client = app.test_client()
     assert login(client, "boende_chef", PASSWORD).status_code == 303
     return client

@@ -186,8 +186,9 @@ class FeeHandler(RenderOnlyForm):
 # --- from BoSam to the fee handler: private-residence contract (§6.1) ----------------------------
 
 
-class ContractForm(FlaskForm):
-    """Meddelande till avgiftshandläggare om hyreskontrakt på privat boende (§6.1)."""
+class ContractMessageForm(FlaskForm):
+    """What both contract messages to the fee handler say first (§6.1, §7.2): the case, who, and
+    where the post goes."""
 
     case_number = StringField(
         _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
@@ -203,17 +204,29 @@ class ContractForm(FlaskForm):
             Length(max=400),
         ],
     )
+
+
+def contract_message_data(form: ContractMessageForm) -> dict[str, Any]:
+    return {
+        "case_number": _text(form, "case_number"),
+        "full_name": _text(form, "full_name"),
+        "postal_address": _text(form, "postal_address"),
+    }
+
+
+class ContractForm(ContractMessageForm):
+    """Meddelande till avgiftshandläggare om hyreskontrakt på privat boende (§6.1)."""
+
     residence = StringField(
         _l("Vilket privat boende det gäller"),
         validators=[InputRequired(_l("Ange vilket privat boende det gäller.")), Length(max=160)],
     )
     move_in_date = IsoDateField(_l("Inflyttningsdatum"), MOVE_IN_DATE_MSG)
 
+
 def contract_data(form: ContractForm) -> dict[str, Any]:
     return {
-        "case_number": _text(form, "case_number"),
-        "full_name": _text(form, "full_name"),
-        "postal_address": _text(form, "postal_address"),
+        **contract_message_data(form),
         "residence": _text(form, "residence"),
         "move_in_date": _iso(form.move_in_date.data),
     }
@@ -268,24 +281,10 @@ class Contract(RenderOnlyForm):
 # --- from a municipal residence to the fee handler: contract and income (§7.2, §10) -------------
 
 
-class MunicipalContractForm(FlaskForm):
+class MunicipalContractForm(ContractMessageForm):
     """Meddelande till avgiftshandläggare om hyreskontrakt på kommunalt vård- och omsorgsboende
     (§7.2, §10)."""
 
-    case_number = StringField(
-        _l("Ärendenummer"), validators=[InputRequired(_l("Ange ärendenumret.")), Length(max=32)]
-    )
-    full_name = StringField(
-        _l("Vem ärendet gäller (för- och efternamn)"),
-        validators=[InputRequired(_l("Ange den enskildes för- och efternamn.")), Length(max=120)],
-    )
-    postal_address = TextAreaField(
-        _l("Adress dit den enskildes post ska skickas"),
-        validators=[
-            InputRequired(_l("Ange adressen dit den enskildes post ska skickas.")),
-            Length(max=400),
-        ],
-    )
     move_in_date = IsoDateField(_l("Inflyttningsdatum"), MOVE_IN_DATE_MSG)
     income = TextAreaField(
         _l("Hyresgästens inkomstuppgifter"),
@@ -297,11 +296,10 @@ class MunicipalContractForm(FlaskForm):
         ],
     )
 
+
 def municipal_contract_data(form: MunicipalContractForm) -> dict[str, Any]:
     return {
-        "case_number": _text(form, "case_number"),
-        "full_name": _text(form, "full_name"),
-        "postal_address": _text(form, "postal_address"),
+        **contract_message_data(form),
         "move_in_date": _iso(form.move_in_date.data),
         "income": _text(form, "income"),
     }
