@@ -3,6 +3,7 @@ start page lists the same and the blanks of its work; the set-up (login field au
 favicon, `make run PORT=…`)."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from html.parser import HTMLParser
@@ -218,8 +219,11 @@ def test_a_favicon_is_linked_served_and_kept_long(client) -> None:
 
 
 def _make_run(*args: str) -> str:
+    # Under `make test` the environment carries the outer make's flags (MAKEFLAGS, MAKELEVEL),
+    # which make the inner one print "Entering/Leaving directory": run it as a user would.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
     result = subprocess.run(["make", "-n", "run", *args], cwd=ROOT, capture_output=True,
-                            text=True, timeout=60, check=True)
+                            text=True, timeout=60, check=True, env=env)
     return result.stdout.strip().splitlines()[-1]
 
 
