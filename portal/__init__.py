@@ -99,8 +99,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: str | None =
         finally:
             db.engine.dispose()  # no connection is carried into gunicorn's forked workers
 
+    from . import sso
     from .views import register_blueprints
 
+    sso.init_app(app)  # issue 15, part O: the city's OpenID provider, when configured
     register_blueprints(app)
 
     from . import cli, logs, scheduler, web

@@ -42,6 +42,11 @@ ACTIONS: dict[str, LazyText] = {
     "login_failed": _l("Misslyckad inloggning"),
     "reauthenticated": _l("Lösenordet angivet igen"),
     "login_unlocked": _l("Inloggning upplåst"),
+    # signing in with the city account (issue 15, part O)
+    "sso_login": _l("Inloggning med stadens konto"),
+    "sso_login_failed": _l("Misslyckad inloggning med stadens konto"),
+    "sso_user_created": _l("Ny användare från stadens konto"),
+    "sso_roles_changed": _l("Roller ändrade från stadens konto"),
     # accounts, units, keys (flask commands)
     "user_created": _l("Användare skapad"),
     "user_deactivated": _l("Användare avaktiverad"),
@@ -49,6 +54,12 @@ ACTIONS: dict[str, LazyText] = {
     "password_set": _l("Lösenord bytt"),
     "password_refused": _l("Lösenord avvisat"),
     "unit_created": _l("Enhet skapad"),
+    # user and unit administration (issue 15: /admin and the commands, portal/accounts.py)
+    "user_changed": _l("Användarens uppgifter ändrade"),
+    "user_reactivated": _l("Användare aktiverad igen"),
+    "user_refused": _l("Ändring av användare avvisad"),
+    "unit_changed": _l("Enhet ändrad"),
+    "unit_refused": _l("Ändring av enhet avvisad"),
     "backup_made": _l("Säkerhetskopia gjord"),
     "keys_rotated": _l("Krypteringsnycklar bytta"),
     # who may see what
@@ -92,6 +103,9 @@ ACTIONS: dict[str, LazyText] = {
     "audit_chain_keyed": _l("Granskningsloggen nyckelsäkrad"),
     "audit_chain_unkeyed": _l("Granskningsloggens nyckel borttagen"),
     "audit_log_exported": _l("Loggutdrag hämtat"),
+    # notices by e-mail (issue 15, part N; detail: the kind's code, or how many failed)
+    "notice_sent": _l("E-postavisering skickad"),
+    "notices_failed": _l("E-postaviseringar kunde inte skickas"),
 }
 
 #: Every outcome code written.
@@ -116,6 +130,7 @@ OBJECT_TYPES: dict[str, LazyText] = {
     "retention": _l("Gallringsregel"),
     "audit_log": _l("Granskningslogg"),
     "encrypted": _l("Krypterat innehåll"),
+    "notices": _l("E-postaviseringar"),
 }
 
 def action_label(code: str) -> str:

@@ -13,6 +13,8 @@ import os
 import re
 import secrets
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -21,15 +23,13 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
-from . import audit, crypto, day_notes, submissions
-from .auth import hash_password, unlock
+from . import accounts, audit, crypto, day_notes, submissions
 from .clock import today, utcnow
 from .db_setup import upgrade_schema
 from .extensions import db
 from .forms import stored
 from .forms.base import CheckContext, DoneInput, free_text_violations, validate_input
-from .models import ROLES, DataKey, Submission, Unit, User, UserRole
-from .passwords import password_problems
+from .models import ROLES, DataKey, Submission, Unit, User
 from .scheduler import purge_job
 from .transaction import transaction
 
@@ -122,51 +122,29 @@ DEMO_ACTUALISATION = {
 }
 
 
+# --- users and units: the rules and changes live in portal/accounts.py (the admin's pages use
+# the same); a refusal rolls the command's work back and is audited in a transaction of its own.
+
+
+@contextmanager
+def _account_change() -> Iterator[None]:
+    """One command's unit of work on users or units: committed, or, when a rule refuses it
+    (accounts.Refused), rolled back, the refusal audited alone, and the reasons printed."""
+    try:
+        with transaction():
+            yield
+    except accounts.Refused as refused:
+        with transaction():
+            accounts.record_refusal(refused)
+        raise click.ClickException("\n".join(v.message for v in refused.violations)) from None
+
+
 def _create_unit(name: str, unit_type: str, district: str) -> Unit:
-    cfg = current_app.config
-    if unit_type not in cfg["UNIT_TYPES"]:
-        raise click.BadParameter(
-            f"okänd enhetstyp {unit_type!r}; välj bland {', '.join(cfg['UNIT_TYPES'])}"
-        )
-    if district not in cfg["CITY_DISTRICTS"]:
-        raise click.BadParameter(
-            f"okänt stadsområde {district!r}; välj bland {', '.join(cfg['CITY_DISTRICTS'])}"
-        )
-    if db.session.scalar(select(Unit).where(Unit.name == name)):
-        raise click.ClickException(f"enheten {name!r} finns redan")
-    unit = Unit(name=name, unit_type=unit_type, city_district=district)
-    db.session.add(unit)
-    db.session.flush()
-    audit.record("unit_created", object_type="unit", object_id=unit.public_id, unit_id=unit.id)
-    return unit
-
-
-def _check_new_password(password: str, username: str, full_name: str, user: User | None) -> None:
-    """Refuse a password that is too short, common, built on the name, or a pattern (issue 11,
-    L5): the refusal is audited (which rules, never the password) in a transaction of its own,
-    the command's work undone; the command's transaction then rolls back on the exception."""
-    problems = password_problems(
-        password,
-        username=username,
-        full_name=full_name,
-        min_length=current_app.config["PASSWORD_MIN_LENGTH"],
-    )
-    if not problems:
-        return
-    db.session.rollback()
-    with transaction():
-        audit.record(
-            "password_refused",
-            object_type="user",
-            object_id=user.public_id if user else None,
-            outcome="refused",
-            detail=",".join(v.code for v in problems),
-        )
-    raise click.ClickException("\n".join(v.message for v in problems))
+    return accounts.create_unit(name, unit_type, district)
 
 
 def _user(username: str) -> User:
-    user: User | None = db.session.scalar(select(User).where(User.username == username))
+    user = accounts.user_by_username(username)
     if user is None:
         raise click.ClickException(f"användaren {username!r} finns inte")
     return user
@@ -181,30 +159,10 @@ def _read_password(password_stdin: bool) -> str:
 def _create_user(
     username: str, full_name: str, email: str, unit_name: str, roles: list[str], password: str
 ) -> User:
-    _check_new_password(password, username, full_name, None)
-    unit = db.session.scalar(select(Unit).where(Unit.name == unit_name))
-    if unit is None:
-        raise click.ClickException(f"enheten {unit_name!r} finns inte")
-    if db.session.scalar(select(User).where(User.username == username)):
-        raise click.ClickException(f"användaren {username!r} finns redan")
-    user = User(
-        username=username,
-        full_name=full_name,
-        email=email,
-        unit_id=unit.id,
-        password_hash=hash_password(password),
-        role_rows=[UserRole(role=r) for r in dict.fromkeys(roles)],
+    unit = accounts.unit_by_name(unit_name)
+    return accounts.create_user(
+        username, full_name, email, unit, roles, password, unit_name=unit_name
     )
-    db.session.add(user)
-    db.session.flush()
-    audit.record(
-        "user_created",
-        object_type="user",
-        object_id=user.public_id,
-        unit_id=unit.id,
-        detail="roller: " + ",".join(roles),
-    )
-    return user
 
 
 class BackupRefused(Exception):
@@ -345,7 +303,7 @@ def units() -> None:
 @with_appcontext
 def units_create(name: str, unit_type: str, district: str) -> None:
     """A unit NAME of a configured unit type, in a configured city district."""
-    with transaction():
+    with _account_change():
         _create_unit(name, unit_type, district)
     click.echo(f"Enheten {name} skapad.")
 
@@ -373,19 +331,14 @@ def users_create(
 ) -> None:
     """A user USERNAME of a unit with these roles (password from standard input)."""
     password = _read_password(password_stdin)
-    with transaction():
+    with _account_change():
         _create_user(username, full_name, email, unit_name, list(roles), password)
     click.echo(f"Användaren {username} skapad.")
 
 
-# Each change below ends every session of the user (its session version goes up) and is
-# audited in the same transaction (issue 11, L5).
+# Each change below is audited in the same transaction (portal/accounts.py); a new password,
+# new roles and a deactivation end every session of the user (its session version goes up).
 
-def _user_event(user: User, action: str, detail: str | None = None) -> None:
-    """An audit event about a user account, in the command's transaction."""
-    audit.record(
-        action, object_type="user", object_id=user.public_id, unit_id=user.unit_id, detail=detail
-    )
 
 @users.command("set-password")
 @click.argument("username")
@@ -394,12 +347,8 @@ def _user_event(user: User, action: str, detail: str | None = None) -> None:
 def users_set_password(username: str, password_stdin: bool) -> None:
     """A new password for USERNAME (from standard input, never on the command line)."""
     password = _read_password(password_stdin)
-    with transaction():
-        user = _user(username)
-        _check_new_password(password, user.username, user.full_name, user)
-        user.password_hash = hash_password(password)
-        user.session_version += 1
-        _user_event(user, "password_set")
+    with _account_change():
+        accounts.set_password(_user(username), password)
     click.echo(f"Nytt lösenord för {username}; alla dess inloggningar är avslutade.")
 
 
@@ -408,11 +357,8 @@ def users_set_password(username: str, password_stdin: bool) -> None:
 @with_appcontext
 def users_deactivate(username: str) -> None:
     """USERNAME can no longer log in; every session of it ends now."""
-    with transaction():
-        user = _user(username)
-        user.active = False
-        user.session_version += 1
-        _user_event(user, "user_deactivated")
+    with _account_change():
+        accounts.deactivate(_user(username))
     click.echo(f"Användaren {username} är avaktiverad; alla dess inloggningar är avslutade.")
 
 
@@ -423,13 +369,8 @@ def users_deactivate(username: str) -> None:
 def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
     """USERNAME's roles become exactly these; every session of it ends now."""
     wanted = list(dict.fromkeys(roles))
-    with transaction():
-        user = _user(username)
-        before = ",".join(sorted(user.roles))
-        user.role_rows = [r for r in user.role_rows if r.role in wanted]
-        user.role_rows += [UserRole(role=r) for r in wanted if r not in user.roles]
-        user.session_version += 1
-        _user_event(user, "user_roles_changed", f"roller: {before} -> {','.join(sorted(wanted))}")
+    with _account_change():
+        accounts.set_roles(_user(username), wanted)
     click.echo(
         f"Användaren {username} har nu rollerna {', '.join(sorted(wanted))}; "
         "alla dess inloggningar är avslutade."
@@ -441,10 +382,8 @@ def users_set_roles(username: str, roles: tuple[str, ...]) -> None:
 @with_appcontext
 def users_unlock(username: str) -> None:
     """Forget USERNAME's failed logins from every address: no address waits any longer."""
-    with transaction():
-        user = _user(username)
-        sources = unlock(user.username)
-        _user_event(user, "login_unlocked", f"adresser: {sources}")
+    with _account_change():
+        sources = accounts.unlock(_user(username))
     click.echo(
         f"Användaren {username} är upplåst ({sources} adresser väntade eller hade "
         "misslyckade försök)."
@@ -566,7 +505,7 @@ def demo() -> None:
     if db.session.scalar(select(User).where(User.username == DEMO_USERS[0][0])):
         raise click.ClickException(f"demodata finns redan; lösenorden står i {path}")
     lines = []
-    with transaction():
+    with _account_change():
         for name, unit_type, district in DEMO_UNITS:
             if not db.session.scalar(select(Unit).where(Unit.name == name)):
                 _create_unit(name, unit_type, district)
@@ -604,6 +543,42 @@ def purge() -> None:
         click.echo("Inga gallringsregler.")
     for name, n in counts.items():
         click.echo(f"{name}: {n}")
+
+
+@click.command("scheduler")
+@with_appcontext
+def scheduler_command() -> None:
+    """Run the scheduled jobs (the purge every PURGE_INTERVAL_SECONDS) in the foreground until
+    stopped: the scheduler unit (deploy/skyddsportalen-scheduler.service). One per host is fine:
+    they and the server's workers run each job once per interval between them."""
+    from . import scheduler
+
+    scheduler.serve(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+@click.command("notices")
+@with_appcontext
+def notices_command() -> None:
+    """Send the notices by e-mail that are due now (issue 15); print counts only. Exit 1 when
+    some could not be sent: they are tried again at the next run."""
+    from . import notices
+
+    if not notices.enabled():
+        click.echo("E-postaviseringar är avstängda (SMTP_HOST saknas).")
+        return
+    try:
+        counts = notices.run()
+    except notices.NoticeConfigError as error:
+        raise click.ClickException(str(error)) from None
+    if counts is None:
+        click.echo("En annan körning skickar aviseringar just nu.")
+        return
+    for code, n in counts.sent.items():
+        click.echo(f"{code}: {n}")
+    click.echo(f"redan skickade i dag: {counts.already}")
+    click.echo(f"misslyckade: {counts.failed}")
+    if counts.failed:
+        sys.exit(1)
 
 
 @click.command("audit-verify")
@@ -742,6 +717,8 @@ COMMANDS: tuple[click.Command, ...] = (
     users,
     demo,
     purge,
+    notices_command,  # issue 15, part N
+    scheduler_command,
     audit_verify,
     backup,
     rotate_keys,

@@ -9,6 +9,7 @@ nor Flask knows is logged as a warning at start (a typo would otherwise be silen
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import os
 import secrets
@@ -212,6 +213,48 @@ class Defaults:
     AUDIT_PAGE_VERIFY_NEWEST = 20_000
     AUDIT_EXPORT_MAX_ROWS = 100_000
 
+    # Issue 15, part O (sign-in with the city account, OpenID Connect; portal/sso.py). On when
+    # OIDC_ISSUER (its discovery document is read from it), OIDC_CLIENT_ID and OIDC_CLIENT_SECRET
+    # are set. The staden-konto name is OIDC_USERNAME_CLAIM's part before '@'. Roles come from the
+    # portal (an admin) unless OIDC_ROLE_CLAIM and OIDC_ROLE_MAP (the claim's value, e.g. a group,
+    # -> a role of models.ROLES) are both set: then they are re-read at every sign-in. In the
+    # environment OIDC_ROLE_MAP is JSON. OIDC_LEEWAY_SECONDS: the clock difference allowed when
+    # the ID token's times are checked. LOCAL_LOGIN off (production): local passwords sign in
+    # admins' break-glass accounts only.
+    OIDC_ISSUER: str | None = None
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: str | None = None
+    OIDC_USERNAME_CLAIM = "preferred_username"
+    OIDC_ROLE_CLAIM: str | None = None
+    OIDC_ROLE_MAP: dict[str, str] = {}
+    OIDC_LEEWAY_SECONDS = 60
+    OIDC_TIMEOUT_SECONDS = 10  # each request to the provider (discovery, keys, token)
+    LOCAL_LOGIN = True
+
+    # Issue 15, part N (notices by e-mail; portal/notices.py). Someone with something waiting (LVS's
+    # queue; a unit's ending grants, uncompiled day notes, unregistered deviation reports; a user
+    # waiting for roles) gets at most one e-mail a day per kind, fixed words and PUBLIC_URL only.
+    # Off while SMTP_HOST is unset. STARTTLS is verified against the system's trust store and
+    # never falls back to plain text; SMTP_USERNAME/SMTP_PASSWORD need it on. The scheduler looks
+    # for what is due every NOTICE_INTERVAL_SECONDS (0: never; `flask notices` runs it by hand).
+    SMTP_HOST: str | None = None
+    SMTP_PORT = 587
+    SMTP_STARTTLS = True
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_SENDER: str | None = None  # e.g. "skyddsportalen-noreply@goteborg.se"
+    SMTP_TIMEOUT = 10.0  # seconds per SMTP round trip
+    PUBLIC_URL: str | None = None  # the portal's address as users open it, e.g. "https://…/"
+    NOTICE_INTERVAL_SECONDS = 3600
+    NOTICE_EARLIEST_HOUR = 7  # Swedish time: the scheduler sends none before (the command may)
+
+    # Issue 15, part I (several instances; portal/scheduler.py, deploy/). The scheduled jobs run
+    # once per interval across every process that schedules them: the server's workers (unless
+    # SCHEDULER_IN_SERVER is off, as where the scheduler unit runs them: deploy/) and
+    # `flask scheduler`. Each looks whether a job is due every SCHEDULER_TICK_SECONDS.
+    SCHEDULER_IN_SERVER = True
+    SCHEDULER_TICK_SECONDS = 60
+
 
 def _secret_key(instance: Path) -> str:
     """The key from the environment, else one made once and kept in instance/ (mode 0600)."""
@@ -240,6 +283,25 @@ ENV_KEYS = (
     # Login throttling (issue 11, M6): the limiter's shared store and the proxy hop count.
     "RATELIMIT_STORAGE_URI",
     "PROXY_FIX_X_FOR",
+    # Sign-in with the city account (issue 15, part O).
+    "OIDC_ISSUER",
+    "OIDC_CLIENT_ID",
+    "OIDC_CLIENT_SECRET",
+    "OIDC_USERNAME_CLAIM",
+    "OIDC_ROLE_CLAIM",
+    "OIDC_ROLE_MAP",
+    "LOCAL_LOGIN",
+    # Notices by e-mail (issue 15, part N): the SMTP server and the portal's address.
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_STARTTLS",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_SENDER",
+    "SMTP_TIMEOUT",
+    "PUBLIC_URL",
+    # Several instances (issue 15, part I): whether the server's workers run the scheduled jobs.
+    "SCHEDULER_IN_SERVER",
 )
 
 
@@ -255,10 +317,19 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
         value = os.environ.get(key)
         if value is None:
             continue
-        if key in ("PRODUCTION", "SESSION_COOKIE_SECURE"):
+        if key in ("PRODUCTION", "SESSION_COOKIE_SECURE", "LOCAL_LOGIN"):
             app.config[key] = value.lower() in ("1", "true", "yes")
         elif key == "PROXY_FIX_X_FOR":
             app.config[key] = int(value)
+        elif key == "SCHEDULER_IN_SERVER":
+            app.config[key] = value.lower() in ("1", "true", "yes")
+        elif key == "OIDC_ROLE_MAP":  # JSON: {"<claim value>": "<role>", …}; empty: none
+            try:
+                app.config[key] = json.loads(value) if value.strip() else {}
+            except ValueError as exc:
+                raise RuntimeError(f"OIDC_ROLE_MAP is not JSON: {exc}") from exc
+            if not isinstance(app.config[key], dict):
+                raise RuntimeError("OIDC_ROLE_MAP must be a JSON object")
         elif key == "DATABASE_URL":
             app.config["SQLALCHEMY_DATABASE_URI"] = _normalise_db_url(value)
         else:

@@ -117,6 +117,14 @@ PAGES: tuple[Page, ...] = (
     ),
     Page("day_notes.index", N_("Daganteckningar"), _day_notes_task, below="day_notes."),
     Page("audit.index", N_("Granskningslogg"), N_("Se granskningsloggen")),
+    # issue 15, part AD: user and unit administration (admin)
+    Page(
+        "admin.users",
+        N_("Användare"),
+        N_("Administrera användare: skapa, ge enhet och roller, avaktivera, lås upp"),
+        below="admin.user",
+    ),
+    Page("admin.units", N_("Enheter"), N_("Administrera enheter"), below="admin.unit"),
 )
 
 #: Short menu labels of the routine's forms (the start page shows the full title). A form not

@@ -54,7 +54,11 @@ class User(UserMixin, Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)
     full_name: Mapped[str] = mapped_column(String(120))
     email: Mapped[str] = mapped_column(String(254))
-    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    # NULL: no unit yet (a first sign-in with the city account, issue 15; migration 0008). Such a
+    # user has no role either (portal/accounts.py refuses roles without a unit), so no view that
+    # reads the user's unit admits them (roles_required): typed as set for those views. Code that
+    # any user reaches (the site header, the user loader, the admin's pages) checks for None.
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), nullable=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Raised at logout and password change: every cookie that names an older version is dead.
@@ -293,3 +297,16 @@ class DataKey(Model):
     kek_id: Mapped[str] = mapped_column(String(32), index=True)
     wrapped: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class NoticeSent(Model):
+    """The day a notice of one kind last went by e-mail to one user (issue 15, part N;
+    portal/notices.py): at most one a day per person and kind. Only the kind's code and the day:
+    nothing about what was waiting. A send the server did not accept leaves no row."""
+
+    __tablename__ = "notices_sent"
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    sent_on: Mapped[date] = mapped_column(Date)

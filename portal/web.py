@@ -67,7 +67,11 @@ def install(app: Flask) -> None:
         h = resp.headers
         h.setdefault("Content-Security-Policy", CSP)
         h["X-Content-Type-Options"] = "nosniff"
-        h["Referrer-Policy"] = "no-referrer"
+        # Nothing to another site; the portal's own pages send their address with a request to
+        # the portal. Behind TLS terminated in front (deploy/nginx.conf) a request is secure,
+        # and Flask-WTF then refuses a POST without a same-origin Referer (issue 15, part I:
+        # under no-referrer every form failed there).
+        h["Referrer-Policy"] = "same-origin"
         h["X-Frame-Options"] = "DENY"
         h["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
         if app.config["PRODUCTION"]:

@@ -214,8 +214,9 @@ def command_paths(app: Flask) -> list[str]:
 def test_every_command_is_registered_at_start(app: Flask) -> None:
     assert sorted(command_paths(app)) == sorted([
         "init-db", "units create", "users create", "users set-password", "users set-roles",
-        "users deactivate", "users unlock", "demo", "purge", "audit-verify", "backup",
+        "users deactivate", "users unlock", "demo", "purge", "scheduler", "audit-verify", "backup",
         "rotate-keys", "keys status",
+        "notices",  # issue 15, part N
     ])
 
 

@@ -51,7 +51,9 @@ def assert_security_headers(resp: Any, production: bool = False) -> None:
             assert value.lower() not in ("'unsafe-inline'", "'unsafe-eval'", "*", "http:",
                                          "https:", "'unsafe-hashes'"), csp
     assert h.get("X-Content-Type-Options") == "nosniff"
-    assert h.get("Referrer-Policy") == "no-referrer"
+    # Never to another site; to the portal itself, as Flask-WTF's HTTPS check needs
+    # (tests/test_deployment.py::test_forms_work_through_nginx_with_tls_terminated_there).
+    assert h.get("Referrer-Policy") == "same-origin"
     policy = h.get("Permissions-Policy", "")
     for feature in ("camera=()", "microphone=()", "geolocation=()"):
         assert feature in policy, policy

@@ -101,6 +101,10 @@ TABLE: list[Row] = [
     ("POST", "/logout",                           (L,   303, 303, 303, 303, 303, 303, 303, 303), {}),
     ("GET", "/reauth",                            (L,   200, 200, 200, 200, 200, 200, 200, 200)),
     ("POST", "/reauth",                           (L,   422, 422, 422, 422, 422, 422, 422, 422), {}),
+    # Issue 15, part O: sign-in with the city account is not configured here: no such page
+    # (tests/test_sso.py runs them against a real provider).
+    ("GET", "/login/sso",                         (404, 404, 404, 404, 404, 404, 404, 404, 404)),
+    ("GET", "/login/sso/callback",                (404, 404, 404, 404, 404, 404, 404, 404, 404)),
     # forms: GET the page; POST an empty form (422 where the role may, else 403)
     ("GET", "/forms/access-order",                (L,   403, 403, 200, 200, 403, 200, 403, 403)),
     ("POST", "/forms/access-order",               (L,   403, 403, 422, 422, 403, 422, 403, 403), {}),
@@ -207,6 +211,30 @@ TABLE: list[Row] = [
     ("GET", "/register?case=0655588&username=anna01",
                                                   (L,   403, 403, 200, 200, 403, 200, 200, 403)),
     ("POST", "/register/person/remove",           (L,   403, 403, 422, 422, 403, 422, 422, 403), {}),
+    # user and unit administration (issue 15): the admin only; {user} a seeded user, {new_user}
+    # a fresh one the admin made (the request changes it), {unit} a seeded unit; empty posts 422
+    ("GET", "/admin/users",                       (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/admin/users?q=a&role=lvs",          (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/admin/users/new",                   (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("POST", "/admin/users/new",                  (L,   403, 403, 403, 403, 403, 403, 403, 422), {}),
+    ("GET", "/admin/users/{user}",                (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("POST", "/admin/users/{user}",               (L,   403, 403, 403, 403, 403, 403, 403, 422), {}),
+    ("GET", "/admin/users/{user}/roles",          (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("POST", "/admin/users/{new_user}/roles",     (L,   403, 403, 403, 403, 403, 403, 403, 303),
+     {"roles": "planner"}),
+    ("GET", "/admin/users/{user}/password",       (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("POST", "/admin/users/{new_user}/password",  (L,   403, 403, 403, 403, 403, 403, 403, 422), {}),
+    ("POST", "/admin/users/{new_user}/deactivate",
+                                                  (L,   403, 403, 403, 403, 403, 403, 403, 303), {}),
+    ("POST", "/admin/users/{new_user}/reactivate",
+                                                  (L,   403, 403, 403, 403, 403, 403, 403, 303), {}),
+    ("POST", "/admin/users/{user}/unlock",        (L,   403, 403, 403, 403, 403, 403, 403, 303), {}),
+    ("GET", "/admin/users/no-such-user-0000000",  (L,   403, 403, 403, 403, 403, 403, 403, 404)),
+    ("GET", "/admin/units",                       (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("GET", "/admin/units/new",                   (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("POST", "/admin/units/new",                  (L,   403, 403, 403, 403, 403, 403, 403, 422), {}),
+    ("GET", "/admin/units/{unit}",                (L,   403, 403, 403, 403, 403, 403, 403, 200)),
+    ("POST", "/admin/units/{unit}",               (L,   403, 403, 403, 403, 403, 403, 403, 422), {}),
 ]
 
 
@@ -248,7 +276,7 @@ class Portal:
         self.clients: dict[str, FlaskClient] = {}
         self.serial = 0
         self.ids = {name: self.make(name)
-                    for name in ("order", "actualisation", "deviation", "file")}
+                    for name in ("order", "actualisation", "deviation", "file", "user", "unit")}
 
     def client(self, role: str) -> FlaskClient:
         if role == "anonymous":
@@ -280,7 +308,19 @@ class Portal:
                                              data={"text": "Hjälpte till med frukosten."})
             assert resp.status_code == 303
             return file_id
+        if kind == "user":  # a user the admin makes, in a unit, with a role (issue 15)
+            resp = self.client("admin").post("/admin/users/new", data={
+                "username": f"ny{self.serial}", "full_name": f"Ny Användare {self.serial}",
+                "email": f"ny{self.serial}@goteborg.se", "roles": "staff",
+                "unit": self.public_id(Unit, Unit.name == "Systemförvaltning")})
+            return created_id(resp, "/admin/users/")
+        if kind == "unit":
+            return self.public_id(Unit, Unit.name == "Myndighet Nordost")
         raise ValueError(kind)
+
+    def public_id(self, model: Any, *where: Any) -> str:
+        with self.app.app_context():
+            return str(db.session.scalar(select(model.public_id).where(*where)))
 
     def url(self, path: str) -> str:
         def fill(m: re.Match[str]) -> str:

@@ -11,3 +11,9 @@ def register_blueprints(app: Flask) -> None:
     for module in (auth, main, forms, submissions, lvs, register, audit_log, blank, day_notes,
                    cases):
         app.register_blueprint(module.bp)
+    from . import admin  # issue 15, part AD: user and unit administration
+
+    app.register_blueprint(admin.bp)
+    from . import sso  # issue 15, part O: sign-in with the city account
+
+    app.register_blueprint(sso.bp)

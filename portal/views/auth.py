@@ -32,7 +32,7 @@ from sqlalchemy import select
 from wtforms import PasswordField, StringField
 from wtforms.validators import Length
 
-from .. import audit
+from .. import audit, sso
 from ..auth import (
     check_password,
     clear_failures,
@@ -123,7 +123,7 @@ def login() -> Any:
     form = LoginForm()
     if not form.validate_on_submit():
         status = 422 if form.is_submitted() else 200
-        return render_template("auth/login.html", form=form), status
+        return login_page(form), status
     # Both fields are required (validated above): the `or ""` is for the type checker only.
     name, password = (form.username.data or "").strip(), form.password.data or ""
     source, now = _source(), utcnow()
@@ -131,11 +131,16 @@ def login() -> Any:
     waiting = throttled(name, source, now)
     # The password is verified in every case, also while this source waits: the same time.
     right = check_password(user, password)
-    if waiting or not right or not (user and user.active):
+    # Issue 15, part O: with LOCAL_LOGIN off, a local password admits an admin's break-glass
+    # account only; everyone else signs in with the city account. Refused as a wrong password.
+    local_refused = bool(right and user and not local_login_allowed(user))
+    if waiting or not right or not (user and user.active) or local_refused:
         # A try while the source waits is refused without counting: the real user who mistyped
         # and tries again does not lengthen their own wait.
         starts_wait = not waiting and note_failure(name, source, now) is not None
         detail = "okänt användarnamn" if user is None else None
+        if local_refused and not waiting:
+            detail = "lokal inloggning avstängd"
         if starts_wait:
             detail = (detail + "; " if detail else "") + "adressen får vänta"
         audit.record(
@@ -144,7 +149,7 @@ def login() -> Any:
         # Not an exception: the page answers 422 and the request commits the throttle row and
         # the event (portal/transaction.py), before the limiter counts the failure too.
         form.password.errors = [failure_message()]
-        return render_template("auth/login.html", form=form), 422
+        return login_page(form), 422
     clear_failures(name, source)
     session.clear()  # a fresh session at login (no fixation)
     login_user(user)
@@ -152,6 +157,19 @@ def login() -> Any:
     session["login_at"] = session["last_seen"] = session["auth_at"] = time.time()
     audit.record("login", user=user)
     return redirect(url_for("main.start"), 303)
+
+
+def local_login_allowed(user: User) -> bool:
+    """A local password signs in everyone while LOCAL_LOGIN is on (the embedded default), else
+    only an admin (the break-glass account; issue 15, part O)."""
+    return bool(current_app.config["LOCAL_LOGIN"]) or user.has_role("admin")
+
+
+def login_page(form: LoginForm, sso_error: str | None = None) -> str:
+    """The login page: the city account's button when SSO is configured (with why the last try
+    failed, `sso_error`), and the password form."""
+    return render_template("auth/login.html", form=form, sso=sso.configured(),
+                           local_login=current_app.config["LOCAL_LOGIN"], sso_error=sso_error)
 
 
 def locked_page(form: LoginForm | None = None) -> Any:
@@ -165,7 +183,7 @@ def locked_page(form: LoginForm | None = None) -> Any:
             contact=current_app.config["SUPPORT_CONTACT"],
         )
     ]
-    return render_template("auth/login.html", form=form), 429
+    return login_page(form), 429
 
 
 @bp.route("/logout", methods=["POST"])
@@ -173,10 +191,15 @@ def locked_page(form: LoginForm | None = None) -> Any:
 def logout() -> Any:
     user = current_user
     user.session_version += 1  # every copy of the old cookie dies with it
-    audit.record("logout", user=user)
+    by_sso = bool(session.get("sso"))
+    audit.record("logout", user=user, detail="stadens konto" if by_sso else None)
     logout_user()
     session.clear()
     flash(_("Du är utloggad."))
+    if by_sso:  # RP-initiated logout: the city's provider ends its session too (part O)
+        from .sso import logout_redirect
+
+        return logout_redirect()
     return redirect(url_for("auth.login"), 303)
 
 
@@ -224,9 +247,15 @@ def _reauth_page(form: ReauthForm, target: str, status: int) -> Any:
 @bp.route("/reauth", methods=["GET", "POST"])
 @login_only
 def reauth() -> Any:
-    """The password once more. A wrong one counts as a failed login (lockout and audit alike)."""
-    form = ReauthForm()
+    """The password once more. A wrong one counts as a failed login (lockout and audit alike).
+    Signed in with the city account: the provider asks instead (prompt=login, max_age; the
+    callback checks auth_time; issue 15, part O)."""
     target = local_path(request.args.get("next"))
+    if session.get("sso"):
+        from .sso import begin
+
+        return begin("reauth", target)
+    form = ReauthForm()
     if not form.validate_on_submit():
         return _reauth_page(form, target, 422 if form.is_submitted() else 200)
     user = current_user
