@@ -89,3 +89,17 @@ def page(browser: Any, live_server: str) -> Iterator[Any]:
 def shot(page: Any, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Any, username: str) -> None:
+    """Log in through the login form, quickly (fill, not type): for tests whose point is not the
+    login page. Clears the cookies first, so it also switches users."""
+    from conftest import PASSWORD
+
+    page.context.clear_cookies()
+    page.goto("/login")
+    page.fill("#username", username)
+    page.fill("#password", PASSWORD)
+    with page.expect_navigation():
+        page.press("#password", "Enter")
+    assert page.url.endswith("/"), f"{username} could not log in"

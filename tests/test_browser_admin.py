@@ -5,43 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_support import browser, live_server, needs_browser, page, shot  # noqa: F401
-from conftest import PASSWORD
+from browser_support import (  # noqa: F401
+    browser,
+    live_server,
+    log_in,
+    needs_browser,
+    page,
+    shot,
+)
 from flask import Flask
 from sqlalchemy import select
+from test_browser import axe_clean, tab_to, type_into
 
 from portal.extensions import db
 from portal.models import AuditEvent, Unit, User
 
 pytestmark = needs_browser
-
-SERIOUS = {"serious", "critical"}
-FOCUSED = "s => !!document.activeElement && document.activeElement.matches(s)"
-
-
-def log_in(page: Any, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.press("#password", "Enter")
-    assert page.url.endswith("/"), f"{username} could not log in"
-
-
-def tab_to(page: Any, selector: str, limit: int = 120) -> None:
-    """Press Tab until `selector` has focus: proves it can be reached by keyboard."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate(FOCUSED, selector):
-            return
-    raise AssertionError(f"{selector} cannot be reached with Tab")
-
-
-def type_into(page: Any, selector: str, text: str) -> None:
-    tab_to(page, selector)
-    page.keyboard.press("Control+A")
-    page.keyboard.type(text)
 
 
 def follow(page: Any, selector: str) -> None:
@@ -50,13 +29,6 @@ def follow(page: Any, selector: str) -> None:
         page.keyboard.press("Enter")
 
 
-def axe_clean(page: Any, what: str) -> None:
-    from axe_playwright_python.sync_playwright import Axe
-
-    results = Axe().run(page)
-    bad = [(v["id"], v["impact"], v["help"]) for v in results.response["violations"]
-           if v.get("impact") in SERIOUS]
-    assert not bad, f"axe on {what}: {bad}"
 
 
 def fits(page: Any, what: str) -> None:

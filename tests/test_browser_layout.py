@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from browser_support import browser, live_server, needs_browser  # noqa: F401
-from conftest import PASSWORD, order_form, submit_form
+from browser_support import browser, live_server, log_in, needs_browser  # noqa: F401
+from conftest import order_form, submit_form
 from flask import Flask
 from test_checklist import checklist_form
 
@@ -245,14 +245,6 @@ POST = """([action, fields]) => {
 }"""
 
 
-def log_in(page: Any, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    with page.expect_navigation():
-        page.press("#password", "Enter")
-    assert page.url.endswith("/"), f"{username} could not log in"
 
 
 def open_state(page: Any, state: State, ids: dict[str, str]) -> int:

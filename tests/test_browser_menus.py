@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_support import browser, live_server, needs_browser, page, shot  # noqa: F401
-from conftest import PASSWORD
+from browser_support import browser, live_server, log_in, needs_browser, page, shot  # noqa: F401
 from flask import Flask, url_for
 
 from portal.forms import FORMS
@@ -20,13 +19,6 @@ FOCUSED_HREF = "() => document.activeElement && document.activeElement.getAttrib
 IN_MENU = f"() => !!document.activeElement && !!document.activeElement.closest(\"{MENU}\")"
 
 
-def log_in(page: Any, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto("/login")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.press("#password", "Enter")
-    page.wait_for_url("**/")
 
 
 def menu_hrefs(page: Any) -> list[str]:
