@@ -22,6 +22,7 @@ number (R-PNR-SUBJECT).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -72,14 +73,12 @@ TJ_ACCESS = Purpose(
     unit_types=frozenset({"trygghetsjouren"}),
     subject="Behörighet Treserva för Trygghetsjouren",
 )
-TJ_REMOVAL = Purpose(
+# Access that was ordered by a ticket is removed by one, by the same senders: a closing or a
+# person who leaves never sends Trygghetsjouren's grants to the LVS list (cases.by_intraservice).
+TJ_REMOVAL = replace(
+    TJ_ACCESS,
     code="tj_access_removal",
     label="Borttag av behörighet för Trygghetsjourens personal (LVS på Trygghetsjouren, §9.2)",
-    section="§9.2",
-    # Access that was ordered by a ticket is removed by one: a closing or a person who leaves
-    # never sends Trygghetsjouren's grants to the LVS list (portal/cases.py, by_intraservice).
-    roles=frozenset({"lvs", "unit_manager"}),
-    unit_types=frozenset({"trygghetsjouren"}),
     subject="Borttag av behörighet Treserva för Trygghetsjouren",
 )
 PURPOSES: tuple[Purpose, ...] = (SAMSA, TJ_ACCESS, TJ_REMOVAL)
