@@ -310,3 +310,43 @@ class NoticeSent(Model):
     )
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     sent_on: Mapped[date] = mapped_column(Date)
+
+
+class SelfCheck(Model):
+    """Egenkontroll (§4.1): a unit manager recorded that the unit's access was checked, from the
+    clients' side (per case) and the employees' (per employee). Kept, for the self-check file: who,
+    when, what was checked; nothing about any client (issue 16)."""
+
+    __tablename__ = "self_checks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    done_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    done_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    per_case: Mapped[bool] = mapped_column(Boolean, default=False)
+    per_employee: Mapped[bool] = mapped_column(Boolean, default=False)
+    rules_followed: Mapped[bool] = mapped_column(Boolean, default=False)
+    logs_reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The register as it was checked: how many active grants and cases (counts only).
+    active_grants: Mapped[int] = mapped_column(Integer, default=0)
+    cases: Mapped[int] = mapped_column(Integer, default=0)
+
+    unit: Mapped[Unit] = relationship()
+    done_by: Mapped[User] = relationship()
+
+
+class FollowUp(Model):
+    """A follow-up its user set, without client data (SPEC §1.1, issue 16): the checklist's next
+    follow-up (§5.12) or the end of a local protection (§1.3), as a case number and a date, for
+    the social secretary or unit manager who set it. Shown on their start page; deleted when they
+    mark it done or when its day has passed (portal/retention.py)."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (UniqueConstraint("user_id", "case_number", "kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True, default=new_public_id)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    case_number: Mapped[str] = mapped_column(String(32))
+    #: "checklist" (next follow-up, §5.12) or "local_protection" (its end, §1.3).
+    kind: Mapped[str] = mapped_column(String(32))
+    due_on: Mapped[date] = mapped_column(Date, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

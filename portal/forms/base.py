@@ -166,6 +166,11 @@ class FormKind:
         value = data.get("case_number")
         return value if isinstance(value, str) and value else None
 
+    def remember(self, data: dict[str, Any], user: User, day: date) -> None:
+        """After a valid post that was sent (stored) or rendered: what the form keeps for ``user``
+        besides, never client data — a follow-up's case number and date (issue 16,
+        portal/follow_ups.py). Flushes at most; the request commits."""
+
 
 class RenderOnlyForm(FormKind):
     """A form that is checked and shown, as a message to copy or a PDF, and never stored (SPEC
@@ -176,6 +181,11 @@ class RenderOnlyForm(FormKind):
     result_template: ClassVar[str] = "forms/result.html"
     #: How its PDF is served: "attachment" (saved) or "inline" (shown to print).
     pdf_disposition: ClassVar[Literal["attachment", "inline"]] = "attachment"
+
+    def rendered_action(self, as_pdf: bool) -> str:
+        """The audit log's action for one render: that it was rendered, as a PDF or a message;
+        a form whose render is a step of the routine says so (the check before disclosing)."""
+        return "pdf_rendered" if as_pdf else "message_rendered"
 
 
 @dataclass(frozen=True)

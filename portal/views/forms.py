@@ -91,11 +91,13 @@ def fill(slug: str) -> Any:
     if error_summary(form):
         return _page(kind, form, 422)
     if isinstance(kind, RenderOnlyForm):
+        kind.remember(data, current_user, ctx.today)
         return _render_only(kind, form, data)
     if "preview" in request.form:
         return _confirm(kind, form, data)
     sent = stored(kind.key)
     sub = submissions.create(sent, data, ctx)
+    sent.remember(data, current_user, ctx.today)
     # Said on the submission page, in the form's own words (issue 14 item 4).
     flash(gettext(sent.sent_flash))
     return redirect(url_for("submissions.show", public_id=sub.public_id), 303)
@@ -122,7 +124,7 @@ def _render_only(kind: RenderOnlyForm, form: Any, data: dict[str, Any]) -> Any:
     """Nothing stored: the result is shown (or printed) at once, and only the fact is audited."""
     as_pdf = "as_pdf" in request.form
     audit.record(
-        "pdf_rendered" if as_pdf else "message_rendered",
+        kind.rendered_action(as_pdf),
         object_type=kind.key,
         unit_id=current_user.unit_id,
         case_number=kind.case_number(data),
