@@ -87,18 +87,27 @@ ACTIONS: dict[str, LazyText] = {
     "message_rendered": _l("Meddelande skapat"),
     "checklist_imported": _l("Checklista inläst"),
     "checklist_version": _l("Checklista skapad"),  # written before issue 12
+    # issue 16, part A: the check before disclosing (case number, who, when; nothing else)
+    "disclosure_checked": _l("Kontroll före utlämnande gjord"),
+    # issue 16, part B: an envelope sheet checked but not printed (a post without as_pdf)
+    "sheet_checked": _l("Ark kontrollerat, inte utskrivet"),
     # fictional files and day notes
     "fictional_files_listed": _l("Fiktiva akter listade"),
     "fictional_file_created": _l("Fiktiv akt skapad"),
     "fictional_file_closed": _l("Fiktiv akt stängd"),
     "fictional_file_deleted": _l("Fiktiv akt raderad"),
     "day_note_sheet_printed": _l("Daganteckningsblad utskrivet"),
+    # issue 16, part C: a paper-kit sheet prefilled with the fictional name (detail: its slug)
+    "paper_kit_printed": _l("Blankett med fiktivt namn utskriven"),
     "day_notes_viewed": _l("Daganteckningar visade"),
     "day_note_added": _l("Daganteckning skriven"),
     "day_notes_compile_viewed": _l("Daganteckningar visade för sammanställning"),
     "day_notes_compiled": _l("Daganteckningar markerade som sammanställda"),
     # cases, retention, the log itself
     "case_closed": _l("Ärende avslutat"),
+    # follow-ups on the start page (issue 16, part E)
+    "follow_up_done": _l("Uppföljning markerad klar"),
+    "follow_up_denied": _l("Nekad åtkomst till uppföljning"),
     "purge": _l("Gallring"),
     "audit_chain_keyed": _l("Granskningsloggen nyckelsäkrad"),
     "audit_chain_unkeyed": _l("Granskningsloggens nyckel borttagen"),
@@ -106,6 +115,10 @@ ACTIONS: dict[str, LazyText] = {
     # notices by e-mail (issue 15, part N; detail: the kind's code, or how many failed)
     "notice_sent": _l("E-postavisering skickad"),
     "notices_failed": _l("E-postaviseringar kunde inte skickas"),
+    # the self-check of access and the printed register (issue 16, part D; §4.1)
+    "self_check_recorded": _l("Egenkontroll genomförd"),
+    "self_check_refused": _l("Egenkontroll avvisad"),
+    "register_printed": _l("Behörighetsregistret utskrivet"),
 }
 
 #: Every outcome code written.
@@ -131,6 +144,9 @@ OBJECT_TYPES: dict[str, LazyText] = {
     "audit_log": _l("Granskningslogg"),
     "encrypted": _l("Krypterat innehåll"),
     "notices": _l("E-postaviseringar"),
+    "self_check": _l("Egenkontroll"),  # issue 16, part D
+    "register": _l("Behörighetsregister"),  # issue 16, part D
+    "follow_up": _l("Uppföljning"),  # issue 16, part E
 }
 
 def action_label(code: str) -> str:

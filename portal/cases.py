@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import current_app
 
-from . import audit, day_notes, register, rules, submissions
+from . import audit, day_notes, follow_ups, register, rules, submissions
 from .extensions import db
 from .forms import stored
 from .forms.base import CheckContext
@@ -163,7 +163,8 @@ class Closing:
 def close(case_number: str, user: User, day: date) -> Closing:
     """Close the case for the user's scope: removal orders for every active grant (one per
     unit), local protection ended (its last day yesterday: from today it is not in force), a unit
-    manager's fictional files of the case compiled and deleted, and one audit event "case_closed"
+    manager's fictional files of the case compiled and deleted, every user's follow-ups of the
+    case forgotten (portal/follow_ups.py), and one audit event "case_closed"
     (case number, who, when). NothingToClose when there is nothing to end. Flushes."""
     scope, own = grant_scope(user), file_unit(user)
     grants = register.case_grants(case_number, scope, day)
@@ -176,6 +177,7 @@ def close(case_number: str, user: User, day: date) -> Closing:
     for p in protections:
         p.until = day - timedelta(days=1)
     compiled = day_notes.close_for_case(case_number, own, user) if own and files else ""
+    follow_ups.forget_case(case_number)  # issue 16, part E: every user's reminders of the case
     audit.record(
         "case_closed",
         user=user,

@@ -102,6 +102,13 @@ class Defaults:
         "case_number_to_residence": "Enhetschef på boendet",  # §6.1, §6.2
         "assignment_received": "Ansvarig socialsekreterare",  # §7.2
     }
+    # Issue 16, part B (envelopes, portal/forms/envelopes.py): Skatteverket's forwarding address
+    # (förmedlingsadress) for letters to a person with protected personal data, printed on the
+    # outer envelope and nothing else (§3.1; `001` §3.1, "senast uppdaterad i juni 2021"). One
+    # line each; the form's page prefills it and asks the user to check it on skatteverket.se.
+    # Set in instance/config.py when Skatteverket changes it (not from the environment: it is
+    # the routine's data, not a secret of a deployment).
+    FORWARDING_ADDRESS = "Skatteverket\nFörmedlingsuppdrag\nBox 2820\n403 20 Göteborg"
     # Checklist (issue 11, H2): the largest pasted assignment-document text accepted by
     # /forms/checklist/import (§5.12), in UTF-8 bytes; a full checklist's text is some 10 kB.
     CHECKLIST_IMPORT_MAX_BYTES = 64 * 1024
@@ -255,6 +262,11 @@ class Defaults:
     SCHEDULER_IN_SERVER = True
     SCHEDULER_TICK_SECONDS = 60
 
+    # Issue 16, part D (self-check, §4.1; portal/self_check.py). A unit manager's start page
+    # reminds them of the self-check of the unit's access when the last one is this many calendar
+    # months old (Swedish dates), or when there is none.
+    SELF_CHECK_MONTHS = 6
+
 
 def _secret_key(instance: Path) -> str:
     """The key from the environment, else one made once and kept in instance/ (mode 0600)."""
@@ -302,6 +314,8 @@ ENV_KEYS = (
     "PUBLIC_URL",
     # Several instances (issue 15, part I): whether the server's workers run the scheduled jobs.
     "SCHEDULER_IN_SERVER",
+    # The self-check reminder's period (issue 16, part D).
+    "SELF_CHECK_MONTHS",
 )
 
 
@@ -319,7 +333,7 @@ def load_config(app: Any, overrides: dict[str, Any] | None = None) -> None:
             continue
         if key in ("PRODUCTION", "SESSION_COOKIE_SECURE", "LOCAL_LOGIN"):
             app.config[key] = value.lower() in ("1", "true", "yes")
-        elif key == "PROXY_FIX_X_FOR":
+        elif key in ("PROXY_FIX_X_FOR", "SELF_CHECK_MONTHS"):
             app.config[key] = int(value)
         elif key == "SCHEDULER_IN_SERVER":
             app.config[key] = value.lower() in ("1", "true", "yes")

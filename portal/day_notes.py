@@ -26,7 +26,6 @@ from . import audit, crypto, rules
 from .clock import aware, local, local_date, utcnow
 from .extensions import db
 from .models import DayNote, FictionalFile, User, new_public_id
-from .render.pdf import render_pdf
 from .rules import Violation
 
 
@@ -143,16 +142,6 @@ def close(file: FictionalFile, user: User) -> bool:
     file.closed_at = utcnow()
     _record("fictional_file_closed", file, user)
     return True
-
-
-def print_sheet(file: FictionalFile, user: User) -> bytes:
-    """The paper sheet with the fictional name and unit filled in: never the case number. Audited
-    once it is rendered (the audit chain's lock is not held while WeasyPrint works)."""
-    body = render_pdf(
-        "day_notes.html", fictional_name=file.fictional_name, unit_name=file.unit.name
-    )
-    _record("day_note_sheet_printed", file, user)
-    return body
 
 
 # --- notes ---------------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from flask import current_app, request, url_for
 from flask_babel import gettext
 
+from . import paper_kit
 from .forms import FORMS
 from .forms.base import FormKind, StoredForm
 from .i18n import N_
@@ -133,6 +134,7 @@ MENU_TITLES: dict[str, str] = {
     "access_order": N_("Beställ behörighet"),
     "actualisation": N_("Begär aktualisering"),
     "checklist": N_("Checklista"),
+    "disclosure_check": N_("Kontroll före utskick"),  # issue 16, part A
     "deviation": N_("Rapportera avvikelse"),
     "fee_handler": N_("Avgiftshandläggare: hemtjänst"),
     "fee_handler_contract": N_("Avgiftshandläggare: privat boende"),
@@ -140,14 +142,10 @@ MENU_TITLES: dict[str, str] = {
     "trygghetsjouren": N_("Trygghetsjouren"),
     "handover": N_("Överlämning"),
     "intraservice": N_("Intraservice"),
+    # Issue 16, part B (envelopes, §3.1, §3.8).
+    "inner_envelope": N_("Innerkuvert (förmedling)"),
+    "envelope_label": N_("Kuvertetikett"),
 }
-
-#: Paper forms that are not a form kind (portal/views/blank.py EXTRA_BLANKS): their title, and
-#: the page whose users they serve (the day-note sheet: those of the day notes). One not named
-#: here is listed for everyone (the blank route admits every user) by its name.
-EXTRA_BLANK_TITLES: dict[str, str] = {"day-notes": N_("Daganteckningar (dokumentationsblankett)")}
-EXTRA_BLANK_PAGES: dict[str, str] = {"day-notes": "day_notes.index"}
-
 
 def admits(endpoint: str, user: User) -> bool:
     """Whether the view at ``endpoint`` admits ``user`` by role (``roles_required``); a view
@@ -175,18 +173,17 @@ def _serves_blank(kind: FormKind, user: User) -> bool:
 
 
 def _blanks(user: User) -> list[Blank]:
-    from .views.blank import EXTRA_BLANKS
-
     found = [
         Blank(kind.title, url_for("blank.pdf", name=kind.slug))
         for kind in FORMS.values()
         if kind.has_blank and _serves_blank(kind, user)
     ]
-    for name in EXTRA_BLANKS:
-        page = EXTRA_BLANK_PAGES.get(name)
-        if page is None or admits(page, user):
-            title = EXTRA_BLANK_TITLES.get(name)
-            found.append(Blank(gettext(title) if title else name, url_for("blank.pdf", name=name)))
+    # Paper sheets that are no form kind (issue 16, part C: portal/paper_kit.py), for the roles
+    # and unit types each serves.
+    found += [
+        Blank(gettext(sheet.title), url_for("blank.pdf", name=sheet.slug))
+        for sheet in paper_kit.sheets_for(user)
+    ]
     return found
 
 

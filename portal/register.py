@@ -143,6 +143,17 @@ def ending_soon(
     )
 
 
+def unit_counts(unit_id: int, day: date) -> tuple[int, int]:
+    """How many active grants the unit holds on `day`, and in how many cases: what the §4.1
+    self-check records of the register as it was checked (portal/self_check.py)."""
+    grants, cases = db.session.execute(
+        select(func.count(Grant.id), func.count(Grant.case_number.distinct())).where(
+            Grant.unit_id == unit_id, active_on(day)
+        )
+    ).one()
+    return int(grants or 0), int(cases or 0)
+
+
 @dataclass(frozen=True)
 class RegisterPage:
     """One page of the register as a user may see it."""

@@ -160,6 +160,18 @@ def _expire_unprocessed(
     return len(expired)
 
 
+# --- follow-ups (issue 16, part E; §1.3, §5.12) ---------------------------------------------------
+
+
+@rule("follow_ups_passed")
+def purge_passed_follow_ups(now: datetime) -> int:
+    """A follow-up (a case number and a date, portal/follow_ups.py) goes once its day has passed:
+    from the Swedish calendar day after its date."""
+    from . import follow_ups
+
+    return follow_ups.purge_passed(local_date(now))
+
+
 # --- data keys (issue 11 H4) ------------------------------------------------------------------------
 
 

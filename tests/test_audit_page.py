@@ -10,7 +10,7 @@ import csv
 import html as html_lib
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +41,10 @@ Client = Callable[[str], FlaskClient]
 # The one indirection that is not a parameter: the 403 handler (web.py) writes the `action` a
 # Denied exception carries (transaction.py), which the Denied(...) calls and its default give.
 INDIRECT = {("web.py", "e.action"): ("transaction.py", "Denied")}
+# An action a form's method returns (issue 16: the form machine writes what a render-only form's
+# ``rendered_action`` says, base.py's "pdf_rendered"/"message_rendered" or a form's own, such as
+# the check before disclosing): every string any method of that name returns.
+RETURNED = {("forms.py", "kind.rendered_action(as_pdf)"): "rendered_action"}
 
 
 def _trees(package: Path) -> dict[Path, ast.Module]:
@@ -70,6 +74,14 @@ def _strings(node: ast.expr | None) -> list[str] | None:
         a, b = _strings(node.body), _strings(node.orelse)
         return None if a is None or b is None else a + b
     return None
+
+
+def _returned(trees: Iterable[ast.Module], method: str) -> list[str]:
+    """Every string a function or method called ``method`` returns, in any of ``trees``."""
+    return [code for tree in trees for fn in ast.walk(tree)
+            if isinstance(fn, ast.FunctionDef) and fn.name == method
+            for node in ast.walk(fn) if isinstance(node, ast.Return)
+            for code in _strings(node.value) or []]
 
 
 def _imports(tree: ast.Module) -> set[str]:
@@ -138,6 +150,9 @@ def written_codes(package: Path = ROOT / "portal",
                             actions.update(codes)
                         elif isinstance(arg, ast.Name) and arg.id in _params(fn):
                             changed |= add_writer(path, name, arg.id)
+                        elif (path.name, ast.unparse(arg)) in RETURNED:
+                            method = RETURNED[(path.name, ast.unparse(arg))]
+                            actions.update(_returned(trees.values(), method))
                         elif (path.name, ast.unparse(arg)) in INDIRECT:
                             module, cls = INDIRECT[(path.name, ast.unparse(arg))]
                             changed |= add_writer(package / module, cls, "action")
@@ -183,7 +198,7 @@ def test_every_action_and_outcome_the_code_writes_has_a_swedish_label() -> None:
     # The search finds the writers behind each indirection (not a vacuous pass).
     assert {"login", "submission_viewed", "access_denied", "submission_denied", "day_notes_denied",
             "password_set", "pdf_rendered", "message_rendered", "audit_chain_keyed",
-            "audit_log_exported", "day_note_added"} <= actions
+            "audit_log_exported", "day_note_added", "disclosure_checked"} <= actions
     assert {"ok", "denied", "refused", "failed", "locked", "flagged"} <= outcomes
     assert sorted(actions - set(ACTIONS)) == [], "add a label in portal/audit_trail.py"
     assert sorted(outcomes - set(OUTCOMES)) == [], "add a label in portal/audit_trail.py"

@@ -22,8 +22,18 @@ def _text(data: bytes) -> str:
 
 def test_the_blanks_are_the_registrys_forms_with_a_blank_and_the_day_note_sheet() -> None:
     expected = {kind.slug: kind.pdf_template for kind in FORMS.values() if kind.has_blank}
-    assert set(expected) == {"access-order", "actualisation", "checklist", "deviation"}
-    assert blanks() == {**expected, "day-notes": "day_notes.html"}
+    assert set(expected) == {"access-order", "actualisation", "checklist", "deviation",
+                             # issue 16, part B: the envelope sheets
+                             "inner-envelope", "envelope-label",
+                             # issue 16, part A: the cover sheet of the check before disclosing
+                             "disclosure-check"}
+    # The paper kit's sheets, which are no form kind (issue 16, part C: portal/paper_kit.py).
+    kit = {"day-notes": "day_notes.html", "action-plan": "action_plan.html",
+           "key-receipt": "key_receipt.html", "file-record": "file_record.html",
+           "out-of-hours-short-term": "out_of_hours_short_term.html",
+           "out-of-hours-home-care": "out_of_hours_home_care.html",
+           "out-of-hours-alarm": "out_of_hours_alarm.html"}
+    assert blanks() == {**expected, **kit}
     # A form's blank is its one print template (pdf_templates/<key>.html), not a blank_ copy.
     assert all(template == f"{slug.replace('-', '_')}.html" for slug, template in blanks().items())
 

@@ -14,6 +14,8 @@ from flask.testing import FlaskClient
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 from test_checklist import checklist_form
+from test_disclosure_check import disclosure_form
+from test_envelopes import inner_form, label_form
 from test_messages import contract_form, fee_form, municipal_form
 from test_routes_by_role import actualisation_form, created_id, deviation_form
 from wtforms import (
@@ -71,7 +73,17 @@ VALID: dict[str, tuple[str, Callable[..., dict[str, str]]]] = {
     "trygghetsjouren": ("secretary", trygghetsjouren_form),
     "handover": ("secretary", handover_form),
     "intraservice": ("tj_lvs", intraservice_form),
+    # issue 16, part B: the envelope sheets (free text only: no choice, no date)
+    "inner-envelope": ("secretary", inner_form),
+    "envelope-label": ("secretary", label_form),
+    # issue 16, part A: the check before disclosing (choices, ticks and names; no date)
+    "disclosure-check": ("secretary", disclosure_form),
 }
+#: Forms of free text only: no choice or date to invent.
+TEXT_ONLY = ("inner-envelope", "envelope-label")
+#: Forms with no date or time field (the messages by purpose have one field of free text; the
+#: sheets and the check before disclosing none).
+NO_DATE = ("trygghetsjouren", "handover", "intraservice", "disclosure-check", *TEXT_ONLY)
 
 
 def add_bosam_user(app: Flask, password_hash: str) -> None:
@@ -256,7 +268,8 @@ def test_every_form_has_the_fields_its_valid_post_names(app: Flask) -> None:
 # --- choices and dates are checked on the server -------------------------------------------------
 
 
-@pytest.mark.parametrize("slug", [s for s in VALID if not s.startswith("fee-handler-contract")])
+@pytest.mark.parametrize("slug", [s for s in VALID if not s.startswith("fee-handler-contract")
+                                  and s not in TEXT_ONLY])
 def test_an_invented_choice_is_422_at_that_field(
         app: Flask, poster: Callable[[str], FlaskClient], slug: str) -> None:
     client, valid = poster(slug), VALID[slug][1]()
@@ -271,8 +284,13 @@ def test_an_invented_choice_is_422_at_that_field(
     assert not wrong
 
 
-@pytest.mark.parametrize("slug", [s for s in VALID
-                                  if s not in ("trygghetsjouren", "handover", "intraservice")])
+def test_the_forms_said_to_have_no_date_have_none(app: Flask) -> None:
+    """NO_DATE leaves forms out of the date tests: it may only name forms without a date field."""
+    for slug in NO_DATE:
+        assert not [f.name for f in fields_of(app, FORMS[slug].form_class) if is_date(f)], slug
+
+
+@pytest.mark.parametrize("slug", [s for s in VALID if s not in NO_DATE])
 def test_a_malformed_date_or_time_is_422_at_that_field(
         app: Flask, poster: Callable[[str], FlaskClient], slug: str) -> None:
     client, valid = poster(slug), VALID[slug][1]()

@@ -73,7 +73,10 @@ def test_services_hooks_and_views_never_commit(path: Path) -> None:
 def test_every_form_has_its_templates_by_convention() -> None:
     for kind in forms.BY_KEY.values():
         assert (TEMPLATES / kind.page_template).is_file(), kind.key
-        assert (TEMPLATES / kind.message_template).is_file(), kind.key
+        if kind.has_message:
+            assert (TEMPLATES / kind.message_template).is_file(), kind.key
+        else:  # only a render-only form may be printed and nothing else (issue 16)
+            assert isinstance(kind, RenderOnlyForm), kind.key
         assert (PDF_TEMPLATES / kind.pdf_template).is_file(), kind.key
         if isinstance(kind, StoredForm):
             assert (TEMPLATES / "submissions" / f"_{kind.key}.html").is_file(), kind.key

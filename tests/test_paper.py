@@ -208,6 +208,22 @@ BLANK_TEXTS: dict[str, tuple[str, ...]] = {
                   "Gäller ingen enskild person alls", "Vad hände?",
                   "Underskrift", "Registrerad på personen i Treserva av"),
     "day-notes": ("Blankett för daganteckning", "Fiktivt namn", "Sammanställd i journalen"),
+    # issue 16, part C: the rest of the paper kit (tests/test_paper_kit.py checks them closer)
+    "action-plan": ("Handlingsplan", "Fiktivt namn", "kognitiv svikt", "Underskrift"),
+    "key-receipt": ("Nyckelkvittens", "SKYDDADE PERSONUPPGIFTER", "Nyckelnummer", "Bevittnad av"),
+    "file-record": ("Förteckning över vem som hanterat akten", "Tid ut", "Tid tillbaka",
+                    "Signatur"),
+    "out-of-hours-short-term": ("korttidsplats", "Kastas i sekretessåtervinning", "Underskrift"),
+    "out-of-hours-home-care": ("hemtjänst", "Kastas i sekretessåtervinning", "Underskrift"),
+    "out-of-hours-alarm": ("trygghetslarm", "Kastas i sekretessåtervinning", "Underskrift"),
+    # issue 16, part B: the envelope sheets (tests/test_envelopes.py checks them closer)
+    "inner-envelope": ("Innerkuvert för Skatteverkets förmedlingsuppdrag", "Avsändare",
+                       "ÅÅÅÅMMDD-NNNN", "bara förmedlingsadressen"),
+    "envelope-label": ("Kuvertetikett", "SKYDDADE PERSONUPPGIFTER",
+                       "Begäran om uppgifter från:", "Uppgifterna skickas till:"),
+    # issue 16, part A: the cover sheet (tests/test_disclosure_check.py checks it closer)
+    "disclosure-check": ("Försättsblad – kontroll före utlämnande", "SKYDDADE PERSONUPPGIFTER",
+                         "Förvaras i den fysiska akten överst på handlingen", "Underskrift"),
 }
 
 

@@ -17,7 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
-from portal import create_app
+from portal import create_app, follow_ups
 from portal.clock import today
 from portal.extensions import db
 from portal.forms import FORMS
@@ -25,6 +25,7 @@ from portal.models import (
     AuditEvent,
     DayNote,
     FictionalFile,
+    FollowUp,
     Grant,
     Submission,
     Unit,
@@ -135,6 +136,14 @@ TABLE: list[Row] = [
     # Trygghetsjouren's access (§9.2) has no fixture user.
     ("GET", "/forms/intraservice",                (L,   403, 200, 403, 403, 403, 403, 200, 403)),
     ("POST", "/forms/intraservice",               (L,   403, 422, 403, 403, 403, 403, 422, 403), {}),
+    # Issue 16, part A: the check before disclosing (§3.9), social secretaries and unit managers.
+    ("GET", "/forms/disclosure-check",            (L,   403, 200, 200, 200, 403, 200, 403, 403)),
+    ("POST", "/forms/disclosure-check",           (L,   403, 422, 422, 422, 403, 422, 403, 403), {}),
+    # Issue 16, part B: the envelope sheets (§3.1, §3.8), social secretaries, unit managers, LVS.
+    ("GET", "/forms/inner-envelope",              (L,   403, 200, 200, 200, 403, 200, 200, 403)),
+    ("POST", "/forms/inner-envelope",             (L,   403, 422, 422, 422, 403, 422, 422, 403), {}),
+    ("GET", "/forms/envelope-label",              (L,   403, 200, 200, 200, 403, 200, 200, 403)),
+    ("POST", "/forms/envelope-label",             (L,   403, 422, 422, 422, 403, 422, 422, 403), {}),
     ("GET", "/forms/no-such-form",                (L,   404, 404, 404, 404, 404, 404, 404, 404)),
     # an access order of Myndighet Centrum (plain): its orderer, its unit's managers and LVS
     ("GET", "/submissions/{order}",               (L,   404, 404, 200, 404, 404, 404, 200, 404)),
@@ -186,6 +195,17 @@ TABLE: list[Row] = [
     ("GET", "/blank/checklist.pdf",               (L,   200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/blank/deviation.pdf",               (L,   200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/blank/day-notes.pdf",               (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    # issue 16, part C: the paper kit's sheets (portal/paper_kit.py), blank for everyone
+    ("GET", "/blank/action-plan.pdf",             (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/key-receipt.pdf",             (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/file-record.pdf",             (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/out-of-hours-short-term.pdf", (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/out-of-hours-home-care.pdf",  (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/out-of-hours-alarm.pdf",      (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/disclosure-check.pdf",        (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    # issue 16, part B: the envelope sheets' blanks
+    ("GET", "/blank/inner-envelope.pdf",          (L,   200, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/blank/envelope-label.pdf",          (L,   200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/blank/access-order.pdf?fillable=1", (L,   200, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/blank/no-such-form.pdf",            (L,   404, 404, 404, 404, 404, 404, 404, 404)),
     # day notes (digital, DAY_NOTES_DIGITAL on): staff write, managers open and close files,
@@ -201,16 +221,38 @@ TABLE: list[Row] = [
     ("POST", "/day-notes/{new_file}/close",       (L,   403, 403, 404, 303, 403, 404, 403, 403), {}),
     ("GET", "/day-notes/{new_file}/close",        (L,   403, 403, 404, 200, 403, 404, 403, 403)),
     ("GET", "/day-notes/{file}/sheet.pdf",        (L,   200, 403, 404, 200, 403, 404, 403, 403)),
+    # issue 16, part C: a kit sheet prefilled with the file's fictional name: the roles (and unit
+    # types) the sheet is prefilled for (403 else), of the file's unit (404 else); a sheet never
+    # prefilled is 404
+    ("GET", "/day-notes/{file}/kit/key-receipt.pdf",
+                                                  (L,   403, 403, 403, 200, 200, 403, 403, 403)),
+    ("GET", "/day-notes/{file}/kit/action-plan.pdf",
+                                                  (L,   403, 403, 404, 200, 403, 404, 403, 403)),
+    ("GET", "/day-notes/{file}/kit/file-record.pdf",
+                                                  (L,   403, 403, 404, 200, 200, 404, 403, 403)),
+    ("GET", "/day-notes/{file}/kit/day-notes.pdf",
+                                                  (L,   200, 403, 404, 200, 403, 404, 403, 403)),
+    ("GET", "/day-notes/{file}/kit/out-of-hours-alarm.pdf",
+                                                  (L,   404, 403, 404, 404, 404, 404, 403, 403)),
     ("GET", "/day-notes/no-such-file-0000000000", (L,   404, 403, 404, 404, 404, 404, 403, 403)),
     # closing a case (§3.7): a unit manager (own unit) or LVS (every unit); empty posts 422
     ("GET", "/cases/close",                       (L,   403, 403, 200, 200, 403, 200, 200, 403)),
     ("POST", "/cases/close",                      (L,   403, 403, 422, 422, 403, 422, 422, 403), {}),
+    # follow-ups on the start page (issue 16, part E): the owner only; {new_follow_up} one of
+    # `secretary`'s, another user's or an unknown id 404
+    ("POST", "/follow-ups/{new_follow_up}/done",  (L,   403, 303, 404, 404, 403, 404, 403, 403), {}),
+    ("POST", "/follow-ups/no-such-follow-up-0000/done",
+                                                  (L,   403, 404, 404, 404, 403, 404, 403, 403), {}),
     # a person's grants, and the removal orders when they leave (§3.7, §2.1, 002)
     ("GET", "/register/person",                   (L,   403, 403, 200, 200, 403, 200, 200, 403)),
     ("GET", "/register/person?username=anna01",   (L,   403, 403, 200, 200, 403, 200, 200, 403)),
     ("GET", "/register?case=0655588&username=anna01",
                                                   (L,   403, 403, 200, 200, 403, 200, 200, 403)),
     ("POST", "/register/person/remove",           (L,   403, 403, 422, 422, 403, 422, 422, 403), {}),
+    # the self-check of access (§4.1; issue 16, part D): a unit manager records it (empty: 422);
+    # the register as a PDF for the self-check file, as /register
+    ("POST", "/register/self-check",              (L,   403, 403, 422, 422, 403, 422, 403, 403), {}),
+    ("GET", "/register.pdf",                      (L,   403, 403, 200, 200, 403, 200, 200, 403)),
     # user and unit administration (issue 15): the admin only; {user} a seeded user, {new_user}
     # a fresh one the admin made (the request changes it), {unit} a seeded unit; empty posts 422
     ("GET", "/admin/users",                       (L,   403, 403, 403, 403, 403, 403, 403, 200)),
@@ -316,6 +358,13 @@ class Portal:
             return created_id(resp, "/admin/users/")
         if kind == "unit":
             return self.public_id(Unit, Unit.name == "Myndighet Nordost")
+        if kind == "follow_up":  # issue 16, part E: `secretary`'s, as the checklist leaves it
+            case = f"06{self.serial:05d}"
+            with self.app.app_context():
+                owner = db.session.scalar(select(User).where(User.username == "secretary"))
+                follow_ups.remember(owner, case, "checklist", today() + timedelta(days=30), today())
+                db.session.commit()
+            return self.public_id(FollowUp, FollowUp.case_number == case)
         raise ValueError(kind)
 
     def public_id(self, model: Any, *where: Any) -> str:
@@ -565,6 +614,10 @@ PLANNER_TASKS = {
     ("POST", "/submissions/{new_deviation}/done"), ("GET", "/submissions/{new_deviation}/done"),
     ("GET", "/day-notes/"), ("GET", "/day-notes/{file}"),
     ("GET", "/day-notes/{file}/compile"), ("POST", "/day-notes/{file}/compile"),
+    # issue 16, part C: the key receipt the planner prepares (§8.4: "vanligen enhetschef eller
+    # planerare") and the record of who handled the file (2021 §5.7), with the fictional name
+    ("GET", "/day-notes/{file}/kit/key-receipt.pdf"),
+    ("GET", "/day-notes/{file}/kit/file-record.pdf"),
 }
 
 

@@ -22,6 +22,8 @@ from conftest import PASSWORD, html, login, order_form, submit_form
 from flask import Flask
 from flask.testing import FlaskClient
 from test_checklist import checklist_form
+from test_disclosure_check import disclosure_form
+from test_envelopes import inner_form, label_form
 
 from portal.clock import today
 from portal.extensions import db
@@ -103,6 +105,11 @@ RENDER_ONLY: dict[str, tuple[str, Callable[[], dict[str, str]]]] = {
     "trygghetsjouren": ("secretary", lambda: {"purpose": "assignment_sent", "case_number": CASE}),
     "handover": ("secretary", lambda: {"purpose": "assignment", "case_number": CASE}),
     "intraservice": ("secretary", lambda: {"purpose": "samsa_removal", "case_number": CASE}),
+    # Issue 16, part A: printed only, no message (FormKind.has_message).
+    "disclosure_check": ("secretary", disclosure_form),
+    # Issue 16, part B: the envelope sheets, printed only.
+    "inner_envelope": ("secretary", inner_form),
+    "envelope_label": ("secretary", label_form),
 }
 # Senders who are not conftest users: (unit name, unit type, role).
 MADE_USERS = {
@@ -295,6 +302,10 @@ def test_each_result_page_says_whether_the_message_goes_into_treserva_copy_butto
     resp = sender(username).post(f"/forms/{kind.slug}", data=payload())
     page = html(resp)
     assert resp.status_code == 200, page
+    if not kind.has_message:  # printed only (issue 16): its sentence, and nothing to copy or send
+        assert sentence(kind, "") in text_of(page)
+        assert COPY_BUTTON not in page and MESSAGE_TEXT not in page and "Till:" not in page
+        return
     to = (app.config["HANDOVER_RECIPIENTS"]["assignment"] if key == "handover"
           else app.config["DISTRIBUTION_LISTS"][kind.distribution_list])
     assert sentence(kind, to) in text_of(page)

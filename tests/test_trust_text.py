@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from personnummer import personnummer as pnr_lib
 from sqlalchemy import select
 from test_input import (  # noqa: F401 (poster is a fixture)
+    NO_DATE,
     VALID,
     fields_of,
     is_choice,
@@ -489,8 +490,7 @@ def test_l2_every_list_of_rows_reads_only_the_row_numbers_the_portal_writes(app:
 # --- dates before 1900 ---------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("slug", [s for s in VALID
-                                  if s not in ("trygghetsjouren", "handover", "intraservice")])
+@pytest.mark.parametrize("slug", [s for s in VALID if s not in NO_DATE])
 def test_a_date_before_1900_is_refused_in_every_date_field_of_every_form(
         app: Flask, poster: Callable[[str], FlaskClient], slug: str) -> None:
     client, valid = poster(slug), VALID[slug][1]()

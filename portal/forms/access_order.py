@@ -25,7 +25,7 @@ from wtforms import (
 )
 from wtforms.validators import Length
 
-from .. import audit, register, rules
+from .. import audit, follow_ups, register, rules
 from ..clock import local_date
 from ..extensions import db
 from ..i18n import N_, InputRequired, _l
@@ -354,6 +354,18 @@ class AccessOrder(StoredForm):
 
     def subject(self, data: dict[str, Any]) -> str:
         return rules.access_order_subject(data["case_number"], data["city_district"])
+
+    def remember(self, data: dict[str, Any], user: User, day: date) -> None:
+        """Issue 16, part E: a local protection's end (§1.3: followed up by the unit manager) is
+        remembered for the orderer as the case number and the until date, nothing else."""
+        if data.get("local_protection"):
+            follow_ups.remember(
+                user,
+                data.get("case_number"),
+                follow_ups.LOCAL_PROTECTION,
+                _date(data.get("local_protection_until")),
+                day,
+            )
 
     def flagged(self, data: dict[str, Any], ctx: CheckContext) -> bool:
         """Over the unit type's person limit (with a justification, or check refuses it), counting

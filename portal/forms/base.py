@@ -83,6 +83,11 @@ class FormKind:
     unit_types: ClassVar[frozenset[str] | None] = None
     #: Key of config DISTRIBUTION_LISTS: where its message goes in Treserva.
     distribution_list: ClassVar[str]
+    #: Whether a valid post makes a message to copy (``distribution_list``, ``subject()`` and
+    #: ``templates/messages/<key>.txt``). False only for a render-only form that is printed and
+    #: nothing else (the check before disclosing, issue 16): it names no list, and its result
+    #: page shows no message and no "Till:" line.
+    has_message: ClassVar[bool] = True
     #: One plain sentence (a msgid, N_) for the one who sends it: whether the routine wants the
     #: message in Treserva too, and where (``%(to)s``: the message's list or recipient). Shown
     #: beside the copy button on the preview, sent and result pages (issue 14 item 4). No

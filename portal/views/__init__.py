@@ -17,3 +17,6 @@ def register_blueprints(app: Flask) -> None:
     from . import sso  # issue 15, part O: sign-in with the city account
 
     app.register_blueprint(sso.bp)
+    from . import follow_ups  # issue 16, part E: follow-ups on the start page
+
+    app.register_blueprint(follow_ups.bp)

@@ -32,13 +32,14 @@ from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField
 from wtforms.validators import Length
 
-from .. import day_notes, transaction
+from .. import day_notes, paper_kit, transaction
 from ..auth import roles_required
 from ..clock import local, today
 from ..forms.base import attach_violations, error_summary, validate_input
 from ..i18n import DataRequired, _l
 from ..models import FictionalFile
 from ..render import file_names
+from ..transaction import Denied
 
 bp = Blueprint("day_notes", __name__, url_prefix="/day-notes")
 
@@ -158,6 +159,11 @@ def _show_page(file: FictionalFile, form: NoteForm, status: int = 200) -> Any:
         may_write=_may_write(),
         digital=_digital(),
         uncompiled=day_notes.uncompiled_count(file),
+        kit_sheets=[  # issue 16, part C; the day-note sheet has its own button
+            sheet
+            for sheet in paper_kit.SHEETS.values()
+            if sheet.slug != paper_kit.DAY_NOTES and sheet.prefills_for(current_user)
+        ],
     ), status
 
 
@@ -252,11 +258,31 @@ def close(file_id: str) -> Any:
 @bp.route("/<file_id>/sheet.pdf")
 @roles_required(*WRITERS)
 def sheet(file_id: str) -> Any:
-    """The paper sheet with the fictional name and unit filled in: never the case number."""
+    """The day-note sheet with the fictional name and unit filled in: never the case number (the
+    paper kit's ``day-notes`` sheet, at its older address)."""
+    return _prefilled(file_id, paper_kit.DAY_NOTES)
+
+
+@bp.route("/<file_id>/kit/<slug>.pdf")
+@roles_required("staff", *COMPILERS)
+def kit(file_id: str, slug: str) -> Any:
+    """A sheet of the paper kit (portal/paper_kit.py) with the fictional name and unit filled in
+    (issue 16, part C): the key receipt, the handlingsplan, the file record, the day-note sheet.
+    404 for a sheet that is never prefilled, 403 for one the user's role or unit type does not
+    use, 404 for a file outside the user's unit (as the file's page)."""
+    return _prefilled(file_id, slug)
+
+
+def _prefilled(file_id: str, slug: str) -> Any:
+    sheet = paper_kit.prefillable(slug)
+    if sheet is None:
+        abort(404)
+    if not sheet.prefills_for(current_user):
+        raise Denied(detail=f"paper kit {sheet.slug}")
     file = _file(file_id)
-    body = day_notes.print_sheet(file, current_user)
+    body = paper_kit.print_prefilled(sheet, file, current_user)
     # The file name says what it is and the day, never the (fictional) name.
-    name = file_names.dated(file_names.DAY_NOTE_SHEET, today())
+    name = sheet.filled_filename(today())
     return Response(
         body,
         mimetype="application/pdf",

@@ -104,13 +104,15 @@ def fill(slug: str) -> Any:
 
 
 def _draft_meta(kind: FormKind) -> dict[str, Any]:
+    lists = current_app.config["DISTRIBUTION_LISTS"]
     return {
         "orderer": current_user.full_name,
         "orderer_unit": current_user.unit.name,
         "created_at": local(utcnow()),
         "reference": "(ges när du skickar)",
         "status": "Inte skickad",
-        "distribution_list": current_app.config["DISTRIBUTION_LISTS"][kind.distribution_list],
+        # A form that is only printed names no list (FormKind.has_message).
+        "distribution_list": lists[kind.distribution_list] if kind.has_message else "",
     }
 
 
@@ -140,7 +142,7 @@ def _render_only(kind: RenderOnlyForm, form: Any, data: dict[str, Any]) -> Any:
                 )
             },
         )
-    message = render_message(kind, data, meta)
+    message = render_message(kind, data, meta) if kind.has_message else None
     return render_template(
         kind.result_template, kind=kind, form=form, data=data, meta=meta, message=message
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 from sqlalchemy import select, text
 
-from .. import register, submissions
+from .. import follow_ups, register, self_check, submissions
 from ..auth import login_only
 from ..clock import local_date, today
 from ..day_notes import uncompiled_summary
@@ -52,12 +53,17 @@ def start() -> Any:
         ctx["grants_ending"], ctx["protections_ending"] = register.ending_soon(
             user.unit_id, day, current_app.config["REMINDER_DAYS"]
         )
+        # Issue 16, part D: the unit's self-check of access (§4.1), due or when it is next.
+        ctx["self_check"] = self_check.reminder(user.unit_id, day)
     if user.has_role("unit_manager", "planner"):  # SPEC §2: the planner's tasks, and only these
         # §4.2 deviation reports to register; §8.6 day notes to compile at least weekly.
         # Issue 14: with each report's category and fictional name, read (and audited) for
         # the recipients, not by date alone.
         ctx["deviations"] = unregistered(user.unit_id, reader=user)
         ctx["uncompiled"] = uncompiled_summary(user.unit_id)
+    if user.has_role(*follow_ups.ROLES):  # issue 16, part E: the user's own follow-ups
+        ctx["follow_ups"] = follow_ups.for_user(user, day)
+        ctx["follow_ups_soon"] = day + timedelta(days=current_app.config["REMINDER_DAYS"])
     return render_template("main/start.html", **ctx)
 
 

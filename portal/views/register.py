@@ -2,30 +2,47 @@
 LVS sees all; a unit manager sees their own unit (§4.1 self-check; portal/register.py). Filters by
 case number and username (SPEC §6); a person's grants, and the removal orders when they leave or
 change post (§2.1, 002; portal/cases.py). A case number or a username is not client data; a filter
-that is not one (a personnummer typed by mistake) is refused at its field and not used."""
+that is not one (a personnummer typed by mistake) is refused at its field and not used.
+Issue 16, part D: a unit manager records the §4.1 self-check here ("Egenkontroll genomförd"), and
+the register prints as a PDF for the self-check file (portal/self_check.py)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import Length
 
-from .. import cases, register, rules
+from .. import cases, register, rules, self_check
 from ..auth import roles_required
-from ..clock import today
+from ..clock import local, today
 from ..forms.base import attach_violations, error_summary, validate_input
 from ..i18n import InputRequired, _l
+from ..render import file_names
 
 bp = Blueprint("register", __name__)
 # Grants per page: a large city's register holds thousands of active grants (bench/README.md).
 PAGE = 100
+# Grants in one printed register (issue 16, part D): a unit's register is far smaller; LVS's
+# whole register of a large city is not one printout, but a filter's is. WeasyPrint takes about
+# 50 ms a row on the 2-core build machine under load 5 (2000 rows: 100 s, 107 pages), so 800
+# rows (about 43 pages) stay inside gunicorn's 60 s timeout.
+PDF_MAX_ROWS = 800
 
 
 @bp.app_context_processor
@@ -53,6 +70,32 @@ class PersonForm(FlaskForm):
     )
 
 
+class SelfCheckForm(FlaskForm):
+    """Egenkontroll genomförd (§4.1): what the unit manager checked. Both perspectives of access
+    are required; the rules and the log review are recorded when done."""
+
+    per_case = BooleanField(
+        _l(self_check.CHECKS["per_case"]),
+        validators=[
+            InputRequired(
+                _l("Kontrollera behörigheterna per ärende innan du registrerar egenkontrollen.")
+            )
+        ],
+    )
+    per_employee = BooleanField(
+        _l(self_check.CHECKS["per_employee"]),
+        validators=[
+            InputRequired(
+                _l(
+                    "Kontrollera behörigheterna per medarbetare innan du registrerar egenkontrollen."
+                )
+            )
+        ],
+    )
+    rules_followed = BooleanField(_l(self_check.CHECKS["rules_followed"]))
+    logs_reviewed = BooleanField(_l(self_check.CHECKS["logs_reviewed"]))
+
+
 def _username_violations(value: str, field: str) -> list[rules.Violation]:
     return rules.check_username(value, field, current_app.config["USERNAME_PATTERN"])
 
@@ -75,14 +118,24 @@ def _filters(form: FilterForm) -> tuple[str | None, str | None]:
     )
 
 
-@bp.route("/register")
-@roles_required("lvs", "unit_manager")
-def index() -> Any:
+def _register_page(
+    form: FilterForm,
+    check_form: SelfCheckForm | None = None,
+    number: int = 1,
+    case_error: str | None = None,
+) -> Any:
+    """The register page: the grants and protections the filters keep, and for a unit manager
+    the self-check section (its form, with errors after a refused post, and the earlier ones).
+    `case_error`: a message at the case filter (the register too long to print)."""
     day = today()
-    number = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
-    form = FilterForm(formdata=request.args)
     case, username = _filters(form)
+    if case_error:
+        form.case.errors = [*form.case.errors, case_error]
     shown = register.page(current_user, day, number, PAGE, case=case, username=username)
+    manager = current_user.has_role("unit_manager")
+    if manager and check_form is None:
+        check_form = SelfCheckForm(formdata=None)
+    errors = error_summary(form) + (error_summary(check_form) if check_form else [])
     return render_template(
         "register/index.html",
         grants=shown.grants,
@@ -92,9 +145,68 @@ def index() -> Any:
         horizon=day + timedelta(days=current_app.config["REMINDER_DAYS"]),
         day=day,
         form=form,
-        errors=error_summary(form),
+        errors=errors,
         filters={k: v for k, v in (("case", case), ("username", username)) if v},
-    ), (422 if error_summary(form) else 200)
+        check_form=check_form if manager else None,
+        self_checks=self_check.history(current_user.unit_id) if manager else [],
+        self_check_history=self_check.HISTORY,
+        self_check_labels=self_check.SHORT,
+        self_check_codes=self_check.checked,
+        local=local,
+    ), (422 if errors else 200)
+
+
+@bp.route("/register")
+@roles_required("lvs", "unit_manager")
+def index() -> Any:
+    number = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
+    return _register_page(FilterForm(formdata=request.args), number=number)
+
+
+@bp.route("/register/self-check", methods=["POST"])
+@roles_required("unit_manager")
+def record_self_check() -> Any:
+    """Egenkontroll genomförd (§4.1): kept with who, when, what was checked and the register's
+    counts; both perspectives required, else the page again (422) with the errors at the ticks."""
+    check_form = SelfCheckForm()
+    validate_input(check_form)
+    ticks = {name: bool(check_form[name].data) for name in self_check.CHECKS}
+    if error_summary(check_form) or self_check.missing(ticks):
+        self_check.refused(current_user, self_check.missing(ticks))
+        return _register_page(FilterForm(formdata=None), check_form)
+    self_check.save(current_user, ticks, today())
+    flash(_("Egenkontrollen är registrerad."))
+    return redirect(url_for("register.index", _anchor="egenkontroll"), 303)
+
+
+@bp.route("/register.pdf")
+@roles_required("lvs", "unit_manager")
+def print_pdf() -> Any:
+    """The register as a PDF for the self-check file (§4.1): as /register shows it to the user,
+    with the same filters (a wrong one: the page with the error), every row and the last
+    self-check. Printed inline; the file name says what and when, never who."""
+    form = FilterForm(formdata=request.args)
+    case, username = _filters(form)
+    if error_summary(form):
+        return _register_page(form)
+    try:
+        body = self_check.print_register(current_user, today(), case, username, PDF_MAX_ROWS)
+    except self_check.TooLong:
+        message = _(
+            "Registret har fler än %(limit)d behörigheter: välj ett ärende eller en person "
+            "för att skriva ut.",
+            limit=PDF_MAX_ROWS,
+        )
+        return _register_page(form, case_error=message)
+    name = file_names.dated("Behörighetsregister", today())
+    return Response(
+        body,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": file_names.disposition("inline", name),
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _person_page(form: PersonForm, grants: list[Any] | None, status: int = 200) -> Any:

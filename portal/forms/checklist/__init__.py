@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from flask_wtf import FlaskForm
 
+from ... import follow_ups
 from ...i18n import N_
 from ...render import file_names, pdf
 from ...rules import Violation
@@ -189,6 +190,17 @@ class Checklist(RenderOnlyForm):
 
     def subject(self, data: dict[str, Any]) -> str:
         return subject(data)
+
+    def remember(self, data: dict[str, Any], user: User, day: date) -> None:
+        """Issue 16, part E: the next follow-up (§5.12) and, with lokalt skydd, its end (§1.3)
+        are remembered for the social secretary as the case number and the date, nothing else
+        of the checklist (portal/follow_ups.py)."""
+        case = data.get("case_number")
+        due = day_of(data.get("next_follow_up"))
+        follow_ups.remember(user, case, follow_ups.CHECKLIST, due, day)
+        if data.get("protection_kind") == "lokalt_skydd":
+            until = day_of(data.get("local_protection_until"))
+            follow_ups.remember(user, case, follow_ups.LOCAL_PROTECTION, until, day)
 
     def pdf_filename(self, data: Mapping[str, Any], day: date) -> str:
         """``checklista-v2-2026-12-01.pdf``: the version and the version's date (``day`` when it
