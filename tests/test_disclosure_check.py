@@ -10,9 +10,6 @@ import html as html_lib
 import logging
 import re
 import sqlite3
-import subprocess
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ from conftest import USERS, html
 from conftest import field_error as shown_error
 from flask import Flask
 from flask.testing import FlaskClient
+from pdf_support import Word, pdftotext, words
 from pypdf import PdfReader
 from sqlalchemy import func, select
 
@@ -80,51 +78,6 @@ def one_line(text: str) -> str:
 
 def page_text(page: str) -> str:
     return one_line(re.sub(r"<[^>]+>", " ", page))
-
-
-def pdftotext(data: bytes) -> str:
-    out = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", "-", "-"], input=data, capture_output=True, check=True
-    ).stdout.decode("utf-8")
-    return " ".join(out.split())
-
-
-@dataclass(frozen=True)
-class Word:
-    page: int
-    text: str
-    x_min: float
-    y_min: float
-    x_max: float
-    y_max: float
-
-
-def words(data: bytes) -> tuple[list[tuple[float, float]], list[Word]]:
-    """Each page's size and every word's box in points (pdftotext -bbox-layout), in reading
-    order."""
-    out = subprocess.run(
-        ["pdftotext", "-bbox-layout", "-enc", "UTF-8", "-", "-"],
-        input=data,
-        capture_output=True,
-        check=True,
-    ).stdout.decode("utf-8")
-    root = ET.fromstring(out)  # noqa: S314 - poppler's own output of the portal's own PDF
-    ns = {"x": "http://www.w3.org/1999/xhtml"}
-    sizes, found = [], []
-    for number, page in enumerate(root.iter("{http://www.w3.org/1999/xhtml}page"), start=1):
-        sizes.append((float(page.get("width", 0)), float(page.get("height", 0))))
-        for w in page.iterfind(".//x:word", ns):
-            found.append(
-                Word(
-                    number,
-                    w.text or "",
-                    float(w.get("xMin", 0)),
-                    float(w.get("yMin", 0)),
-                    float(w.get("xMax", 0)),
-                    float(w.get("yMax", 0)),
-                )
-            )
-    return sizes, found
 
 
 def body_words(data: bytes) -> list[Word]:

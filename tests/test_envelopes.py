@@ -14,7 +14,6 @@ import io
 import logging
 import re
 import subprocess
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import pytest
 from conftest import USERS, field_error, html
 from flask import Flask
 from flask.testing import FlaskClient
+from pdf_support import Word, pdftotext, words
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import func, select
@@ -75,38 +75,6 @@ def sheet(client: FlaskClient, path: str, form: dict[str, str]) -> Any:
     assert resp.status_code == 200, resp.get_data(as_text=True)[:3000]
     assert resp.mimetype == "application/pdf"
     return resp
-
-
-def pdftotext(data: bytes) -> str:
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
-                         capture_output=True, check=True).stdout.decode("utf-8")
-    return " ".join(out.split())
-
-
-@dataclass(frozen=True)
-class Word:
-    page: int
-    text: str
-    x_min: float
-    y_min: float
-    x_max: float
-    y_max: float
-
-
-def words(data: bytes) -> tuple[list[tuple[float, float]], list[Word]]:
-    """Each page's size and every word's box in points (pdftotext -bbox-layout)."""
-    out = subprocess.run(["pdftotext", "-bbox-layout", "-enc", "UTF-8", "-", "-"], input=data,
-                         capture_output=True, check=True).stdout.decode("utf-8")
-    root = ET.fromstring(out)  # noqa: S314 - poppler's own output of our own PDF
-    ns = {"x": "http://www.w3.org/1999/xhtml"}
-    sizes, found = [], []
-    for number, page in enumerate(root.iter("{http://www.w3.org/1999/xhtml}page"), start=1):
-        sizes.append((float(page.get("width", 0)), float(page.get("height", 0))))
-        for w in page.iterfind(".//x:word", ns):
-            found.append(Word(number, w.text or "", float(w.get("xMin", 0)),
-                              float(w.get("yMin", 0)), float(w.get("xMax", 0)),
-                              float(w.get("yMax", 0))))
-    return sizes, found
 
 
 # --- where the pieces are: print.css, read as the printer reads it ------------------------------

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 from datetime import date
 from html import unescape
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from pdf_support import pdftotext
 from pypdf import PdfReader
 from test_access_order import form as order_form
 from test_access_order import person, submit
@@ -33,13 +33,6 @@ MM_PER_PT = 25.4 / 72
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def pdftotext(data: bytes) -> str:
-    """The text of a PDF as poppler reads it, white space made single spaces."""
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", "-", "-"], input=data,
-                         capture_output=True, check=True).stdout.decode("utf-8")
-    return " ".join(out.split())
 
 
 def rule(selector: str) -> dict[str, str]:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from html import unescape
 from typing import Any
 
 import pytest
 from conftest import TRYGGHETSJOUREN, add_user, html
 from flask import Flask
+from pdf_support import pdftotext
+from pdf_support import words as pdf_words
 from PIL import Image
 from pypdf import PdfReader
 from sqlalchemy import select
@@ -80,21 +81,11 @@ PAGE_W, PAGE_H = 595.28, 841.89
 LEFT, RIGHT, TOP, BOTTOM = 16 * MM, PAGE_W - 16 * MM, 24 * MM, PAGE_H - 20 * MM
 
 
-def pdftotext(data: bytes, *args: str) -> str:
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", *args, "-", "-"], input=data,
-                         capture_output=True, check=True).stdout.decode("utf-8")
-    return " ".join(out.split())
-
-
 def words_by_page(data: bytes) -> list[list[tuple[float, float, float, float, str]]]:
     """Every word's box (xMin, yMin, xMax, yMax, text) in points, page by page."""
-    out = subprocess.run(["pdftotext", "-bbox-layout", "-enc", "UTF-8", "-", "-"], input=data,
-                         capture_output=True, check=True).stdout.decode("utf-8")
-    word = re.compile(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
-                      r"([^<]*)</word>")
-    return [[(float(a), float(b), float(c), float(d), unescape(text))
-             for a, b, c, d, text in word.findall(page)]
-            for page in out.split("<page ")[1:]]
+    sizes, found = pdf_words(data)
+    return [[(w.x_min, w.y_min, w.x_max, w.y_max, w.text) for w in found if w.page == number]
+            for number in range(1, len(sizes) + 1)]
 
 
 def page_images(data: bytes, tmp_path: Any, name: str) -> list[Image.Image]:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import io
 import re
-import subprocess
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pytest
 from conftest import count, field_error, html
 from flask import Flask
+from pdf_support import pdftotext
+from pdf_support import words as pdf_words
 from pypdf import PdfReader
 from sqlalchemy import select
 
@@ -81,14 +82,6 @@ def add_self_check(app: Flask, username: str, done_on: date, **ticks: bool) -> N
 def events(app: Flask, action: str) -> list[AuditEvent]:
     with app.app_context():
         return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
-
-
-def pdftotext(data: bytes, page: int | None = None) -> str:
-    """The PDF's text as poppler reads it (one page, or all), white space made single spaces."""
-    pages = ["-f", str(page), "-l", str(page)] if page else []
-    out = subprocess.run(["pdftotext", "-enc", "UTF-8", *pages, "-", "-"], input=data,
-                         capture_output=True, check=True).stdout.decode("utf-8")
-    return " ".join(out.split())
 
 
 def section(page: str, marker: str) -> str:
@@ -337,7 +330,7 @@ def test_a_long_register_prints_landscape_with_the_header_row_on_every_page(
         assert float(box.width) > float(box.height)  # landscape A4
         assert round(float(box.width) * 25.4 / 72) == 297
     for number in range(1, len(reader.pages) + 1):
-        text = pdftotext(data, number)
+        text = pdftotext(data, "-f", str(number), "-l", str(number))
         if "Person Nummer" in text:
             assert "Ärende Namn Användarnamn Befattning Enhet Från Till och med" in text, number
     text = pdftotext(data)
@@ -359,16 +352,10 @@ def test_a_long_register_prints_landscape_with_the_header_row_on_every_page(
 
 def word_boxes(data: bytes) -> list[tuple[float, list[tuple[str, float, float, float, float]]]]:
     """Per page: its width and its words as (text, xMin, yMin, xMax, yMax) in points."""
-    out = subprocess.run(["pdftotext", "-bbox-layout", "-", "-"], input=data,
-                         capture_output=True, check=True).stdout.decode("utf-8")
-    pages = []
-    for page in re.findall(r"<page (.*?)</page>", out, re.S):
-        width = float(re.search(r'width="([\d.]+)"', page).group(1))  # type: ignore[union-attr]
-        words = [(w, float(a), float(b), float(c), float(d)) for a, b, c, d, w in re.findall(
-            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>',
-            page)]
-        pages.append((width, words))
-    return pages
+    sizes, found = pdf_words(data)
+    return [(width, [(w.text, w.x_min, w.y_min, w.x_max, w.y_max) for w in found
+                     if w.page == number])
+            for number, (width, _) in enumerate(sizes, start=1)]
 
 
 def test_a_register_too_long_to_print_asks_for_a_filter(
