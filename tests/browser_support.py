@@ -103,3 +103,20 @@ def log_in(page: Any, username: str) -> None:
     with page.expect_navigation():
         page.press("#password", "Enter")
     assert page.url.endswith("/"), f"{username} could not log in"
+
+
+def fill_actualisation(page: Any) -> None:
+    """Fill in the actualisation request's required fields quickly (fill, not type), with one
+    proposed person: for tests whose point is what happens after (the caller adds the rest)."""
+    from portal.clock import today
+
+    page.fill("#personnummer", "19121212-1212")
+    page.fill("#full_name", "Tolvan Tolvansson")
+    page.fill("#concerns", "Ansökan om hemtjänst")
+    page.fill("#preliminary_case_type", "Hemtjänst")
+    page.check("input[name=kind][value='ansökan']")
+    page.fill("#received_date", today().isoformat())
+    page.check("input[name=arrival_method][value='telefon']")
+    page.fill("#arrived_from", "den enskilde")
+    page.fill("#proposed_persons-0-full_name", "Anna Andersson")
+    page.fill("#proposed_persons-0-username", "anna01")

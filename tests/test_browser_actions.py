@@ -8,7 +8,13 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from browser_support import browser, live_server, needs_browser, page  # noqa: F401
+from browser_support import (  # noqa: F401
+    browser,
+    fill_actualisation,
+    live_server,
+    needs_browser,
+    page,
+)
 from flask import Flask
 from sqlalchemy import select
 from test_browser import axe_clean, follow_link, login, press_button, tab_to
@@ -97,16 +103,7 @@ def test_enter_in_a_text_field_reviews_the_actualisation_without_adding_a_row(
     page.goto("/forms/actualisation")
     axe_clean(page, "actualisation (with its hidden default button)")
     assert page.locator(".person-row").count() == 1
-    page.fill("#personnummer", "19121212-1212")
-    page.fill("#full_name", "Tolvan Tolvansson")
-    page.fill("#concerns", "Ansökan om hemtjänst")
-    page.fill("#preliminary_case_type", "Hemtjänst")
-    page.check("input[name=kind][value='ansökan']")
-    page.fill("#received_date", today().isoformat())
-    page.check("input[name=arrival_method][value='telefon']")
-    page.fill("#arrived_from", "den enskilde")
-    page.fill("#proposed_persons-0-full_name", "Anna Andersson")
-    page.fill("#proposed_persons-0-username", "anna01")
+    fill_actualisation(page)
     page.fill("#proposed_persons-0-position", "socialsekreterare")
     page.focus("#full_name")
     with page.expect_navigation():

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from browser_support import browser, live_server, needs_browser, page  # noqa: F401
+from browser_support import (  # noqa: F401
+    browser,
+    fill_actualisation,
+    live_server,
+    needs_browser,
+    page,
+)
 from conftest import PASSWORD
 from test_browser import FOCUSED_BUTTON, axe_clean
-
-from portal.clock import today
 
 pytestmark = needs_browser
 
@@ -30,16 +34,7 @@ def test_actualisation_preview_copy_first_then_send_and_the_flash_is_announced(
 
     # The form, filled in quickly: what is tested here is the preview and the sent page.
     page.goto("/forms/actualisation")
-    page.fill("#personnummer", "19121212-1212")
-    page.fill("#full_name", "Tolvan Tolvansson")
-    page.fill("#concerns", "Ansökan om hemtjänst")
-    page.fill("#preliminary_case_type", "Hemtjänst")
-    page.check('input[name="kind"][value="ansökan"]')
-    page.fill("#received_date", today().isoformat())
-    page.check('input[name="arrival_method"][value="telefon"]')
-    page.fill("#arrived_from", "den enskilde")
-    page.fill("#proposed_persons-0-full_name", "Anna Andersson")
-    page.fill("#proposed_persons-0-username", "anna01")
+    fill_actualisation(page)
     page.fill("#text", "Behöver hjälp med inköp.")
     page.get_by_role("button", name="Granska begäran").last.click()
     page.wait_for_selector("text=Granska innan du skickar")
